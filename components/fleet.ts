@@ -1,0 +1,160 @@
+// The whole fleet from one validated FleetConfig: per region a Kubernetes provider, the shared namespace and
+// the region's sentinel database login; then one SentinelEnvironment per environment.
+import * as k8s from "@pulumi/kubernetes";
+import * as mysql from "@pulumi/mysql";
+import * as pulumi from "@pulumi/pulumi";
+import * as random from "@pulumi/random";
+import type { FleetConfig, RegionConfig } from "../lib/config";
+import { DSN_PARAMS } from "../lib/constants";
+import { namespaceManifest } from "../lib/kube";
+import { sharedLabels } from "../lib/labels";
+import { sentinelDbUser } from "../lib/names";
+import { createPrewarmHook } from "./prewarmHook";
+import { SentinelEnvironment, type SentinelRegionTarget } from "./sentinelEnvironment";
+
+/** Stack output: environment id → region name → the sentinel's identity. No secrets. */
+export type FleetOutputs = Record<
+  string,
+  Record<
+    string,
+    { sentinelId: pulumi.Output<string>; k8sName: pulumi.Output<string>; address: pulumi.Output<string> }
+  >
+>;
+
+/** `user:password@tcp(host:port)/db?params`, the Go MySQL driver's DSN the sentinel reads. */
+export function mysqlDsn(user: string, password: string, address: string, database: string): string {
+  return `${user}:${password}@tcp(${address})/${database}?${DSN_PARAMS}`;
+}
+
+function deployRegion(
+  region: RegionConfig,
+  cfg: FleetConfig,
+  platformDb: mysql.Provider,
+): SentinelRegionTarget {
+  const base = `region-${region.name}`;
+  const context = region.kubeContext ?? undefined;
+  const provider = new k8s.Provider(base, {
+    context,
+    enableServerSideApply: true,
+    // Secrets are named, not auto-named: rotate them in place (Reloader restarts the pods) instead of a
+    // delete-then-create that would leave pods without their Secret for a moment.
+    enableSecretMutable: true,
+  });
+
+  // The namespace is shared by every environment in the cluster, and possibly by other stacks (shards), so it
+  // is owned once per region here, never by an environment. upsertExistingObjects adopts a namespace that
+  // already exists; retainOnDelete means no `pulumi destroy` ever deletes it with other stacks' objects inside.
+  const namespaceProvider = new k8s.Provider(`${base}-namespace`, { context, upsertExistingObjects: true });
+  const ns = namespaceManifest(cfg.namespace, { ...sharedLabels() });
+  const namespace = new k8s.core.v1.Namespace(
+    `${base}-namespace`,
+    { metadata: ns.metadata },
+    { provider: namespaceProvider, retainOnDelete: true },
+  );
+
+  // One sentinel database login per region: the namespace is the trust boundary (anyone who can read one
+  // Secret in it can read them all), so per-environment logins would add rotation work, not isolation.
+  const password = new random.RandomPassword(`${base}-sentinel-db`, {
+    length: 40,
+    // Alphanumeric: a DSN has no escaping for '@', '/', '(' and the like; 40 characters still give ~238 bits.
+    special: false,
+    keepers: { rotation: cfg.database.credentialRotation },
+  });
+  const user = new mysql.User(
+    `${base}-sentinel-db`,
+    {
+      user: sentinelDbUser(region.name),
+      host: cfg.database.sentinelUserHost,
+      plaintextPassword: password.result,
+    },
+    { provider: platformDb },
+  );
+  const grant = new mysql.Grant(
+    `${base}-sentinel-db`,
+    {
+      user: user.user,
+      host: user.host,
+      database: cfg.database.database,
+      table: "*",
+      privileges: [...cfg.database.sentinelPrivileges],
+    },
+    { provider: platformDb },
+  );
+  // The DSNs depend on the grant, so pods never get a login before it can read anything.
+  const dsn = (address: string) =>
+    pulumi
+      .all([user.user, password.result, grant.id])
+      .apply(([u, p]) => pulumi.secret(mysqlDsn(u, p, address, cfg.database.database)));
+
+  return {
+    id: region.id,
+    name: region.name,
+    provider,
+    namespace: namespace.metadata.name,
+    databasePrimaryDsn: dsn(cfg.database.primaryAddress),
+    databaseReplicaDsn: dsn(cfg.database.replicaAddress),
+  };
+}
+
+export function deployFleet(cfg: FleetConfig): FleetOutputs {
+  const platformDb = new mysql.Provider("platform-db", {
+    endpoint: `${cfg.database.host}:${cfg.database.port}`,
+    username: cfg.database.user,
+    password: cfg.database.password.toOutput(),
+  });
+
+  const token = cfg.prewarm.token;
+  const prewarmHook =
+    token !== null && cfg.regions.some((r) => r.prewarmUrl !== null)
+      ? createPrewarmHook({
+          regions: cfg.regions,
+          token,
+          attemptTimeoutMs: cfg.prewarm.attemptTimeoutMs,
+          deadlineMs: cfg.prewarm.deadlineMs,
+        })
+      : undefined;
+  if (prewarmHook === undefined) {
+    void pulumi.log.info(
+      "router prewarm is off: no sentinel-fleet:prewarm.urlTemplate or regions[].prewarmUrl is configured, " +
+        "so no Deployment gets the prewarm hook",
+    );
+  }
+
+  const regions = new Map(cfg.regions.map((r) => [r.name, deployRegion(r, cfg, platformDb)]));
+  const clickhouseUrl = cfg.clickhouseUrl.toOutput();
+  const redisUrl = cfg.redisUrl.toOutput();
+  const otel =
+    cfg.otel === null
+      ? undefined
+      : {
+          endpoint: cfg.otel.endpoint,
+          headers: cfg.otel.headers === null ? undefined : cfg.otel.headers.toOutput(),
+        };
+
+  const outputs: FleetOutputs = {};
+  for (const env of cfg.environments) {
+    const environment = new SentinelEnvironment(env.environmentId, {
+      workspaceId: env.workspaceId,
+      projectId: env.projectId,
+      appId: env.appId,
+      environmentId: env.environmentId,
+      slug: env.slug,
+      regions: env.regions.map((name) => regions.get(name) as SentinelRegionTarget),
+      platform: cfg.platform,
+      image: env.image ?? cfg.image,
+      replicas: env.replicas ?? undefined,
+      cpuMillicores: env.cpuMillicores ?? undefined,
+      memoryMib: env.memoryMib ?? undefined,
+      probes: cfg.probes,
+      nodeClass: cfg.nodeClass,
+      ciliumNetworkPolicies: cfg.ciliumNetworkPolicies,
+      clickhouseUrl,
+      redisUrl,
+      otel,
+      prewarmHook,
+      retainSentinelRows: cfg.retainSentinelRows,
+    });
+    outputs[env.environmentId] = { ...environment.sentinels };
+  }
+  return outputs;
+}

@@ -1,0 +1,92 @@
+// The router-prewarm resource hook: one named hook for the whole stack, attached by each Sentinel to its
+// Deployment as afterCreate and afterUpdate. The Kubernetes provider returns from create/update only once
+// the rollout has converged, so "after" means the new pods are serving.
+import * as pulumi from "@pulumi/pulumi";
+import { PREWARM } from "../lib/constants";
+import type { RegionConfig } from "../lib/config";
+import { expandPrewarmUrl, prewarm, prewarmTargetFromDeployment, type PrewarmResult } from "../lib/prewarm";
+import type { SecretValue } from "../lib/secret";
+
+export interface PrewarmHookSettings {
+  readonly regions: readonly RegionConfig[];
+  readonly token: SecretValue;
+  readonly attemptTimeoutMs: number;
+  readonly deadlineMs: number;
+}
+
+export interface HookLogger {
+  info(message: string, resource?: pulumi.Resource): Promise<void> | void;
+  warn(message: string, resource?: pulumi.Resource): Promise<void> | void;
+}
+
+/** pulumi.log only reads `urn` from the resource it logs against; the hook knows its Deployment by URN. */
+function byUrn(urn: string): pulumi.Resource {
+  return { urn: pulumi.output(urn) } as unknown as pulumi.Resource;
+}
+
+/**
+ * What the hook does, as a function the tests call directly (the engine calls it through the hook; the 3.270
+ * mocks never fire hooks). It never throws: a prewarm failure is a warning on the Deployment, never a failed
+ * deployment, because prewarming only saves the first requests a cold cache.
+ */
+export async function runPrewarmHook(
+  args: pulumi.ResourceHookArgs,
+  settings: PrewarmHookSettings,
+  logger: HookLogger = pulumi.log,
+): Promise<PrewarmResult | null> {
+  const resource = byUrn(args.urn);
+  try {
+    const target = prewarmTargetFromDeployment(args.newOutputs ?? args.newInputs);
+    if ("missing" in target) {
+      await logger.warn(
+        `router prewarm skipped: the Deployment lacks ${target.missing.join(", ")}`,
+        resource,
+      );
+      return null;
+    }
+    const region = settings.regions.find((r) => r.name === target.body.region);
+    if (region === undefined || region.prewarmUrl === null) {
+      await logger.warn(`router prewarm skipped: no prewarm URL for region ${target.body.region}`, resource);
+      return null;
+    }
+    const result = await prewarm(target.body, {
+      url: expandPrewarmUrl(region.prewarmUrl, target),
+      token: settings.token.reveal(),
+      attemptTimeoutMs: settings.attemptTimeoutMs,
+      deadlineMs: settings.deadlineMs,
+    });
+    const who = `sentinel ${target.body.sentinelId} (${target.body.environmentId}, ${target.body.region})`;
+    if (result.ok) {
+      await logger.info(
+        `router prewarm of ${who} succeeded in ${result.elapsedMs} ms after ${result.attempts} attempt(s)`,
+        resource,
+      );
+    } else {
+      const status = result.status === null ? "no response" : `HTTP ${result.status}`;
+      await logger.warn(
+        `router prewarm of ${who} failed (${status}: ${result.error}) after ${result.attempts} attempt(s) in ` +
+          `${result.elapsedMs} ms; the sentinel is serving and will warm its cache on demand`,
+        resource,
+      );
+    }
+    return result;
+  } catch (err) {
+    await logger.warn(`router prewarm failed unexpectedly: ${(err as Error).message}`, resource);
+    return null;
+  }
+}
+
+/**
+ * Creates the stack's one prewarm hook. `onDryRun: false`: a preview never calls the router.
+ * `ignoreErrors: true`: should the callback ever throw despite catching everything, the engine logs a warning
+ * instead of failing a deployment whose resources already succeeded.
+ */
+export function createPrewarmHook(settings: PrewarmHookSettings, logger?: HookLogger): pulumi.ResourceHook {
+  return new pulumi.ResourceHook(
+    PREWARM.hookName,
+    async (args) => {
+      await runPrewarmHook(args, settings, logger);
+    },
+    { onDryRun: false, ignoreErrors: true },
+  );
+}

@@ -1,0 +1,173 @@
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import type { NodeClass, ProbePaths } from "../lib/config";
+import { COMPONENTS, TOKENS } from "../lib/constants";
+import {
+  deploymentManifest,
+  podDisruptionBudgetManifest,
+  rolloutTimeoutSeconds,
+  serviceManifest,
+  type SentinelSecretNames,
+} from "../lib/kube";
+import { buildLabels } from "../lib/labels";
+import { renderSentinelToml } from "../lib/toml";
+import { assertValid, environmentProblems } from "../lib/validate";
+import { resolveReplicas } from "../providers/identity";
+import { SentinelRecord } from "../providers/sentinelRecord";
+
+export interface SentinelArgs {
+  /** Workspace id (label `unkey.com/workspace.id`). Required. */
+  readonly workspaceId: string;
+  /** Project id (label `unkey.com/project.id`). Required. */
+  readonly projectId: string;
+  /** App id (label `unkey.com/app.id`). Required. */
+  readonly appId: string;
+  /** Environment id (label, row, TOML). Required. */
+  readonly environmentId: string;
+  /** Environment slug; `production` defaults replicas to 3. Required. */
+  readonly environmentSlug: string;
+  /** The platform's `regions.id`. Required. */
+  readonly regionId: string;
+  /** Region name, e.g. `us-east-1` (TOML `region`). Required. */
+  readonly regionName: string;
+  /** Platform name (TOML `platform`), e.g. `aws`. Required. */
+  readonly platform: string;
+  /** Namespace to run in; pass the Namespace's output so the sentinel waits for it. Required. */
+  readonly namespace: pulumi.Input<string>;
+  /** Container image, pinned by tag or digest. Required. */
+  readonly image: string;
+  /** Replicas. Default: 3 for slug `production`, 1 otherwise. */
+  readonly replicas?: number;
+  /** CPU per pod, millicores (requests = limits). Default: 256. */
+  readonly cpuMillicores?: number;
+  /** Memory per pod, MiB (requests = limits). Default: 256. */
+  readonly memoryMib?: number;
+  /** Names of the environment's Secrets in this region; pass the Secrets' outputs. Required. */
+  readonly secretNames: pulumi.Input<SentinelSecretNames>;
+  /** DNS name of the environment's gossip headless Service; pass its output. Required. */
+  readonly gossipHost: pulumi.Input<string>;
+  /** Probe paths. Required (the fleet config supplies defaults). */
+  readonly probes: ProbePaths;
+  /** Node class the pods tolerate and require. Required (default in fleet config: node-class=sentinel). */
+  readonly nodeClass: NodeClass;
+  /** Router prewarm hook for the Deployment. Default: none (no prewarm). */
+  readonly prewarmHook?: pulumi.ResourceHook;
+  /** Keep the database row when this sentinel is deleted. Default: false. */
+  readonly retainRecord?: boolean;
+}
+
+/**
+ * One sentinel: its database row (SentinelRecord) and, named and labelled by the row, its Deployment,
+ * ClusterIP Service and PodDisruptionBudget. Pass the region's Kubernetes provider via `providers`.
+ */
+export class Sentinel extends pulumi.ComponentResource {
+  readonly sentinelId: pulumi.Output<string>;
+  readonly k8sName: pulumi.Output<string>;
+  readonly address: pulumi.Output<string>;
+  readonly deployment: k8s.apps.v1.Deployment;
+
+  constructor(name: string, args: SentinelArgs, opts?: pulumi.ComponentResourceOptions) {
+    super(TOKENS.sentinel, name, {}, opts);
+    assertValid(
+      `Sentinel ${name}`,
+      environmentProblems({
+        ...args,
+        slug: args.environmentSlug,
+        regions: [{ id: args.regionId, name: args.regionName }],
+      }),
+    );
+
+    const record = new SentinelRecord(
+      name,
+      {
+        workspaceId: args.workspaceId,
+        projectId: args.projectId,
+        environmentId: args.environmentId,
+        environmentSlug: args.environmentSlug,
+        regionId: args.regionId,
+        namespace: args.namespace,
+        image: args.image,
+        replicas: args.replicas,
+        cpuMillicores: args.cpuMillicores,
+        memoryMib: args.memoryMib,
+      },
+      { parent: this, retainOnDelete: args.retainRecord ?? false },
+    );
+
+    // One apply turns the row's outputs into all three objects.
+    const manifests = pulumi
+      .output({
+        sentinelId: record.sentinelId,
+        k8sName: record.k8sName,
+        address: record.k8sAddress,
+        replicas: record.desiredReplicas,
+        image: record.image,
+        cpu: record.cpuMillicores,
+        memory: record.memoryMib,
+        namespace: args.namespace,
+        secrets: args.secretNames,
+        gossipHost: args.gossipHost,
+      })
+      .apply(
+        ({ sentinelId, k8sName, address, replicas, image, cpu, memory, namespace, secrets, gossipHost }) => {
+          const labels = buildLabels(args, COMPONENTS.sentinel, sentinelId);
+          const configToml = renderSentinelToml({
+            sentinelId,
+            workspaceId: args.workspaceId,
+            environmentId: args.environmentId,
+            platform: args.platform,
+            region: args.regionName,
+            lanSeeds: [gossipHost],
+          });
+          return {
+            deployment: deploymentManifest({
+              name: k8sName,
+              namespace,
+              labels,
+              replicas,
+              image,
+              cpuMillicores: cpu,
+              memoryMib: memory,
+              probes: args.probes,
+              nodeClass: args.nodeClass,
+              secrets,
+              configToml,
+              regionName: args.regionName,
+              regionId: args.regionId,
+              address,
+            }),
+            service: serviceManifest(k8sName, namespace, labels),
+            pdb: podDisruptionBudgetManifest(k8sName, namespace, labels),
+          };
+        },
+      );
+
+    // customTimeouts must be known before the row exists, so it is sized from the declared replicas.
+    const timeout = `${rolloutTimeoutSeconds(resolveReplicas(args.environmentSlug, args.replicas))}s`;
+    const hook = args.prewarmHook;
+    this.deployment = new k8s.apps.v1.Deployment(
+      name,
+      { metadata: manifests.deployment.metadata, spec: manifests.deployment.spec },
+      {
+        parent: this,
+        customTimeouts: { create: timeout, update: timeout },
+        hooks: hook === undefined ? undefined : { afterCreate: [hook], afterUpdate: [hook] },
+      },
+    );
+    new k8s.core.v1.Service(
+      name,
+      { metadata: manifests.service.metadata, spec: manifests.service.spec },
+      { parent: this },
+    );
+    new k8s.policy.v1.PodDisruptionBudget(
+      name,
+      { metadata: manifests.pdb.metadata, spec: manifests.pdb.spec },
+      { parent: this },
+    );
+
+    this.sentinelId = record.sentinelId;
+    this.k8sName = record.k8sName;
+    this.address = record.k8sAddress;
+    this.registerOutputs({ sentinelId: this.sentinelId, k8sName: this.k8sName, address: this.address });
+  }
+}

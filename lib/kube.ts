@@ -1,0 +1,275 @@
+// Builders that turn plain values into Kubernetes objects. The components pass their results to
+// @pulumi/kubernetes unchanged; tests validate the same objects against the Kubernetes OpenAPI schema.
+import type * as k8s from "@pulumi/kubernetes";
+import {
+  ANNOTATIONS,
+  CLUSTER_DOMAIN,
+  CONTAINER,
+  ENV_VARS,
+  POD_STARTUP_ALLOWANCE_SECONDS,
+  PORTS,
+  PROBES,
+  ROLLOUT,
+} from "./constants";
+import type { NodeClass, ProbePaths } from "./config";
+import type { LabelSet } from "./labels";
+
+type ObjectMeta = k8s.types.input.meta.v1.ObjectMeta;
+
+export interface Manifest<Spec> {
+  readonly apiVersion: string;
+  readonly kind: string;
+  readonly metadata: ObjectMeta;
+  readonly spec: Spec;
+}
+
+/** Secret names a sentinel's pods read through envFrom. */
+export interface SentinelSecretNames {
+  readonly database: string;
+  readonly clickhouse: string;
+  readonly redis: string;
+  /** null: no OpenTelemetry Secret in this stack. */
+  readonly otel: string | null;
+}
+
+export interface SentinelWorkload {
+  readonly name: string;
+  readonly namespace: string;
+  readonly labels: LabelSet;
+  readonly replicas: number;
+  readonly image: string;
+  readonly cpuMillicores: number;
+  readonly memoryMib: number;
+  readonly probes: ProbePaths;
+  readonly nodeClass: NodeClass;
+  readonly secrets: SentinelSecretNames;
+  readonly configToml: string;
+  readonly regionName: string;
+  readonly regionId: string;
+  readonly address: string;
+}
+
+/** In-cluster DNS name of a Service. */
+export function serviceHost(name: string, namespace: string): string {
+  return `${name}.${namespace}.${CLUSTER_DOMAIN}`;
+}
+
+export function namespaceManifest(name: string, labels: Record<string, string>): Manifest<undefined> {
+  return { apiVersion: "v1", kind: "Namespace", metadata: { name, labels }, spec: undefined };
+}
+
+function probe(path: string, timing: (typeof PROBES)[keyof typeof PROBES]) {
+  return { httpGet: { path, port: PORTS.http, scheme: "HTTP" }, ...timing };
+}
+
+/**
+ * The worst-case time for `pulumi up` to see this Deployment converge: with maxSurge 1 and maxUnavailable 0
+ * pods roll one at a time, and each needs scheduling and an image pull, the whole startup-probe budget, and
+ * minReadySeconds. Used as the Deployment's customTimeouts so Pulumi waits instead of timing out.
+ */
+export function rolloutTimeoutSeconds(replicas: number): number {
+  const startupBudget =
+    PROBES.startup.initialDelaySeconds + PROBES.startup.periodSeconds * PROBES.startup.failureThreshold;
+  const perPod = POD_STARTUP_ALLOWANCE_SECONDS + startupBudget + ROLLOUT.minReadySeconds;
+  return Math.max(1, replicas) * perPod + 60;
+}
+
+export function deploymentManifest(w: SentinelWorkload): Manifest<k8s.types.input.apps.v1.DeploymentSpec> {
+  const quantity = { cpu: `${w.cpuMillicores}m`, memory: `${w.memoryMib}Mi` };
+  const envFrom: k8s.types.input.core.v1.EnvFromSource[] = [
+    { secretRef: { name: w.secrets.database, optional: false } },
+    { secretRef: { name: w.secrets.clickhouse, optional: false } },
+    { secretRef: { name: w.secrets.redis, optional: false } },
+  ];
+  if (w.secrets.otel !== null) envFrom.push({ secretRef: { name: w.secrets.otel, optional: true } });
+  return {
+    apiVersion: "apps/v1",
+    kind: "Deployment",
+    metadata: {
+      name: w.name,
+      namespace: w.namespace,
+      labels: { ...w.labels.metadata },
+      // The shared prewarm hook reads these to know which sentinel it fires for.
+      annotations: {
+        [ANNOTATIONS.region]: w.regionName,
+        [ANNOTATIONS.regionId]: w.regionId,
+        [ANNOTATIONS.address]: w.address,
+      },
+    },
+    spec: {
+      replicas: w.replicas,
+      selector: { matchLabels: { ...w.labels.selector } },
+      strategy: {
+        type: "RollingUpdate",
+        rollingUpdate: { maxUnavailable: ROLLOUT.maxUnavailable, maxSurge: ROLLOUT.maxSurge },
+      },
+      minReadySeconds: ROLLOUT.minReadySeconds,
+      template: {
+        metadata: {
+          labels: { ...w.labels.pod },
+          annotations: { [ANNOTATIONS.reloaderAuto]: "true" },
+        },
+        spec: {
+          // Thousands of Services share this namespace; service links would put all of them into every
+          // pod's environment. The sentinel finds peers and backends by DNS.
+          enableServiceLinks: false,
+          automountServiceAccountToken: false,
+          tolerations: [
+            { key: w.nodeClass.key, operator: "Equal", value: w.nodeClass.value, effect: "NoSchedule" },
+          ],
+          // The toleration only permits sentinel nodes; this requires them (spec: known flaw).
+          affinity: {
+            nodeAffinity: {
+              requiredDuringSchedulingIgnoredDuringExecution: {
+                nodeSelectorTerms: [
+                  {
+                    matchExpressions: [{ key: w.nodeClass.key, operator: "In", values: [w.nodeClass.value] }],
+                  },
+                ],
+              },
+            },
+          },
+          topologySpreadConstraints: [
+            {
+              maxSkew: ROLLOUT.maxSkew,
+              topologyKey: ROLLOUT.topologyKey,
+              whenUnsatisfiable: ROLLOUT.whenUnsatisfiable,
+              labelSelector: { matchLabels: { ...w.labels.selector } },
+            },
+          ],
+          containers: [
+            {
+              name: CONTAINER.name,
+              image: w.image,
+              args: [...CONTAINER.args],
+              imagePullPolicy: CONTAINER.imagePullPolicy,
+              ports: [
+                { name: PORTS.httpName, containerPort: PORTS.http, protocol: "TCP" },
+                { name: PORTS.gossipTcpName, containerPort: PORTS.gossip, protocol: "TCP" },
+                { name: PORTS.gossipUdpName, containerPort: PORTS.gossip, protocol: "UDP" },
+              ],
+              env: [{ name: ENV_VARS.config, value: w.configToml }],
+              envFrom,
+              // Requests = limits: Guaranteed QoS, so a busy node evicts sentinels last (spec: known flaw).
+              resources: { requests: quantity, limits: quantity },
+              startupProbe: probe(w.probes.startup, PROBES.startup),
+              livenessProbe: probe(w.probes.liveness, PROBES.liveness),
+              readinessProbe: probe(w.probes.readiness, PROBES.readiness),
+            },
+          ],
+        },
+      },
+    },
+  };
+}
+
+export function serviceManifest(
+  name: string,
+  namespace: string,
+  labels: LabelSet,
+): Manifest<k8s.types.input.core.v1.ServiceSpec> {
+  return {
+    apiVersion: "v1",
+    kind: "Service",
+    metadata: { name, namespace, labels: { ...labels.metadata } },
+    spec: {
+      type: "ClusterIP",
+      selector: { ...labels.selector },
+      ports: [{ name: PORTS.httpName, port: PORTS.http, targetPort: PORTS.http, protocol: "TCP" }],
+    },
+  };
+}
+
+/**
+ * The disruption budget. maxUnavailable 1 is relative to the Deployment's current scale, so:
+ * one replica: the pod may always be evicted (a drain never waits forever);
+ * n >= 2 replicas: at most one pod is evicted at a time, so n - 1 >= 1 keep serving;
+ * and after any manual scale-down it still never deadlocks, which a fixed minAvailable would.
+ * AlwaysAllow lets a drain evict pods that are not Ready anyway (crash-looping, stuck), which would
+ * otherwise block the drain with zero disruptions allowed.
+ */
+export function podDisruptionBudgetManifest(
+  name: string,
+  namespace: string,
+  labels: LabelSet,
+): Manifest<k8s.types.input.policy.v1.PodDisruptionBudgetSpec> {
+  return {
+    apiVersion: "policy/v1",
+    kind: "PodDisruptionBudget",
+    metadata: { name, namespace, labels: { ...labels.metadata } },
+    spec: {
+      maxUnavailable: 1,
+      unhealthyPodEvictionPolicy: "AlwaysAllow",
+      selector: { matchLabels: { ...labels.selector } },
+    },
+  };
+}
+
+/** Headless Service for gossip peer discovery: DNS returns every sentinel pod of the environment. */
+export function gossipServiceManifest(
+  name: string,
+  namespace: string,
+  labels: LabelSet,
+): Manifest<k8s.types.input.core.v1.ServiceSpec> {
+  return {
+    apiVersion: "v1",
+    kind: "Service",
+    metadata: { name, namespace, labels: { ...labels.metadata } },
+    spec: {
+      clusterIP: "None",
+      // A starting pod must find its peers before it is Ready, or the first pods never join each other.
+      publishNotReadyAddresses: true,
+      selector: { ...labels.selector },
+      ports: [
+        { name: PORTS.gossipTcpName, port: PORTS.gossip, targetPort: PORTS.gossip, protocol: "TCP" },
+        { name: PORTS.gossipUdpName, port: PORTS.gossip, targetPort: PORTS.gossip, protocol: "UDP" },
+      ],
+    },
+  };
+}
+
+export interface CiliumPolicySpec {
+  readonly endpointSelector: { readonly matchLabels: Record<string, string> };
+  readonly enableDefaultDeny: { readonly ingress: boolean; readonly egress: boolean };
+  readonly ingress: readonly {
+    readonly fromEndpoints: readonly { readonly matchLabels: Record<string, string> }[];
+    readonly toPorts: readonly {
+      readonly ports: readonly { readonly port: string; readonly protocol: string }[];
+    }[];
+  }[];
+}
+
+/**
+ * Lets sentinel pods of one environment reach each other on 7946 TCP and UDP. A Cilium policy with ingress
+ * rules otherwise switches its pods to ingress default-deny, which would also cut off port 8040 from the
+ * router; enableDefaultDeny false makes this policy add an allow and nothing else (Cilium >= 1.15).
+ */
+export function ciliumPolicyManifest(
+  name: string,
+  namespace: string,
+  labels: LabelSet,
+): Manifest<CiliumPolicySpec> {
+  const peers = { matchLabels: { ...labels.selector } };
+  return {
+    apiVersion: "cilium.io/v2",
+    kind: "CiliumNetworkPolicy",
+    metadata: { name, namespace, labels: { ...labels.metadata } },
+    spec: {
+      endpointSelector: peers,
+      enableDefaultDeny: { ingress: false, egress: false },
+      ingress: [
+        {
+          fromEndpoints: [peers],
+          toPorts: [
+            {
+              ports: [
+                { port: String(PORTS.gossip), protocol: "TCP" },
+                { port: String(PORTS.gossip), protocol: "UDP" },
+              ],
+            },
+          ],
+        },
+      ],
+    },
+  };
+}

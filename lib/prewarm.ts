@@ -1,0 +1,184 @@
+// The router cache prewarm call: one POST, retried with bounded exponential backoff and jitter inside an
+// overall deadline. Plain function over Node's built-in fetch; the hook calls it, tests drive it against a
+// real HTTP server.
+//
+// Hand-written rather than p-retry: the rules here are per-response (Retry-After on 429/503, no retry on
+// other 4xx, retry connection refused until the deadline), which a generic retry wrapper would need as
+// much code to express as the loop itself.
+import { ANNOTATIONS, LABELS, PREWARM } from "./constants";
+
+/** The JSON body of the prewarm request. */
+export interface PrewarmBody {
+  readonly workspaceId: string;
+  readonly projectId: string;
+  readonly environmentId: string;
+  readonly region: string;
+  readonly sentinelId: string;
+  readonly address: string;
+}
+
+export interface PrewarmOptions {
+  readonly url: string;
+  readonly token: string;
+  readonly attemptTimeoutMs: number;
+  readonly deadlineMs: number;
+  readonly baseDelayMs?: number;
+  readonly maxDelayMs?: number;
+  /** For tests of timing; defaults are the real clock, timer and Math.random. */
+  readonly now?: () => number;
+  readonly sleep?: (ms: number) => Promise<void>;
+  readonly random?: () => number;
+}
+
+export interface PrewarmResult {
+  readonly ok: boolean;
+  /** Last HTTP status, or null when no response arrived. */
+  readonly status: number | null;
+  readonly attempts: number;
+  readonly elapsedMs: number;
+  /** Why it failed (last error or status), null on success. */
+  readonly error: string | null;
+  /** The delays slept between attempts, in ms. */
+  readonly delaysMs: readonly number[];
+}
+
+const RETRY_STATUSES = new Set([429, 500, 502, 503, 504]);
+
+/** Retry-After as milliseconds: delta-seconds or an HTTP date; null when absent or unparsable. */
+export function parseRetryAfter(header: string | null, nowMs: number): number | null {
+  if (header === null || header.trim() === "") return null;
+  const trimmed = header.trim();
+  if (/^\d+$/.test(trimmed)) return Number(trimmed) * 1000;
+  const date = Date.parse(trimmed);
+  return Number.isNaN(date) ? null : Math.max(0, date - nowMs);
+}
+
+/** Exponential backoff with "equal jitter": half fixed, half random, so retries spread but never collapse to 0. */
+export function backoffMs(attempt: number, baseMs: number, maxMs: number, random: () => number): number {
+  const ceiling = Math.min(maxMs, baseMs * 2 ** (attempt - 1));
+  return Math.round(ceiling / 2 + (random() * ceiling) / 2);
+}
+
+function describe(err: unknown): string {
+  const e = err as { name?: string; message?: string; cause?: { code?: string; message?: string } };
+  if (e.name === "TimeoutError" || e.name === "AbortError") return "attempt timed out";
+  return e.cause?.code ?? e.cause?.message ?? e.message ?? String(err);
+}
+
+export async function prewarm(body: PrewarmBody, options: PrewarmOptions): Promise<PrewarmResult> {
+  const now = options.now ?? (() => Date.now());
+  const sleep = options.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
+  const random = options.random ?? Math.random;
+  const baseDelayMs = options.baseDelayMs ?? PREWARM.baseDelayMs;
+  const maxDelayMs = options.maxDelayMs ?? PREWARM.maxDelayMs;
+  const start = now();
+  const delaysMs: number[] = [];
+  let attempts = 0;
+  let status: number | null = null;
+  let error = "no attempt made";
+  const result = (ok: boolean, why: string | null): PrewarmResult => ({
+    ok,
+    status,
+    attempts,
+    elapsedMs: now() - start,
+    error: why,
+    delaysMs,
+  });
+
+  for (;;) {
+    const remaining = options.deadlineMs - (now() - start);
+    if (remaining <= 0) return result(false, `${error}; deadline of ${options.deadlineMs} ms reached`);
+    attempts++;
+    let retryAfterMs: number | null = null;
+    try {
+      const res = await fetch(options.url, {
+        method: "POST",
+        headers: { "content-type": "application/json", authorization: `Bearer ${options.token}` },
+        body: JSON.stringify(body),
+        signal: AbortSignal.timeout(Math.min(options.attemptTimeoutMs, remaining)),
+      });
+      status = res.status;
+      // Drain the body so the connection can be reused or closed cleanly.
+      await res.arrayBuffer().catch(() => undefined);
+      if (res.ok) return result(true, null);
+      error = `HTTP ${res.status}`;
+      if (!RETRY_STATUSES.has(res.status)) return result(false, `${error} (not retried)`);
+      if (res.status === 429 || res.status === 503)
+        retryAfterMs = parseRetryAfter(res.headers.get("retry-after"), now());
+    } catch (err) {
+      status = null;
+      error = describe(err);
+    }
+    const delay = retryAfterMs ?? backoffMs(attempts, baseDelayMs, maxDelayMs, random);
+    if (now() - start + delay >= options.deadlineMs) {
+      return result(
+        false,
+        `${error}; next retry in ${delay} ms would pass the deadline of ${options.deadlineMs} ms`,
+      );
+    }
+    delaysMs.push(delay);
+    await sleep(delay);
+  }
+}
+
+/** Where a Deployment's hook call goes and what it says, read from the Deployment's labels and annotations. */
+export interface PrewarmTarget {
+  readonly body: PrewarmBody;
+  readonly k8sName: string;
+  readonly namespace: string;
+  readonly regionId: string;
+}
+
+/**
+ * Reads the prewarm target from a Deployment's outputs (or inputs). Returns the missing fields' names instead
+ * when the object does not carry them, so the hook can say exactly what was missing.
+ */
+export function prewarmTargetFromDeployment(obj: unknown): PrewarmTarget | { missing: string[] } {
+  const meta = (
+    obj as { metadata?: { name?: unknown; namespace?: unknown; labels?: unknown; annotations?: unknown } }
+  )?.metadata;
+  const labels = (meta?.labels ?? {}) as Record<string, unknown>;
+  const annotations = (meta?.annotations ?? {}) as Record<string, unknown>;
+  const fields = {
+    workspaceId: labels[LABELS.workspaceId],
+    projectId: labels[LABELS.projectId],
+    environmentId: labels[LABELS.environmentId],
+    sentinelId: labels[LABELS.sentinelId],
+    region: annotations[ANNOTATIONS.region],
+    regionId: annotations[ANNOTATIONS.regionId],
+    address: annotations[ANNOTATIONS.address],
+    k8sName: meta?.name,
+    namespace: meta?.namespace,
+  };
+  const missing = Object.entries(fields)
+    .filter(([, v]) => typeof v !== "string" || v === "")
+    .map(([k]) => k);
+  if (missing.length > 0) return { missing };
+  const f = fields as Record<keyof typeof fields, string>;
+  return {
+    body: {
+      workspaceId: f.workspaceId,
+      projectId: f.projectId,
+      environmentId: f.environmentId,
+      region: f.region,
+      sentinelId: f.sentinelId,
+      address: f.address,
+    },
+    k8sName: f.k8sName,
+    namespace: f.namespace,
+    regionId: f.regionId,
+  };
+}
+
+/** Fills `{region}`, `{regionId}`, `{k8sName}` and `{namespace}` in a prewarm URL template. */
+export function expandPrewarmUrl(template: string, target: PrewarmTarget): string {
+  const values: Record<string, string> = {
+    region: target.body.region,
+    regionId: target.regionId,
+    k8sName: target.k8sName,
+    namespace: target.namespace,
+  };
+  return template.replace(/\{(\w+)\}/g, (whole, name: string) =>
+    values[name] === undefined ? whole : encodeURIComponent(values[name]),
+  );
+}

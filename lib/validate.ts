@@ -1,0 +1,77 @@
+// Validation rules shared by the stack config parser and the components' own argument checks.
+
+/** Kubernetes label value (apimachinery IsValidLabelValue), at most 63 characters. */
+export const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/;
+/** RFC 1123 label: lowercase letters, digits and '-'. */
+export const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+/** RFC 1035 label: as RFC 1123 but starting with a letter (Service and namespace names). */
+export const RFC1035_LABEL = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;
+/** Qualified label key: optional DNS prefix, then a name. */
+export const QUALIFIED_NAME =
+  /^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/;
+/** OCI image reference (distribution/reference grammar, simplified): [registry/]name[:tag][@digest]. */
+export const IMAGE_REF =
+  /^(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*(?::[0-9]+)?\/)?[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*(?::[\w][\w.-]{0,127})?(?:@[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,})?$/;
+
+export const isLabelValue = (s: string): boolean => s.length <= 63 && LABEL_VALUE.test(s);
+export const isRegionName = (s: string): boolean => s.length <= 63 && DNS_LABEL.test(s);
+export const isImageRef = (s: string): boolean => s.length <= 255 && IMAGE_REF.test(s);
+
+export const LABEL_VALUE_RULE =
+  "at most 63 characters: letters, digits, '-', '_', '.', starting and ending with a letter or digit";
+
+export interface EnvironmentIdentityArgs {
+  readonly workspaceId: string;
+  readonly projectId: string;
+  readonly appId: string;
+  readonly environmentId: string;
+  readonly slug: string;
+  readonly platform: string;
+  readonly image: string;
+  readonly replicas?: number;
+  readonly cpuMillicores?: number;
+  readonly memoryMib?: number;
+  readonly regions: readonly { readonly id: string; readonly name: string }[];
+}
+
+/** Every problem with a SentinelEnvironment's arguments, as `field: message` lines. */
+export function environmentProblems(args: EnvironmentIdentityArgs): string[] {
+  const problems: string[] = [];
+  for (const field of ["workspaceId", "projectId", "appId", "environmentId", "slug"] as const) {
+    const v = args[field];
+    if (typeof v !== "string" || v === "" || !isLabelValue(v)) {
+      problems.push(
+        `${field}: ${JSON.stringify(v)} is not a valid Kubernetes label value (${LABEL_VALUE_RULE})`,
+      );
+    }
+  }
+  if (typeof args.platform !== "string" || args.platform === "")
+    problems.push("platform: must be a non-empty string");
+  if (typeof args.image !== "string" || !isImageRef(args.image)) {
+    problems.push(`image: ${JSON.stringify(args.image)} is not a valid container image reference`);
+  }
+  const count = (field: "replicas" | "cpuMillicores" | "memoryMib", min: number) => {
+    const v = args[field];
+    if (v !== undefined && (!Number.isInteger(v) || v < min)) {
+      problems.push(`${field}: must be an integer >= ${min}, got ${JSON.stringify(v)}`);
+    }
+  };
+  count("replicas", 0);
+  count("cpuMillicores", 1);
+  count("memoryMib", 1);
+  if (args.regions.length === 0) problems.push("regions: must name at least one region");
+  const seen = new Set<string>();
+  for (const r of args.regions) {
+    if (!isRegionName(r.name)) problems.push(`regions: ${JSON.stringify(r.name)} is not a valid region name`);
+    if (seen.has(r.name)) problems.push(`regions: ${JSON.stringify(r.name)} appears twice`);
+    seen.add(r.name);
+  }
+  return problems;
+}
+
+/** Throws one error listing every problem, before the component creates anything. */
+export function assertValid(what: string, problems: readonly string[]): void {
+  if (problems.length > 0) {
+    throw new Error(`${what}: invalid arguments:\n${problems.map((p) => `  - ${p}`).join("\n")}`);
+  }
+}

@@ -1,0 +1,387 @@
+// SentinelRecord: the platform database row of one sentinel, as a Pulumi dynamic resource.
+//
+// The provider object is serialized into every SentinelRecord's state and run by Pulumi's dynamic-provider
+// host in another process. So: it imports nothing from components/, holds no state until configure(), reads
+// its credentials from stack config in configure(), and opens a connection inside each method.
+import type { Connection } from "mysql2/promise";
+import * as pulumi from "@pulumi/pulumi";
+import { SIZING } from "../lib/constants";
+import {
+  DATABASE_CONFIG_KEY,
+  DATABASE_PASSWORD_CONFIG_KEY,
+  openConnection,
+  parseConnectionSettings,
+  redact,
+  type ConnectionSettings,
+} from "./connection";
+import { proposeIdentity, resolveReplicas, sentinelAddress } from "./identity";
+import {
+  deleteSentinel,
+  ensureSentinel,
+  readSentinel,
+  updateSentinel,
+  type SentinelRow,
+} from "./sentinelSql";
+
+/** Pulumi's marker for a value not known yet (preview); check and diff must tolerate it anywhere. */
+export const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
+
+/** The inputs as the provider receives them (resolved, plain). */
+export interface SentinelRecordInputs {
+  workspaceId: string;
+  projectId: string;
+  environmentId: string;
+  environmentSlug: string;
+  regionId: string;
+  namespace: string;
+  image: string;
+  replicas?: number | null;
+  cpuMillicores?: number | null;
+  memoryMib?: number | null;
+}
+
+/** What check returns: defaults filled, and the proposed identity so previews show real names. */
+export interface SentinelRecordCheckedInputs {
+  workspaceId: string;
+  projectId: string;
+  environmentId: string;
+  environmentSlug: string;
+  regionId: string;
+  namespace: string;
+  image: string;
+  replicas: number | null;
+  cpuMillicores: number;
+  memoryMib: number;
+  desiredReplicas: number;
+  sentinelId: string;
+  k8sName: string;
+  k8sAddress: string;
+}
+
+/** Outputs: the checked inputs with the row's identity, plus the row's version and timestamps. */
+export interface SentinelRecordOutputs extends SentinelRecordCheckedInputs {
+  version: number;
+  createdAt: number;
+  updatedAt: number | null;
+}
+
+/** The resource's arguments, as the program passes them. */
+export interface SentinelRecordArgs {
+  /** Workspace id (`sentinels.workspace_id`). Required. */
+  readonly workspaceId: pulumi.Input<string>;
+  /** Project id (`sentinels.project_id`). Required. */
+  readonly projectId: pulumi.Input<string>;
+  /** Environment id (`sentinels.environment_id`); a change replaces the row. Required. */
+  readonly environmentId: pulumi.Input<string>;
+  /** Environment slug; `production` defaults replicas to 3, anything else to 1. Required. */
+  readonly environmentSlug: pulumi.Input<string>;
+  /** The platform's `regions.id`; a change replaces the row. Required. */
+  readonly regionId: pulumi.Input<string>;
+  /** Namespace the sentinel runs in; part of `k8s_address`. Required. */
+  readonly namespace: pulumi.Input<string>;
+  /** Container image (`sentinels.image`). Required. */
+  readonly image: pulumi.Input<string>;
+  /** Replica override. Default: by slug (3 for production, 1 otherwise). */
+  readonly replicas?: pulumi.Input<number>;
+  /** CPU per pod in millicores. Default: 256. */
+  readonly cpuMillicores?: pulumi.Input<number>;
+  /** Memory per pod in MiB. Default: 256. */
+  readonly memoryMib?: pulumi.Input<number>;
+}
+
+interface Failure {
+  property: string;
+  reason: string;
+}
+
+const REQUIRED_STRINGS = [
+  "workspaceId",
+  "projectId",
+  "environmentId",
+  "environmentSlug",
+  "regionId",
+  "namespace",
+  "image",
+] as const;
+
+/** Column widths of the spec's DDL; longer values would fail at insert time, so check says so first. */
+const MAX_LENGTH: Record<string, number> = {
+  regionId: 255,
+  environmentId: 255,
+  workspaceId: 255,
+  projectId: 255,
+  image: 255,
+};
+
+const DNS_LABEL = /^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$/;
+
+/** Changing one of these moves the sentinel to another row: replace. */
+const REPLACE_KEYS = ["workspaceId", "projectId", "environmentId", "regionId"] as const;
+/** Changing one of these is an in-place UPDATE of the row. */
+const UPDATE_KEYS = ["image", "desiredReplicas", "cpuMillicores", "memoryMib", "namespace"] as const;
+
+const isUnknown = (v: unknown): boolean => v === UNKNOWN;
+
+/**
+ * Validates inputs and fills defaults. Pure and database-free: it runs in every preview, including pull-request
+ * previews that cannot reach the database. Unknown inputs are passed through and make what derives from them
+ * unknown.
+ */
+export function checkSentinelRecord(
+  olds: Partial<SentinelRecordCheckedInputs>,
+  news: Record<string, unknown>,
+): { inputs: Record<string, unknown>; failures: Failure[] } {
+  const failures: Failure[] = [];
+  for (const key of REQUIRED_STRINGS) {
+    const v = news[key];
+    if (isUnknown(v)) continue;
+    if (typeof v !== "string" || v.trim() === "") {
+      failures.push({ property: key, reason: `${key} must be a non-empty string, got ${JSON.stringify(v)}` });
+    } else if (MAX_LENGTH[key] !== undefined && v.length > MAX_LENGTH[key]) {
+      failures.push({
+        property: key,
+        reason: `${key} must be at most ${MAX_LENGTH[key]} characters, got ${v.length}`,
+      });
+    }
+  }
+  if (typeof news.namespace === "string" && !isUnknown(news.namespace) && !DNS_LABEL.test(news.namespace)) {
+    failures.push({
+      property: "namespace",
+      reason: `namespace must be an RFC 1035 label, got ${JSON.stringify(news.namespace)}`,
+    });
+  }
+  const sized = (key: "replicas" | "cpuMillicores" | "memoryMib", min: number, fallback: number | null) => {
+    const v = news[key];
+    if (v === undefined || v === null) return fallback;
+    if (isUnknown(v)) return UNKNOWN;
+    if (typeof v !== "number" || !Number.isInteger(v) || v < min) {
+      failures.push({
+        property: key,
+        reason: `${key} must be an integer >= ${min}, got ${JSON.stringify(v)}`,
+      });
+      return fallback;
+    }
+    return v;
+  };
+  const replicas = sized("replicas", 0, null);
+  const cpuMillicores = sized("cpuMillicores", 1, SIZING.cpuMillicores);
+  const memoryMib = sized("memoryMib", 1, SIZING.memoryMib);
+
+  const slug = news.environmentSlug;
+  const desiredReplicas =
+    isUnknown(replicas) || (replicas === null && isUnknown(slug))
+      ? UNKNOWN
+      : resolveReplicas(String(slug), replicas as number | null);
+
+  const environmentId = news.environmentId;
+  const regionId = news.regionId;
+  let identity: { sentinelId: string; k8sName: string } | null = null;
+  if (
+    typeof environmentId === "string" &&
+    typeof regionId === "string" &&
+    !isUnknown(environmentId) &&
+    !isUnknown(regionId)
+  ) {
+    const sameRow = olds.environmentId === environmentId && olds.regionId === regionId;
+    // A row adopted from outside keeps its own identity; a refresh writes it into the inputs, and it sticks.
+    identity =
+      sameRow && typeof olds.sentinelId === "string" && typeof olds.k8sName === "string"
+        ? { sentinelId: olds.sentinelId, k8sName: olds.k8sName }
+        : proposeIdentity(environmentId, regionId);
+  }
+  const namespace = news.namespace;
+  const k8sAddress =
+    identity !== null && typeof namespace === "string" && !isUnknown(namespace)
+      ? sentinelAddress(identity.k8sName, namespace)
+      : UNKNOWN;
+
+  return {
+    inputs: {
+      ...news,
+      replicas,
+      cpuMillicores,
+      memoryMib,
+      desiredReplicas,
+      sentinelId: identity?.sentinelId ?? UNKNOWN,
+      k8sName: identity?.k8sName ?? UNKNOWN,
+      k8sAddress,
+    },
+    failures,
+  };
+}
+
+/** Replace on identity changes, update in place on sizing/image/namespace; unknown values count as changes. */
+export function diffSentinelRecord(
+  olds: Partial<SentinelRecordOutputs>,
+  news: Partial<SentinelRecordCheckedInputs>,
+): { changes: boolean; replaces: string[]; deleteBeforeReplace: boolean } {
+  const differs = (key: keyof SentinelRecordCheckedInputs) => isUnknown(news[key]) || olds[key] !== news[key];
+  const replaces = REPLACE_KEYS.filter(differs);
+  const updates = UPDATE_KEYS.filter(differs);
+  return { changes: replaces.length + updates.length > 0, replaces, deleteBeforeReplace: false };
+}
+
+/** Outputs from checked inputs and the row; `null`, never `undefined` (the provider host rejects it). */
+export function recordOutputs(inputs: SentinelRecordCheckedInputs, row: SentinelRow): SentinelRecordOutputs {
+  return {
+    workspaceId: row.workspaceId,
+    projectId: row.projectId,
+    environmentId: row.environmentId,
+    environmentSlug: inputs.environmentSlug,
+    regionId: row.regionId,
+    namespace: inputs.namespace,
+    image: row.image,
+    replicas: inputs.replicas ?? null,
+    cpuMillicores: row.cpuMillicores,
+    memoryMib: row.memoryMib,
+    desiredReplicas: row.desiredReplicas,
+    sentinelId: row.id,
+    k8sName: row.k8sName,
+    k8sAddress: row.k8sAddress,
+    version: row.version,
+    createdAt: row.createdAt,
+    updatedAt: row.updatedAt,
+  };
+}
+
+interface Configured {
+  settings: ConnectionSettings | null;
+  password: string;
+  problems: string[];
+}
+
+/**
+ * The provider. `configure` only records what stack config says; a missing or broken database config fails
+ * the first method that needs the database, so previews (check/diff) work without database credentials.
+ */
+export class SentinelRecordProvider implements pulumi.dynamic.ResourceProvider {
+  private configured?: Configured;
+
+  configure(req: pulumi.dynamic.ConfigureRequest): Promise<void> {
+    const parsed = parseConnectionSettings(req.config.get(DATABASE_CONFIG_KEY));
+    const password = req.config.get(DATABASE_PASSWORD_CONFIG_KEY);
+    const problems = parsed.problems.map((p) => `${p.path} ${p.message}`);
+    if (typeof password !== "string") problems.push(`${DATABASE_PASSWORD_CONFIG_KEY} is required (a secret)`);
+    this.configured = { settings: parsed.settings, password: password ?? "", problems };
+    return Promise.resolve();
+  }
+
+  check(
+    olds: Partial<SentinelRecordCheckedInputs>,
+    news: Record<string, unknown>,
+  ): Promise<pulumi.dynamic.CheckResult> {
+    return Promise.resolve(checkSentinelRecord(olds, news));
+  }
+
+  diff(
+    _id: string,
+    olds: SentinelRecordOutputs,
+    news: SentinelRecordCheckedInputs,
+  ): Promise<pulumi.dynamic.DiffResult> {
+    return Promise.resolve(diffSentinelRecord(olds, news));
+  }
+
+  async create(inputs: SentinelRecordCheckedInputs): Promise<pulumi.dynamic.CreateResult> {
+    return this.withConnection(async (conn) => {
+      const { row } = await ensureSentinel(conn, {
+        sentinelId: inputs.sentinelId,
+        k8sName: inputs.k8sName,
+        k8sAddress: inputs.k8sAddress,
+        workspaceId: inputs.workspaceId,
+        projectId: inputs.projectId,
+        environmentId: inputs.environmentId,
+        regionId: inputs.regionId,
+        image: inputs.image,
+        desiredReplicas: inputs.desiredReplicas,
+        cpuMillicores: inputs.cpuMillicores,
+        memoryMib: inputs.memoryMib,
+      });
+      return { id: row.id, outs: recordOutputs(inputs, row) };
+    });
+  }
+
+  async read(id: string, props: SentinelRecordOutputs): Promise<pulumi.dynamic.ReadResult> {
+    return this.withConnection(async (conn) => {
+      const row = await readSentinel(conn, id);
+      // An empty id tells the engine the row is gone (deleted out of band), so refresh drops it.
+      if (row === null) return { id: "", props: {} };
+      const outs = recordOutputs(props, row);
+      const inputs: Record<string, unknown> = { ...outs };
+      for (const key of ["version", "createdAt", "updatedAt"]) delete inputs[key];
+      return { id: row.id, props: outs, inputs };
+    });
+  }
+
+  async update(
+    id: string,
+    olds: SentinelRecordOutputs,
+    news: SentinelRecordCheckedInputs,
+  ): Promise<pulumi.dynamic.UpdateResult> {
+    return this.withConnection(async (conn) => {
+      const row = await updateSentinel(conn, id, olds.regionId, {
+        image: news.image,
+        desiredReplicas: news.desiredReplicas,
+        cpuMillicores: news.cpuMillicores,
+        memoryMib: news.memoryMib,
+        k8sAddress: sentinelAddress(olds.k8sName, news.namespace),
+      });
+      return { outs: recordOutputs(news, row) };
+    });
+  }
+
+  async delete(id: string): Promise<void> {
+    await this.withConnection((conn) => deleteSentinel(conn, id));
+  }
+
+  private async withConnection<T>(work: (conn: Connection) => Promise<T>): Promise<T> {
+    const cfg = this.configured;
+    if (cfg === undefined || cfg.settings === null || cfg.problems.length > 0) {
+      const problems = cfg === undefined ? ["configure() was not called"] : cfg.problems;
+      throw new Error(`the sentinel-fleet database connection is not configured: ${problems.join("; ")}`);
+    }
+    const conn = await openConnection(cfg.settings, cfg.password);
+    try {
+      return await work(conn);
+    } catch (err) {
+      throw new Error(redact((err as Error).message ?? String(err), cfg.password));
+    } finally {
+      await conn.end().catch(() => undefined);
+    }
+  }
+}
+
+/**
+ * One provider instance for the whole program: the SDK serializes a provider once per object identity, so a
+ * shared instance is serialized once however many sentinels there are.
+ */
+export const sentinelRecordProvider = new SentinelRecordProvider();
+
+/** The `sentinels` row of one (environment, region). */
+export class SentinelRecord extends pulumi.dynamic.Resource {
+  declare readonly sentinelId: pulumi.Output<string>;
+  declare readonly k8sName: pulumi.Output<string>;
+  declare readonly k8sAddress: pulumi.Output<string>;
+  declare readonly version: pulumi.Output<number>;
+  declare readonly desiredReplicas: pulumi.Output<number>;
+  declare readonly image: pulumi.Output<string>;
+  declare readonly cpuMillicores: pulumi.Output<number>;
+  declare readonly memoryMib: pulumi.Output<number>;
+
+  constructor(name: string, args: SentinelRecordArgs, opts?: pulumi.CustomResourceOptions) {
+    super(
+      sentinelRecordProvider,
+      name,
+      {
+        ...args,
+        sentinelId: undefined,
+        k8sName: undefined,
+        k8sAddress: undefined,
+        version: undefined,
+        desiredReplicas: undefined,
+        createdAt: undefined,
+        updatedAt: undefined,
+      },
+      opts,
+    );
+  }
+}

@@ -1,0 +1,344 @@
+// ensureSentinels as plain functions over one connection. Every statement is a single autocommitted
+// statement, so a failure at any point leaves nothing half-written. Values always travel as `?` parameters.
+//
+// Why `query` and not `execute`: mysql2's `execute` prepares each statement on the server first, which is one
+// more round trip per statement on the fresh connection each provider method opens. `query` with `?`
+// placeholders has the driver escape the values (the same interpolation the sentinel's own Go driver uses
+// with interpolateParams=true), so the SQL text never contains caller-built strings.
+import { ROWS } from "../lib/constants";
+
+/** The part of a mysql2 connection these functions use; a mysql2 `Connection` or `Pool` satisfies it. */
+export interface Queryable {
+  query(sql: string, values?: unknown[]): Promise<[unknown, unknown]>;
+}
+
+/** A `sentinels` row, camel-cased. */
+export interface SentinelRow {
+  readonly id: string;
+  readonly workspaceId: string;
+  readonly projectId: string;
+  readonly environmentId: string;
+  readonly k8sName: string;
+  readonly k8sAddress: string;
+  readonly regionId: string;
+  readonly image: string;
+  readonly desiredState: string;
+  readonly health: string;
+  readonly desiredReplicas: number;
+  readonly availableReplicas: number;
+  readonly cpuMillicores: number;
+  readonly memoryMib: number;
+  readonly version: number;
+  readonly createdAt: number;
+  readonly updatedAt: number | null;
+}
+
+/** What one sentinel should look like; identity fields are the proposal used only when inserting. */
+export interface DesiredSentinel {
+  readonly sentinelId: string;
+  readonly k8sName: string;
+  readonly k8sAddress: string;
+  readonly workspaceId: string;
+  readonly projectId: string;
+  readonly environmentId: string;
+  readonly regionId: string;
+  readonly image: string;
+  readonly desiredReplicas: number;
+  readonly cpuMillicores: number;
+  readonly memoryMib: number;
+}
+
+/** The columns an in-place update may change. */
+export interface MutableColumns {
+  readonly image: string;
+  readonly desiredReplicas: number;
+  readonly cpuMillicores: number;
+  readonly memoryMib: number;
+  readonly k8sAddress: string;
+}
+
+export interface EnsureResult {
+  readonly row: SentinelRow;
+  /** inserted: a new row; adopted: the row already matched; converged: an existing row was updated to match. */
+  readonly outcome: "inserted" | "adopted" | "converged";
+  readonly attempts: number;
+}
+
+export interface RetryOptions {
+  readonly maxAttempts: number;
+  readonly now: () => number;
+  readonly sleep: (ms: number) => Promise<void>;
+}
+
+export const DEFAULT_RETRY: RetryOptions = {
+  maxAttempts: 200,
+  now: () => Date.now(),
+  sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+};
+
+const COLUMNS =
+  "id, workspace_id, project_id, environment_id, k8s_name, k8s_address, region_id, image, desired_state, " +
+  "health, desired_replicas, available_replicas, cpu_millicores, memory_mib, version, created_at, updated_at";
+
+// One round trip answers three questions: does the region exist, is there already a row for
+// (environment, region), and which version comes next in the region.
+export const LOOKUP_SQL =
+  "SELECT r.id AS region_found, " +
+  "(SELECT COALESCE(MAX(v.version), 0) FROM sentinels v WHERE v.region_id = r.id) AS max_version, " +
+  COLUMNS.split(", ")
+    .map((c) => `s.${c}`)
+    .join(", ") +
+  " FROM regions r LEFT JOIN sentinels s ON s.environment_id = ? AND s.region_id = r.id WHERE r.id = ?";
+
+export const INSERT_SQL =
+  `INSERT INTO sentinels (${COLUMNS}) ` +
+  `VALUES (?, ?, ?, ?, ?, ?, ?, ?, '${ROWS.initialDesiredState}', '${ROWS.initialHealth}', ?, 0, ?, ?, ?, ?, NULL)`;
+
+export const MAX_VERSION_SQL =
+  "SELECT COALESCE(MAX(version), 0) AS max_version FROM sentinels WHERE region_id = ?";
+
+export const UPDATE_SQL =
+  "UPDATE sentinels SET image = ?, desired_replicas = ?, cpu_millicores = ?, memory_mib = ?, k8s_address = ?, " +
+  "version = ?, updated_at = ? WHERE id = ?";
+
+export const SELECT_BY_ID_SQL = `SELECT ${COLUMNS} FROM sentinels WHERE id = ?`;
+
+export const DELETE_SQL = "DELETE FROM sentinels WHERE id = ?";
+
+const ER_DUP_ENTRY = 1062;
+const ER_LOCK_WAIT_TIMEOUT = 1205;
+const ER_LOCK_DEADLOCK = 1213;
+
+function errno(err: unknown): number | undefined {
+  return (err as { errno?: number }).errno;
+}
+
+function isRetryableLockError(err: unknown): boolean {
+  const n = errno(err);
+  return n === ER_LOCK_DEADLOCK || n === ER_LOCK_WAIT_TIMEOUT;
+}
+
+function num(value: unknown): number {
+  return typeof value === "number" ? value : Number(value);
+}
+
+function toRow(r: Record<string, unknown>, prefix = ""): SentinelRow {
+  const get = (c: string): unknown => r[`${prefix}${c}`];
+  return {
+    id: String(get("id")),
+    workspaceId: String(get("workspace_id")),
+    projectId: String(get("project_id")),
+    environmentId: String(get("environment_id")),
+    k8sName: String(get("k8s_name")),
+    k8sAddress: String(get("k8s_address")),
+    regionId: String(get("region_id")),
+    image: String(get("image")),
+    desiredState: String(get("desired_state")),
+    health: String(get("health")),
+    desiredReplicas: num(get("desired_replicas")),
+    availableReplicas: num(get("available_replicas")),
+    cpuMillicores: num(get("cpu_millicores")),
+    memoryMib: num(get("memory_mib")),
+    version: num(get("version")),
+    createdAt: num(get("created_at")),
+    updatedAt: get("updated_at") === null ? null : num(get("updated_at")),
+  };
+}
+
+/** Backoff for contended retries: jittered, capped at 50 ms, so racing writers fall out of step quickly. */
+function jitter(attempt: number): number {
+  return Math.random() * Math.min(50, 2 ** attempt);
+}
+
+interface Lookup {
+  readonly maxVersion: number;
+  readonly row: SentinelRow | null;
+}
+
+async function lookup(conn: Queryable, environmentId: string, regionId: string): Promise<Lookup | null> {
+  const [rows] = await conn.query(LOOKUP_SQL, [environmentId, regionId]);
+  const list = rows as Record<string, unknown>[];
+  if (list.length === 0) return null;
+  const first = list[0];
+  return {
+    maxVersion: num(first.max_version),
+    row: first.id === null || first.id === undefined ? null : toRow(first),
+  };
+}
+
+function needsConvergence(row: SentinelRow, want: MutableColumns): boolean {
+  return (
+    row.image !== want.image ||
+    row.desiredReplicas !== want.desiredReplicas ||
+    row.cpuMillicores !== want.cpuMillicores ||
+    row.memoryMib !== want.memoryMib ||
+    row.k8sAddress !== want.k8sAddress
+  );
+}
+
+/**
+ * Ensures exactly one row for (environment, region). One query for an existing, matching row; two for a new
+ * row (lookup, insert). Under concurrency the unique keys arbitrate: a duplicate on (environment_id,
+ * region_id) means another writer won and its row is adopted; a duplicate on (region_id, version) means the
+ * version was taken and the next one is tried. Both surface as the same error code (the key names of the
+ * platform's DDL are not ours to rely on), so every duplicate simply re-reads.
+ */
+export async function ensureSentinel(
+  conn: Queryable,
+  want: DesiredSentinel,
+  options: RetryOptions = DEFAULT_RETRY,
+): Promise<EnsureResult> {
+  let lastVersionSeen: number | null = null;
+  for (let attempt = 1; attempt <= options.maxAttempts; attempt++) {
+    const found = await lookup(conn, want.environmentId, want.regionId);
+    if (found === null) {
+      throw new Error(
+        `region ${JSON.stringify(want.regionId)} does not exist in the platform's regions table; ` +
+          `add it there (or fix sentinel-fleet:regions[].id) before creating sentinels in it`,
+      );
+    }
+    if (found.row !== null) {
+      // Adopt: the existing row keeps its id, k8s_name and version; its sizing converges to the declaration.
+      const columns: MutableColumns = {
+        image: want.image,
+        desiredReplicas: want.desiredReplicas,
+        cpuMillicores: want.cpuMillicores,
+        memoryMib: want.memoryMib,
+        k8sAddress: rebaseAddress(found.row.k8sName, want.k8sAddress),
+      };
+      if (!needsConvergence(found.row, columns))
+        return { row: found.row, outcome: "adopted", attempts: attempt };
+      const row = await updateSentinel(conn, found.row.id, want.regionId, columns, options, found.maxVersion);
+      return { row, outcome: "converged", attempts: attempt };
+    }
+    if (lastVersionSeen !== null && lastVersionSeen === found.maxVersion) {
+      // The last insert hit a duplicate, yet nobody has written to this region since and our row is not
+      // there: the clash is on id, k8s_name or k8s_address, which retrying cannot fix.
+      throw new Error(
+        `cannot insert sentinel ${want.sentinelId} (k8s_name ${want.k8sName}) for environment ` +
+          `${want.environmentId} in region ${want.regionId}: its id, k8s_name or k8s_address is already ` +
+          `used by another row`,
+      );
+    }
+    const version = found.maxVersion + 1;
+    const createdAt = options.now();
+    try {
+      await conn.query(INSERT_SQL, [
+        want.sentinelId,
+        want.workspaceId,
+        want.projectId,
+        want.environmentId,
+        want.k8sName,
+        want.k8sAddress,
+        want.regionId,
+        want.image,
+        want.desiredReplicas,
+        want.cpuMillicores,
+        want.memoryMib,
+        version,
+        createdAt,
+      ]);
+      return {
+        row: {
+          id: want.sentinelId,
+          workspaceId: want.workspaceId,
+          projectId: want.projectId,
+          environmentId: want.environmentId,
+          k8sName: want.k8sName,
+          k8sAddress: want.k8sAddress,
+          regionId: want.regionId,
+          image: want.image,
+          desiredState: ROWS.initialDesiredState,
+          health: ROWS.initialHealth,
+          desiredReplicas: want.desiredReplicas,
+          availableReplicas: 0,
+          cpuMillicores: want.cpuMillicores,
+          memoryMib: want.memoryMib,
+          version,
+          createdAt,
+          updatedAt: null,
+        },
+        outcome: "inserted",
+        attempts: attempt,
+      };
+    } catch (err) {
+      if (errno(err) === ER_DUP_ENTRY) {
+        lastVersionSeen = found.maxVersion;
+      } else if (!isRetryableLockError(err)) {
+        throw err;
+      }
+      await options.sleep(jitter(attempt));
+    }
+  }
+  throw new Error(
+    `gave up ensuring the sentinel of environment ${want.environmentId} in region ${want.regionId} after ` +
+      `${options.maxAttempts} contended attempts`,
+  );
+}
+
+/** An adopted row keeps its own k8s_name; only the namespace part of its address follows the declaration. */
+export function rebaseAddress(k8sName: string, proposedAddress: string): string {
+  const [, ...rest] = proposedAddress.split(".");
+  return [k8sName, ...rest].join(".");
+}
+
+/**
+ * Writes the mutable columns, `updated_at`, and the region's next version (spec: the version increases with
+ * every change, unique per region). `knownMaxVersion` saves the first read when the caller just looked.
+ */
+export async function updateSentinel(
+  conn: Queryable,
+  id: string,
+  regionId: string,
+  columns: MutableColumns,
+  options: RetryOptions = DEFAULT_RETRY,
+  knownMaxVersion?: number,
+): Promise<SentinelRow> {
+  let maxVersion = knownMaxVersion;
+  for (let attempt = 1; attempt <= options.maxAttempts; attempt++) {
+    if (maxVersion === undefined) {
+      const [rows] = await conn.query(MAX_VERSION_SQL, [regionId]);
+      maxVersion = num((rows as Record<string, unknown>[])[0].max_version);
+    }
+    const version = maxVersion + 1;
+    const updatedAt = options.now();
+    try {
+      const [result] = await conn.query(UPDATE_SQL, [
+        columns.image,
+        columns.desiredReplicas,
+        columns.cpuMillicores,
+        columns.memoryMib,
+        columns.k8sAddress,
+        version,
+        updatedAt,
+        id,
+      ]);
+      if ((result as { affectedRows: number }).affectedRows === 0) {
+        throw new Error(
+          `sentinel row ${id} no longer exists in the platform database (deleted out of band?); ` +
+            "run `pulumi refresh` so the next `pulumi up` recreates it",
+        );
+      }
+      const current = await readSentinel(conn, id);
+      if (current === null) throw new Error(`sentinel row ${id} vanished while it was being updated`);
+      return current;
+    } catch (err) {
+      if (errno(err) !== ER_DUP_ENTRY && !isRetryableLockError(err)) throw err;
+      maxVersion = undefined;
+      await options.sleep(jitter(attempt));
+    }
+  }
+  throw new Error(`gave up updating sentinel ${id} after ${options.maxAttempts} contended attempts`);
+}
+
+export async function readSentinel(conn: Queryable, id: string): Promise<SentinelRow | null> {
+  const [rows] = await conn.query(SELECT_BY_ID_SQL, [id]);
+  const list = rows as Record<string, unknown>[];
+  return list.length === 0 ? null : toRow(list[0]);
+}
+
+/** Deletes the row; a row that is already gone is success. Returns whether a row was deleted. */
+export async function deleteSentinel(conn: Queryable, id: string): Promise<boolean> {
+  const [result] = await conn.query(DELETE_SQL, [id]);
+  return (result as { affectedRows: number }).affectedRows > 0;
+}
