@@ -375,8 +375,27 @@ export function isSecretEnvelope(value: unknown): boolean {
   );
 }
 
+/** True for a value not known yet: the wire marker string or the SDK's deserialized Unknown. */
+export function isUnknownValue(value: unknown): boolean {
+  return (
+    value === UNKNOWN ||
+    (typeof value === "object" && value !== null && (value as any).__pulumiUnknown === true)
+  );
+}
+
+/** Replaces unknown values (a preview's not-yet-generated values) with a stand-in. */
+export function fillUnknowns(value: unknown, standIn: unknown): unknown {
+  if (isUnknownValue(value)) return standIn;
+  if (Array.isArray(value)) return value.map((v) => fillUnknowns(v, standIn));
+  if (typeof value === "object" && value !== null) {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, fillUnknowns(v, standIn)]));
+  }
+  return value;
+}
+
 /** Replaces secret envelopes by their values (for schema validation of objects that carry secrets). */
 export function unwrapSecrets(value: unknown): unknown {
+  if (isUnknownValue(value)) return value;
   if (isSecretEnvelope(value)) return unwrapSecrets((value as { value: unknown }).value);
   if (Array.isArray(value)) return value.map(unwrapSecrets);
   if (typeof value === "object" && value !== null) {

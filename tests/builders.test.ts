@@ -1,0 +1,430 @@
+import { strict as assert } from "assert";
+import { parse as parseToml } from "smol-toml";
+import { ANNOTATIONS, LABELS, PROBES, ROLLOUT, SIZING } from "../lib/constants";
+import {
+  ciliumPolicyManifest,
+  deploymentManifest,
+  gossipServiceManifest,
+  podDisruptionBudgetManifest,
+  rolloutTimeoutSeconds,
+  serviceManifest,
+  type SentinelWorkload,
+} from "../lib/kube";
+import { buildLabels, sharedLabels } from "../lib/labels";
+import { environmentObjectName, sentinelDbUser } from "../lib/names";
+import { renderSentinelToml } from "../lib/toml";
+import { environmentProblems } from "../lib/validate";
+import { proposeIdentity, resolveReplicas, sentinelAddress } from "../providers/identity";
+
+const identity = { workspaceId: "ws_1", projectId: "proj_1", appId: "app_1", environmentId: "env_1" };
+const RFC1035 = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;
+
+function workload(overrides: Partial<SentinelWorkload> = {}): SentinelWorkload {
+  return {
+    name: "abcdefgh1234",
+    namespace: "sentinel",
+    labels: buildLabels(identity, "sentinel", "s_123"),
+    replicas: 3,
+    image: "ghcr.io/unkeyed/unkey:v2.0.31",
+    cpuMillicores: 256,
+    memoryMib: 256,
+    probes: { liveness: "/live", readiness: "/ready", startup: "/started" },
+    nodeClass: { key: "node-class", value: "sentinel" },
+    secrets: { database: "db-secret", clickhouse: "ch-secret", redis: "redis-secret", otel: null },
+    configToml: "x = 1\n",
+    regionName: "us-east-1",
+    regionId: "reg_use1",
+    address: "abcdefgh1234.sentinel.svc.cluster.local:8040",
+    ...overrides,
+  };
+}
+
+describe("labels", () => {
+  it("puts the spec's labels on sentinel objects and selects by sentinel id alone", () => {
+    const l = buildLabels(identity, "sentinel", "s_123");
+    assert.deepEqual(l.metadata, {
+      "app.kubernetes.io/managed-by": "sentinel-fleet",
+      "app.kubernetes.io/component": "sentinel",
+      "unkey.com/workspace.id": "ws_1",
+      "unkey.com/project.id": "proj_1",
+      "unkey.com/app.id": "app_1",
+      "unkey.com/environment.id": "env_1",
+      "unkey.com/sentinel.id": "s_123",
+    });
+    assert.deepEqual(l.pod, {
+      "unkey.com/workspace.id": "ws_1",
+      "unkey.com/environment.id": "env_1",
+      "unkey.com/sentinel.id": "s_123",
+      "app.kubernetes.io/component": "sentinel",
+    });
+    assert.deepEqual(l.selector, { "unkey.com/sentinel.id": "s_123" });
+  });
+
+  it("selects every sentinel pod of the environment for environment-wide objects", () => {
+    const l = buildLabels(identity, "gossip-lan");
+    assert.equal(l.metadata[LABELS.component], "gossip-lan");
+    assert.equal(l.metadata[LABELS.sentinelId], undefined);
+    assert.deepEqual(l.selector, {
+      "unkey.com/environment.id": "env_1",
+      "app.kubernetes.io/component": "sentinel",
+    });
+  });
+
+  it("makes every selector a subset of the pod labels, so selectors always match their pods", () => {
+    const pods = buildLabels(identity, "sentinel", "s_9").pod;
+    for (const l of [buildLabels(identity, "sentinel", "s_9"), buildLabels(identity, "gossip-lan")]) {
+      for (const [k, v] of Object.entries(l.selector)) assert.equal(pods[k], v, `selector key ${k}`);
+    }
+    assert.deepEqual(sharedLabels(), {
+      "app.kubernetes.io/managed-by": "sentinel-fleet",
+      "app.kubernetes.io/component": "sentinel",
+    });
+  });
+});
+
+describe("names", () => {
+  it("names per-environment objects with valid, unique RFC 1035 labels of at most 63 characters", () => {
+    const ids = ["env_ABC", "env_abc", "env-abc", "Env_Abc", `env_${"x".repeat(200)}`, "___", "e"];
+    for (const kind of ["db", "clickhouse", "redis", "otel", "gossip"] as const) {
+      const names = ids.map((id) => environmentObjectName(kind, id));
+      for (const n of names) {
+        assert.ok(n.length <= 63 && RFC1035.test(n), `${n} is not a valid name`);
+        assert.ok(n.startsWith(`sentinel-${kind}-`));
+      }
+      assert.equal(
+        new Set(names).size,
+        ids.length,
+        `${kind}: case- and punctuation-variants must not collide`,
+      );
+    }
+    assert.equal(environmentObjectName("db", "env_abc"), environmentObjectName("db", "env_abc"));
+    assert.match(
+      environmentObjectName("gossip", "env_storefront_prod"),
+      /^sentinel-gossip-env-storefront-prod-[0-9a-f]{8}$/,
+    );
+  });
+
+  it("keeps MySQL user names within 32 characters and distinct", () => {
+    assert.equal(sentinelDbUser("us-east-1"), "sentinel_us_east_1");
+    const long = sentinelDbUser("a-very-long-region-name-that-goes-on-1");
+    const long2 = sentinelDbUser("a-very-long-region-name-that-goes-on-2");
+    assert.ok(long.length <= 32 && long2.length <= 32);
+    assert.notEqual(long, long2);
+  });
+});
+
+describe("identity", () => {
+  it("proposes the same identity for the same (environment, region), on every run", () => {
+    assert.deepEqual(proposeIdentity("env_1", "reg_1"), proposeIdentity("env_1", "reg_1"));
+    assert.notDeepEqual(proposeIdentity("env_1", "reg_1"), proposeIdentity("env_1", "reg_2"));
+    assert.notDeepEqual(proposeIdentity("env_1", "reg_1"), proposeIdentity("reg_1", "env_1"));
+  });
+
+  it("proposes valid RFC 1035 names and label-safe ids, without collisions over 20,000 sentinels", () => {
+    const names = new Set<string>();
+    const ids = new Set<string>();
+    for (let e = 0; e < 10_000; e++) {
+      for (const r of ["reg_a", "reg_b"]) {
+        const { sentinelId, k8sName } = proposeIdentity(`env_${e}`, r);
+        assert.ok(k8sName.length === 12 && RFC1035.test(k8sName), k8sName);
+        assert.match(sentinelId, /^s_[0-9a-z]{20}$/);
+        names.add(k8sName);
+        ids.add(sentinelId);
+      }
+    }
+    assert.equal(names.size, 20_000);
+    assert.equal(ids.size, 20_000);
+  });
+
+  it("derives the address and the replica policy from the spec", () => {
+    assert.equal(sentinelAddress("abc", "sentinel"), "abc.sentinel.svc.cluster.local:8040");
+    assert.equal(resolveReplicas("production", null), 3);
+    assert.equal(resolveReplicas("staging", undefined), 1);
+    assert.equal(resolveReplicas("production", 0), 0);
+    assert.equal(resolveReplicas("preview", 5), 5);
+  });
+});
+
+describe("sentinel TOML", () => {
+  const text = renderSentinelToml({
+    sentinelId: "s_1",
+    workspaceId: "ws_1",
+    environmentId: "env_1",
+    platform: "aws",
+    region: "us-east-1",
+    lanSeeds: ["sentinel-gossip-env-1-abc.sentinel.svc.cluster.local"],
+  });
+
+  it("holds every key of the spec with the spec's values", () => {
+    assert.deepEqual(JSON.parse(JSON.stringify(parseToml(text))), {
+      sentinel_id: "s_1",
+      workspace_id: "ws_1",
+      environment_id: "env_1",
+      platform: "aws",
+      region: "us-east-1",
+      http_port: 8040,
+      database: { primary: "${UNKEY_DATABASE_PRIMARY}", readonly_replica: "${UNKEY_DATABASE_REPLICA}" },
+      clickhouse: { url: "${UNKEY_CLICKHOUSE_URL}" },
+      redis: { url: "${UNKEY_REDIS_URL}" },
+      observability: { logging: { sample_rate: 1, slow_threshold: "1s" } },
+      gossip: {
+        bind_addr: "0.0.0.0",
+        lan_port: 7946,
+        lan_seeds: ["sentinel-gossip-env-1-abc.sentinel.svc.cluster.local"],
+      },
+    });
+  });
+
+  it("writes sample_rate as a float and ports as integers", () => {
+    assert.match(text, /^sample_rate = 1\.0$/m);
+    assert.match(text, /^http_port = 8040$/m);
+    assert.match(text, /^lan_port = 7946$/m);
+  });
+
+  it("escapes hostile values instead of breaking the document", () => {
+    const hostile = renderSentinelToml({
+      sentinelId: 's_"\n[database]\nprimary = "x',
+      workspaceId: "w",
+      environmentId: "e",
+      platform: "p",
+      region: "r",
+      lanSeeds: [],
+    });
+    const parsed = parseToml(hostile) as { sentinel_id: string; database: { primary: string } };
+    assert.equal(parsed.sentinel_id, 's_"\n[database]\nprimary = "x');
+    assert.equal(parsed.database.primary, "${UNKEY_DATABASE_PRIMARY}");
+  });
+});
+
+describe("Deployment", () => {
+  const d = deploymentManifest(workload()) as any;
+  const pod = d.spec.template.spec;
+  const c = pod.containers[0];
+
+  it("rolls out one surge pod at a time, never below the desired count", () => {
+    assert.deepEqual(d.spec.strategy, {
+      type: "RollingUpdate",
+      rollingUpdate: { maxUnavailable: 0, maxSurge: 1 },
+    });
+    assert.equal(d.spec.minReadySeconds, 30);
+    assert.equal(d.spec.replicas, 3);
+    assert.deepEqual(d.spec.selector, { matchLabels: { "unkey.com/sentinel.id": "s_123" } });
+  });
+
+  it("spreads over zones, tolerates and requires sentinel nodes", () => {
+    assert.deepEqual(pod.topologySpreadConstraints, [
+      {
+        maxSkew: 1,
+        topologyKey: "topology.kubernetes.io/zone",
+        whenUnsatisfiable: "ScheduleAnyway",
+        labelSelector: { matchLabels: { "unkey.com/sentinel.id": "s_123" } },
+      },
+    ]);
+    assert.deepEqual(pod.tolerations, [
+      { key: "node-class", operator: "Equal", value: "sentinel", effect: "NoSchedule" },
+    ]);
+    assert.deepEqual(
+      pod.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms,
+      [{ matchExpressions: [{ key: "node-class", operator: "In", values: ["sentinel"] }] }],
+    );
+    const custom = deploymentManifest(workload({ nodeClass: { key: "pool", value: "edge" } })) as any;
+    assert.equal(custom.spec.template.spec.tolerations[0].key, "pool");
+    assert.deepEqual(
+      custom.spec.template.spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution
+        .nodeSelectorTerms[0].matchExpressions[0],
+      { key: "pool", operator: "In", values: ["edge"] },
+    );
+  });
+
+  it("runs the sentinel container with the spec's name, args, pull policy and ports", () => {
+    assert.equal(c.name, "sentinel");
+    assert.deepEqual(c.args, ["run", "sentinel"]);
+    assert.equal(c.imagePullPolicy, "IfNotPresent");
+    assert.deepEqual(c.ports, [
+      { name: "sentinel", containerPort: 8040, protocol: "TCP" },
+      { name: "gossip-lan", containerPort: 7946, protocol: "TCP" },
+      { name: "gossip-lan-udp", containerPort: 7946, protocol: "UDP" },
+    ]);
+  });
+
+  it("sets separate liveness, readiness and startup probes with the spec's timings", () => {
+    assert.deepEqual(c.livenessProbe, {
+      httpGet: { path: "/live", port: 8040, scheme: "HTTP" },
+      initialDelaySeconds: 10,
+      periodSeconds: 10,
+      timeoutSeconds: 5,
+      failureThreshold: 3,
+    });
+    assert.deepEqual(c.readinessProbe, {
+      httpGet: { path: "/ready", port: 8040, scheme: "HTTP" },
+      initialDelaySeconds: 5,
+      periodSeconds: 5,
+      timeoutSeconds: 3,
+      failureThreshold: 2,
+    });
+    assert.equal(c.startupProbe.httpGet.path, "/started");
+    assert.equal(c.startupProbe.periodSeconds * c.startupProbe.failureThreshold, 120);
+  });
+
+  it("sets requests and limits from the row's CPU and memory", () => {
+    assert.deepEqual(c.resources, {
+      requests: { cpu: "256m", memory: "256Mi" },
+      limits: { cpu: "256m", memory: "256Mi" },
+    });
+    const big = deploymentManifest(workload({ cpuMillicores: 1500, memoryMib: 2048 })) as any;
+    assert.deepEqual(big.spec.template.spec.containers[0].resources.limits, {
+      cpu: "1500m",
+      memory: "2048Mi",
+    });
+  });
+
+  it("passes the TOML in UNKEY_CONFIG_DATA and credentials only through Secrets", () => {
+    assert.deepEqual(c.env, [{ name: "UNKEY_CONFIG_DATA", value: "x = 1\n" }]);
+    assert.deepEqual(c.envFrom, [
+      { secretRef: { name: "db-secret", optional: false } },
+      { secretRef: { name: "ch-secret", optional: false } },
+      { secretRef: { name: "redis-secret", optional: false } },
+    ]);
+    const withOtel = deploymentManifest(
+      workload({ secrets: { ...workload().secrets, otel: "otel-secret" } }),
+    ) as any;
+    assert.deepEqual(withOtel.spec.template.spec.containers[0].envFrom[3], {
+      secretRef: { name: "otel-secret", optional: true },
+    });
+  });
+
+  it("annotates pods for Reloader and the Deployment for the prewarm hook", () => {
+    assert.deepEqual(d.spec.template.metadata.annotations, { "reloader.stakater.com/auto": "true" });
+    assert.deepEqual(d.metadata.annotations, {
+      [ANNOTATIONS.region]: "us-east-1",
+      [ANNOTATIONS.regionId]: "reg_use1",
+      [ANNOTATIONS.address]: "abcdefgh1234.sentinel.svc.cluster.local:8040",
+    });
+    assert.equal(pod.enableServiceLinks, false);
+  });
+
+  it("gives pulumi up a timeout above the worst-case rollout", () => {
+    for (const replicas of [0, 1, 3, 10]) {
+      const startup = PROBES.startup.periodSeconds * PROBES.startup.failureThreshold;
+      const worstCase = Math.max(1, replicas) * (ROLLOUT.minReadySeconds + startup);
+      assert.ok(rolloutTimeoutSeconds(replicas) > worstCase, `replicas ${replicas}`);
+    }
+    assert.equal(rolloutTimeoutSeconds(3), 3 * (120 + 120 + 30) + 60);
+  });
+});
+
+describe("Services and policy", () => {
+  const labels = buildLabels(identity, "sentinel", "s_123");
+  const gossipLabels = buildLabels(identity, "gossip-lan");
+
+  it("exposes a sentinel on a ClusterIP Service, port 8040 to 8040 TCP", () => {
+    const s = serviceManifest("abcdefgh1234", "sentinel", labels) as any;
+    assert.deepEqual(s.spec, {
+      type: "ClusterIP",
+      selector: { "unkey.com/sentinel.id": "s_123" },
+      ports: [{ name: "sentinel", port: 8040, targetPort: 8040, protocol: "TCP" }],
+    });
+  });
+
+  it("makes the gossip Service headless over every sentinel pod of the environment", () => {
+    const g = gossipServiceManifest("sentinel-gossip-x", "sentinel", gossipLabels) as any;
+    assert.equal(g.metadata.labels["app.kubernetes.io/component"], "gossip-lan");
+    assert.deepEqual(g.spec, {
+      clusterIP: "None",
+      publishNotReadyAddresses: true,
+      selector: { "unkey.com/environment.id": "env_1", "app.kubernetes.io/component": "sentinel" },
+      ports: [
+        { name: "gossip-lan", port: 7946, targetPort: 7946, protocol: "TCP" },
+        { name: "gossip-lan-udp", port: 7946, targetPort: 7946, protocol: "UDP" },
+      ],
+    });
+  });
+
+  it("lets only the environment's sentinel pods reach each other on 7946, adding no default-deny", () => {
+    const p = ciliumPolicyManifest("sentinel-gossip-x", "sentinel", gossipLabels) as any;
+    const peers = {
+      matchLabels: { "unkey.com/environment.id": "env_1", "app.kubernetes.io/component": "sentinel" },
+    };
+    assert.equal(p.apiVersion, "cilium.io/v2");
+    assert.equal(p.kind, "CiliumNetworkPolicy");
+    assert.deepEqual(p.spec.endpointSelector, peers);
+    assert.deepEqual(p.spec.enableDefaultDeny, { ingress: false, egress: false });
+    assert.deepEqual(p.spec.ingress, [
+      {
+        fromEndpoints: [peers],
+        toPorts: [
+          {
+            ports: [
+              { port: "7946", protocol: "TCP" },
+              { port: "7946", protocol: "UDP" },
+            ],
+          },
+        ],
+      },
+    ]);
+  });
+});
+
+// The disruption controller's arithmetic (pkg/controller/disruption): with maxUnavailable the desired healthy
+// count is the workload's scale minus it; with minAvailable it is the number itself.
+function allowedDisruptions(
+  spec: { maxUnavailable?: number; minAvailable?: number },
+  scale: number,
+  healthy: number,
+) {
+  const desiredHealthy =
+    spec.maxUnavailable !== undefined ? scale - spec.maxUnavailable : (spec.minAvailable ?? 0);
+  return Math.max(0, healthy - desiredHealthy);
+}
+
+describe("PodDisruptionBudget", () => {
+  const labels = buildLabels(identity, "sentinel", "s_123");
+  const pdb = podDisruptionBudgetManifest("abcdefgh1234", "sentinel", labels) as any;
+
+  it("selects the sentinel's own pods and evicts unhealthy pods freely", () => {
+    assert.deepEqual(pdb.spec.selector, { matchLabels: { "unkey.com/sentinel.id": "s_123" } });
+    assert.equal(pdb.spec.unhealthyPodEvictionPolicy, "AlwaysAllow");
+    assert.equal(pdb.spec.minAvailable, undefined);
+  });
+
+  it("never deadlocks a drain, and keeps a pod serving whenever there are two or more", () => {
+    for (let replicas = 1; replicas <= 6; replicas++) {
+      const allowed = allowedDisruptions(pdb.spec, replicas, replicas);
+      assert.ok(allowed >= 1, `a drain must be able to evict one of ${replicas} pods`);
+      if (replicas >= 2) assert.ok(replicas - allowed >= 1, `${replicas} replicas must keep one serving`);
+    }
+    // After a manual scale-down from 3 to 1 the budget still lets the drain through.
+    assert.equal(allowedDisruptions(pdb.spec, 1, 1), 1);
+    // The spec's flaw, for contrast: minAvailable 1 on one replica allows nothing, forever.
+    assert.equal(allowedDisruptions({ minAvailable: 1 }, 1, 1), 0);
+  });
+});
+
+describe("component argument validation", () => {
+  it("lists every problem of a SentinelEnvironment's arguments", () => {
+    assert.deepEqual(
+      environmentProblems({
+        ...identity,
+        environmentId: "bad id",
+        slug: "production",
+        platform: "",
+        image: "nope:",
+        replicas: -1,
+        cpuMillicores: 0,
+        regions: [
+          { id: "r1", name: "us-east-1" },
+          { id: "r2", name: "us-east-1" },
+        ],
+      }),
+      [
+        "environmentId: \"bad id\" is not a valid Kubernetes label value (at most 63 characters: letters, digits, '-', '_', '.', starting and ending with a letter or digit)",
+        "platform: must be a non-empty string",
+        'image: "nope:" is not a valid container image reference',
+        "replicas: must be an integer >= 0, got -1",
+        "cpuMillicores: must be an integer >= 1, got 0",
+        'regions: "us-east-1" appears twice',
+      ],
+    );
+    assert.equal(SIZING.cpuMillicores, 256);
+  });
+});

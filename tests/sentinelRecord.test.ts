@@ -1,0 +1,397 @@
+// The SentinelRecord provider and its SQL against a real MariaDB (a throwaway mariadbd, or MYSQL_URL).
+import { strict as assert } from "assert";
+import * as net from "net";
+import * as pulumi from "@pulumi/pulumi";
+import { proposeIdentity } from "../providers/identity";
+import {
+  checkSentinelRecord,
+  diffSentinelRecord,
+  sentinelRecordProvider,
+  SentinelRecordProvider,
+  UNKNOWN,
+  type SentinelRecordCheckedInputs,
+  type SentinelRecordOutputs,
+} from "../providers/sentinelRecord";
+import { ensureSentinel, type Queryable } from "../providers/sentinelSql";
+import { startDatabase, type TestDatabase } from "../tools/mariadb";
+
+const NEWS = {
+  workspaceId: "ws_1",
+  projectId: "proj_1",
+  environmentId: "env_1",
+  environmentSlug: "production",
+  regionId: "reg_use1",
+  namespace: "sentinel",
+  image: "ghcr.io/unkeyed/unkey:v2.0.31",
+};
+
+function configFor(settings: Record<string, unknown>, password: string | undefined) {
+  const values: Record<string, string | undefined> = {
+    "sentinel-fleet:database": JSON.stringify(settings),
+    "sentinel-fleet:databasePassword": password,
+  };
+  return {
+    config: {
+      get: (key: string) => values[key],
+      require: (key: string) => values[key] ?? "",
+    },
+  };
+}
+
+async function configured(db: TestDatabase, overrides: Record<string, unknown> = {}, password = db.password) {
+  const provider = new SentinelRecordProvider();
+  await provider.configure(
+    configFor({ host: db.host, port: db.port, user: db.user, name: db.database, ...overrides }, password),
+  );
+  return provider;
+}
+
+function checked(news: Record<string, unknown> = {}): SentinelRecordCheckedInputs {
+  const { inputs, failures } = checkSentinelRecord({}, { ...NEWS, ...news });
+  assert.deepEqual(failures, []);
+  return inputs as unknown as SentinelRecordCheckedInputs;
+}
+
+describe("SentinelRecord against MariaDB", function () {
+  this.timeout(60_000);
+  let db: TestDatabase;
+  let provider: SentinelRecordProvider;
+
+  const rows = async (where = "1 = 1", values: unknown[] = []) =>
+    (await db.admin(`SELECT * FROM sentinels WHERE ${where} ORDER BY pk`, values)) as any[];
+
+  before(async () => {
+    db = await startDatabase();
+    provider = await configured(db);
+  });
+  after(async () => {
+    await db?.stop();
+  });
+  beforeEach(async () => {
+    await db.reset();
+  });
+
+  it("creates exactly the spec's row for a new (environment, region)", async () => {
+    const before = Date.now();
+    const inputs = checked();
+    const { id, outs } = await provider.create(inputs);
+    const proposed = proposeIdentity("env_1", "reg_use1");
+    assert.equal(id, proposed.sentinelId);
+    const all = await rows();
+    assert.equal(all.length, 1);
+    const row = all[0];
+    assert.ok(row.created_at >= before && row.created_at <= Date.now());
+    delete row.pk;
+    delete row.created_at;
+    assert.deepEqual(
+      { ...row, version: Number(row.version) },
+      {
+        id: proposed.sentinelId,
+        workspace_id: "ws_1",
+        project_id: "proj_1",
+        environment_id: "env_1",
+        k8s_name: proposed.k8sName,
+        k8s_address: `${proposed.k8sName}.sentinel.svc.cluster.local:8040`,
+        region_id: "reg_use1",
+        image: "ghcr.io/unkeyed/unkey:v2.0.31",
+        desired_state: "running",
+        health: "unknown",
+        desired_replicas: 3,
+        available_replicas: 0,
+        cpu_millicores: 256,
+        memory_mib: 256,
+        version: 1,
+        updated_at: null,
+      },
+    );
+    assert.equal(outs.k8sAddress, `${proposed.k8sName}.sentinel.svc.cluster.local:8040`);
+    assert.equal(outs.version, 1);
+    assert.equal(outs.updatedAt, null);
+    assert.ok(!Object.values(outs).includes(undefined), "outputs use null, never undefined");
+  });
+
+  it("adopts the existing row on a second create", async () => {
+    const first = await provider.create(checked());
+    const second = await provider.create(checked());
+    assert.equal(second.id, first.id);
+    assert.deepEqual(second.outs, first.outs);
+    assert.equal((await rows()).length, 1);
+  });
+
+  it("adopts a row written outside this program, keeping its id, name, address and version", async () => {
+    await db.admin(
+      "INSERT INTO sentinels (id, workspace_id, project_id, environment_id, k8s_name, k8s_address, region_id, image, " +
+        "desired_replicas, available_replicas, cpu_millicores, memory_mib, version, created_at) " +
+        "VALUES ('s_legacy01', 'ws_1', 'proj_1', 'env_1', 'q7x2k9ab', 'q7x2k9ab.sentinel.svc.cluster.local:8040', " +
+        "'reg_use1', ?, 3, 2, 256, 256, 41, 1700000000000)",
+      [NEWS.image],
+    );
+    const { id, outs } = await provider.create(checked());
+    assert.equal(id, "s_legacy01");
+    assert.equal(outs.k8sName, "q7x2k9ab");
+    assert.equal(outs.k8sAddress, "q7x2k9ab.sentinel.svc.cluster.local:8040");
+    assert.equal(outs.version, 41);
+    const [row] = await rows();
+    assert.equal(row.available_replicas, 2, "the agent's columns are left alone");
+    assert.equal(row.updated_at, null, "a matching row is not rewritten");
+  });
+
+  it("converges an adopted row whose sizing differs, with a new version", async () => {
+    await db.admin(
+      "INSERT INTO sentinels (id, workspace_id, project_id, environment_id, k8s_name, k8s_address, region_id, image, " +
+        "desired_replicas, available_replicas, cpu_millicores, memory_mib, version, created_at) " +
+        "VALUES ('s_legacy02', 'ws_1', 'proj_1', 'env_1', 'm3n4b5v6', 'm3n4b5v6.sentinel.svc.cluster.local:8040', " +
+        "'reg_use1', 'ghcr.io/unkeyed/unkey:v1', 1, 1, 128, 128, 7, 1700000000000)",
+    );
+    const { id, outs } = await provider.create(checked());
+    assert.equal(id, "s_legacy02");
+    assert.equal(outs.k8sName, "m3n4b5v6");
+    assert.equal(outs.version, 8);
+    const [row] = await rows();
+    assert.deepEqual(
+      [row.image, row.desired_replicas, row.cpu_millicores, row.memory_mib, Number(row.version)],
+      [NEWS.image, 3, 256, 256, 8],
+    );
+    assert.ok(row.updated_at > 0);
+  });
+
+  it("sizes by slug unless the environment overrides it", async () => {
+    await provider.create(checked({ environmentId: "env_prod", environmentSlug: "production" }));
+    await provider.create(checked({ environmentId: "env_stage", environmentSlug: "staging" }));
+    await provider.create(
+      checked({
+        environmentId: "env_big",
+        environmentSlug: "staging",
+        replicas: 5,
+        cpuMillicores: 1000,
+        memoryMib: 2048,
+      }),
+    );
+    await provider.create(
+      checked({ environmentId: "env_paused", environmentSlug: "production", replicas: 0 }),
+    );
+    const sizes = (await rows()).map((r) => [
+      r.environment_id,
+      r.desired_replicas,
+      r.cpu_millicores,
+      r.memory_mib,
+    ]);
+    assert.deepEqual(sizes, [
+      ["env_prod", 3, 256, 256],
+      ["env_stage", 1, 256, 256],
+      ["env_big", 5, 1000, 2048],
+      ["env_paused", 0, 256, 256],
+    ]);
+  });
+
+  it("keeps one row per (environment, region) and distinct region versions under concurrency", async () => {
+    const twenty = await Promise.all(
+      Array.from({ length: 20 }, (_, i) => provider.create(checked({ environmentId: `env_c${i}` }))),
+    );
+    const all = await rows("region_id = ?", ["reg_use1"]);
+    assert.equal(all.length, 20);
+    const versions = all.map((r) => Number(r.version)).sort((a, b) => a - b);
+    assert.deepEqual(
+      versions,
+      Array.from({ length: 20 }, (_, i) => i + 1),
+    );
+    assert.deepEqual(twenty.map((c) => c.id).sort(), all.map((r) => r.id).sort());
+
+    const five = await Promise.all(
+      Array.from({ length: 5 }, () => provider.create(checked({ environmentId: "env_same" }))),
+    );
+    const same = await rows("environment_id = ?", ["env_same"]);
+    assert.equal(same.length, 1);
+    for (const c of five) {
+      assert.equal(c.id, same[0].id);
+      assert.equal(c.outs.version, Number(same[0].version));
+    }
+  });
+
+  it("counts round trips: two for a new row, one for an existing one", async () => {
+    const conn = await db.connect();
+    try {
+      let queries = 0;
+      const counting: Queryable = { query: (sql, values) => (queries++, conn.query(sql, values)) };
+      const want = { ...checked({ environmentId: "env_rt" }) };
+      await ensureSentinel(counting, want);
+      assert.equal(queries, 2);
+      queries = 0;
+      await ensureSentinel(counting, want);
+      assert.equal(queries, 1);
+    } finally {
+      await conn.end();
+    }
+  });
+
+  it("updates in place with a new version, reads the live row, and deletes it", async () => {
+    const { id, outs } = await provider.create(checked());
+    await provider.create(checked({ environmentId: "env_other" }));
+    const news = checked({ image: "ghcr.io/unkeyed/unkey:v2.1.0", replicas: 2 });
+    const updated = await provider.update(id, outs as SentinelRecordOutputs, news);
+    const [row] = await rows("id = ?", [id]);
+    assert.equal(row.image, "ghcr.io/unkeyed/unkey:v2.1.0");
+    assert.equal(row.desired_replicas, 2);
+    assert.equal(Number(row.version), 3, "the next version in the region, after the other sentinel's 2");
+    assert.ok(row.updated_at >= row.created_at);
+    assert.equal(updated.outs?.version, 3);
+    assert.equal(updated.outs?.sentinelId, id);
+
+    const read = await provider.read(id, updated.outs as SentinelRecordOutputs);
+    assert.equal(read.id, id);
+    assert.equal(read.props?.image, "ghcr.io/unkeyed/unkey:v2.1.0");
+
+    await provider.delete(id);
+    assert.equal((await rows("id = ?", [id])).length, 0);
+    await provider.delete(id); // already gone: success
+    assert.equal((await rows()).length, 1, "only the sentinel's own row was deleted");
+  });
+
+  it("reports a row deleted out of band as gone on refresh", async () => {
+    const { id, outs } = await provider.create(checked());
+    await db.admin("DELETE FROM sentinels WHERE id = ?", [id]);
+    const read = await provider.read(id, outs as SentinelRecordOutputs);
+    assert.equal(read.id, "");
+    await assert.rejects(
+      provider.update(id, outs as SentinelRecordOutputs, checked({ image: "ghcr.io/unkeyed/unkey:v3.0.0" })),
+      /no longer exists in the platform database/,
+    );
+  });
+
+  it("fails clearly on an unknown region and writes nothing", async () => {
+    await assert.rejects(
+      provider.create(checked({ regionId: "reg_nowhere" })),
+      /region "reg_nowhere" does not exist in the platform's regions table/,
+    );
+    assert.equal((await rows()).length, 0);
+  });
+
+  it("names host:port within a bounded time when the database is unreachable, and writes nothing", async () => {
+    const refused = await new Promise<number>((resolve) => {
+      const s = net.createServer().listen(0, "127.0.0.1", () => {
+        const { port } = s.address() as net.AddressInfo;
+        s.close(() => resolve(port));
+      });
+    });
+    const down = await configured(db, { port: refused, connectTimeoutMs: 500 });
+    const started = Date.now();
+    await assert.rejects(down.create(checked()), (err: Error) => {
+      assert.match(
+        err.message,
+        new RegExp(`cannot connect to the platform database at 127\\.0\\.0\\.1:${refused}`),
+      );
+      assert.ok(!err.message.includes(db.password));
+      return true;
+    });
+    assert.ok(Date.now() - started < 2_000);
+
+    // A server that accepts the connection and then says nothing: bounded by connectTimeoutMs.
+    const silent = net.createServer(() => undefined);
+    await new Promise<void>((r) => silent.listen(0, "127.0.0.1", r));
+    try {
+      const hung = await configured(db, {
+        port: (silent.address() as net.AddressInfo).port,
+        connectTimeoutMs: 500,
+      });
+      const t0 = Date.now();
+      await assert.rejects(
+        hung.create(checked()),
+        /cannot connect to the platform database at 127\.0\.0\.1:\d+ .*ETIMEDOUT/,
+      );
+      assert.ok(Date.now() - t0 < 3_000, `took ${Date.now() - t0} ms`);
+    } finally {
+      silent.close();
+    }
+    assert.equal((await rows()).length, 0);
+  });
+
+  it("never puts the password in errors, outputs or the serialized provider", async () => {
+    const wrong = await configured(db, {}, `${db.password}-wrong`);
+    await assert.rejects(wrong.create(checked()), (err: Error) => {
+      assert.match(err.message, /ER_ACCESS_DENIED_ERROR/);
+      assert.ok(!err.message.includes(db.password));
+      return true;
+    });
+    const { outs } = await provider.create(checked());
+    assert.ok(!JSON.stringify(outs).includes(db.password));
+    // The program's provider instance is what gets serialized into state; it holds no connection settings.
+    const text = (await pulumi.runtime.serializeFunction(() => sentinelRecordProvider)).text;
+    assert.ok(
+      text.includes("sentinel-fleet:databasePassword"),
+      "it reads the password from config at run time",
+    );
+    assert.ok(!text.includes(db.password));
+  });
+
+  it("refuses to touch the database when it is not configured, naming what is missing", async () => {
+    const empty = new SentinelRecordProvider();
+    await empty.configure(configFor({ host: "", user: "u", name: "db" }, undefined));
+    await assert.rejects(
+      empty.create(checked()),
+      /not configured: sentinel-fleet:database.host must be a non-empty string, got ""; sentinel-fleet:databasePassword is required/,
+    );
+  });
+});
+
+describe("SentinelRecord check and diff (no database)", () => {
+  it("fills defaults and proposes identity, tolerating unknowns", () => {
+    const { inputs, failures } = checkSentinelRecord(
+      {},
+      { ...NEWS, environmentId: UNKNOWN, environmentSlug: "staging" },
+    );
+    assert.deepEqual(failures, []);
+    assert.equal(inputs.sentinelId, UNKNOWN);
+    assert.equal(inputs.k8sName, UNKNOWN);
+    assert.equal(inputs.k8sAddress, UNKNOWN);
+    assert.equal(inputs.desiredReplicas, 1);
+    assert.equal(inputs.cpuMillicores, 256);
+    const unknownSize = checkSentinelRecord({}, { ...NEWS, replicas: UNKNOWN });
+    assert.equal(unknownSize.inputs.desiredReplicas, UNKNOWN);
+  });
+
+  it("names every bad field at once", () => {
+    const { failures } = checkSentinelRecord(
+      {},
+      { ...NEWS, workspaceId: "", namespace: "Bad_NS", replicas: -1, memoryMib: 0.5 },
+    );
+    assert.deepEqual(failures, [
+      { property: "workspaceId", reason: 'workspaceId must be a non-empty string, got ""' },
+      { property: "namespace", reason: 'namespace must be an RFC 1035 label, got "Bad_NS"' },
+      { property: "replicas", reason: "replicas must be an integer >= 0, got -1" },
+      { property: "memoryMib", reason: "memoryMib must be an integer >= 1, got 0.5" },
+    ]);
+  });
+
+  it("keeps an adopted identity that a refresh wrote into the inputs", () => {
+    const olds = { ...NEWS, sentinelId: "s_legacy01", k8sName: "q7x2k9ab" };
+    const { inputs } = checkSentinelRecord(olds, NEWS);
+    assert.equal(inputs.sentinelId, "s_legacy01");
+    assert.equal(inputs.k8sAddress, "q7x2k9ab.sentinel.svc.cluster.local:8040");
+    const moved = checkSentinelRecord(olds, { ...NEWS, regionId: "reg_euc1" });
+    assert.equal(moved.inputs.sentinelId, proposeIdentity("env_1", "reg_euc1").sentinelId);
+  });
+
+  it("replaces on identity changes, updates in place on sizing, treats unknowns as changes", () => {
+    const olds = { ...checked(), version: 1, createdAt: 1, updatedAt: null } as SentinelRecordOutputs;
+    assert.deepEqual(diffSentinelRecord(olds, checked()), {
+      changes: false,
+      replaces: [],
+      deleteBeforeReplace: false,
+    });
+    assert.deepEqual(
+      diffSentinelRecord(olds, checked({ image: "ghcr.io/unkeyed/unkey:v9.9.9", memoryMib: 512 })),
+      {
+        changes: true,
+        replaces: [],
+        deleteBeforeReplace: false,
+      },
+    );
+    assert.deepEqual(
+      diffSentinelRecord(olds, { ...checked(), environmentId: "env_2", regionId: UNKNOWN }).replaces,
+      ["environmentId", "regionId"],
+    );
+    assert.equal(diffSentinelRecord(olds, { ...checked(), image: UNKNOWN }).changes, true);
+    // A slug change matters only through the replicas it implies.
+    assert.equal(diffSentinelRecord(olds, checked({ environmentSlug: "staging" })).changes, true);
+  });
+});
