@@ -87,11 +87,7 @@ describe("stack configuration", () => {
 
   it("keeps secrets out of printed, logged and serialized forms", () => {
     const cfg = parse();
-    const text = [
-      JSON.stringify(cfg),
-      String(cfg.redisUrl),
-      require("util").inspect(cfg, { depth: 10 }),
-    ].join("\n");
+    const text = [JSON.stringify(cfg), String(cfg.redisUrl), inspect(cfg, { depth: 10 })].join("\n");
     for (const secret of Object.values(TEST_SECRETS))
       assert.ok(!text.includes(secret), "a secret leaked into text");
     assert.equal(cfg.redisUrl.reveal(), TEST_SECRETS[K("redisUrl") as keyof typeof TEST_SECRETS]);
