@@ -30,6 +30,7 @@ function deployRegion(
   region: RegionConfig,
   cfg: FleetConfig,
   platformDb: mysql.Provider,
+  prewarmHook: pulumi.ResourceHook | undefined,
 ): SentinelRegionTarget {
   const base = `region-${region.name}`;
   const context = region.kubeContext ?? undefined;
@@ -93,6 +94,8 @@ function deployRegion(
     namespace: namespace.metadata.name,
     databasePrimaryDsn: dsn(cfg.database.primaryAddress),
     databaseReplicaDsn: dsn(cfg.database.replicaAddress),
+    // Only where there is a router to call; elsewhere the hook would warn on every rollout.
+    prewarmHook: region.prewarmUrl === null ? undefined : prewarmHook,
   };
 }
 
@@ -120,7 +123,7 @@ export function deployFleet(cfg: FleetConfig): FleetOutputs {
     );
   }
 
-  const regions = new Map(cfg.regions.map((r) => [r.name, deployRegion(r, cfg, platformDb)]));
+  const regions = new Map(cfg.regions.map((r) => [r.name, deployRegion(r, cfg, platformDb, prewarmHook)]));
   const clickhouseUrl = cfg.clickhouseUrl.toOutput();
   const redisUrl = cfg.redisUrl.toOutput();
   const otel =
@@ -151,7 +154,6 @@ export function deployFleet(cfg: FleetConfig): FleetOutputs {
       clickhouseUrl,
       redisUrl,
       otel,
-      prewarmHook,
       retainSentinelRows: cfg.retainSentinelRows,
     });
     outputs[env.environmentId] = { ...environment.sentinels };

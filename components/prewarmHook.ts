@@ -25,8 +25,8 @@ function byUrn(urn: string): pulumi.Resource {
 }
 
 /**
- * What the hook does, as a function the tests call directly (the engine calls it through the hook; the 3.270
- * mocks never fire hooks). It never throws: a prewarm failure is a warning on the Deployment, never a failed
+ * What the hook does when the engine fires it after a Deployment's create or update, as a plain function the
+ * tests also call directly. It never throws: a prewarm failure is a warning on the Deployment, never a failed
  * deployment, because prewarming only saves the first requests a cold cache.
  */
 export async function runPrewarmHook(

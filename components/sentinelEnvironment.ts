@@ -27,6 +27,8 @@ export interface SentinelRegionTarget {
   readonly databasePrimaryDsn: pulumi.Input<string>;
   /** DSN for the read replica, a secret. Required. */
   readonly databaseReplicaDsn: pulumi.Input<string>;
+  /** Router prewarm hook for the sentinels' Deployments in this region. Default: none (no prewarm URL here). */
+  readonly prewarmHook?: pulumi.ResourceHook;
 }
 
 /** OpenTelemetry export settings for the pods. */
@@ -72,8 +74,6 @@ export interface SentinelEnvironmentArgs {
   readonly redisUrl: pulumi.Input<string>;
   /** OpenTelemetry settings; an OpenTelemetry Secret is created when set. Default: none. */
   readonly otel?: SentinelOtelSettings;
-  /** Router prewarm hook for the sentinels' Deployments. Default: none. */
-  readonly prewarmHook?: pulumi.ResourceHook;
   /** Keep database rows when sentinels are deleted. Default: false. */
   readonly retainSentinelRows?: boolean;
 }
@@ -191,7 +191,7 @@ export class SentinelEnvironment extends pulumi.ComponentResource {
             .apply(([svc, ns]) => serviceHost(svc, ns)),
           probes: args.probes,
           nodeClass: args.nodeClass,
-          prewarmHook: args.prewarmHook,
+          prewarmHook: region.prewarmHook,
           retainRecord: args.retainSentinelRows,
         },
         { parent: this, providers: [region.provider] },

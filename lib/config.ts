@@ -521,6 +521,12 @@ export function parseFleetConfig(raw: RawConfig): FleetConfig {
 
   const anyPrewarm = regions.some((r) => r.prewarmUrl !== null);
   const token = secret("prewarmToken", anyPrewarm);
+  if (token !== null && !token.placeholder && !/^[\x21-\x7E]+$/.test(token.reveal())) {
+    p.add(
+      key("prewarmToken"),
+      "[secret] must be printable ASCII without spaces (it is sent as a bearer token)",
+    );
+  }
 
   const sentinelUserHost =
     optionalString(`${DATABASE_CONFIG_KEY}.sentinelUserHost`, dbObj.sentinelUserHost) ?? "%";

@@ -44,11 +44,15 @@ export interface PrewarmResult {
 
 const RETRY_STATUSES = new Set([429, 500, 502, 503, 504]);
 
-/** Retry-After as milliseconds: delta-seconds or an HTTP date; null when absent or unparsable. */
+/**
+ * Retry-After as milliseconds: delta-seconds or an HTTP date (which always starts with a day name); null when
+ * absent or anything else. Only date-shaped text reaches Date.parse, which reads "1.5" or "-1" as a year.
+ */
 export function parseRetryAfter(header: string | null, nowMs: number): number | null {
   if (header === null || header.trim() === "") return null;
   const trimmed = header.trim();
   if (/^\d+$/.test(trimmed)) return Number(trimmed) * 1000;
+  if (!/^[A-Za-z]{3}/.test(trimmed)) return null;
   const date = Date.parse(trimmed);
   return Number.isNaN(date) ? null : Math.max(0, date - nowMs);
 }
@@ -59,10 +63,35 @@ export function backoffMs(attempt: number, baseMs: number, maxMs: number, random
   return Math.round(ceiling / 2 + (random() * ceiling) / 2);
 }
 
-function describe(err: unknown): string {
+/** Network failures a new or restarting router produces; anything else will not heal by retrying. */
+const TRANSIENT_CODES = new Set([
+  "ECONNREFUSED",
+  "ECONNRESET",
+  "ETIMEDOUT",
+  "EPIPE",
+  "EHOSTUNREACH",
+  "ENETUNREACH",
+  "ENOTFOUND",
+  "EAI_AGAIN",
+  "UND_ERR_SOCKET",
+  "UND_ERR_CONNECT_TIMEOUT",
+  "UND_ERR_HEADERS_TIMEOUT",
+  "UND_ERR_BODY_TIMEOUT",
+  "UND_ERR_CLOSED",
+]);
+
+function classify(err: unknown, token: string): { transient: boolean; reason: string } {
   const e = err as { name?: string; message?: string; cause?: { code?: string; message?: string } };
-  if (e.name === "TimeoutError" || e.name === "AbortError") return "attempt timed out";
-  return e.cause?.code ?? e.cause?.message ?? e.message ?? String(err);
+  if (e.name === "TimeoutError" || e.name === "AbortError")
+    return { transient: true, reason: "attempt timed out" };
+  const code = e.cause?.code;
+  const text = code ?? e.cause?.message ?? e.message ?? String(err);
+  // Whatever the error says, the token is not repeated (some fetch errors quote the header they rejected).
+  return { transient: code !== undefined && TRANSIENT_CODES.has(code), reason: redactToken(text, token) };
+}
+
+function redactToken(text: string, token: string): string {
+  return token === "" ? text : text.split(token).join("[redacted]");
 }
 
 export async function prewarm(body: PrewarmBody, options: PrewarmOptions): Promise<PrewarmResult> {
@@ -85,6 +114,13 @@ export async function prewarm(body: PrewarmBody, options: PrewarmOptions): Promi
     delaysMs,
   });
 
+  let headers: Headers;
+  try {
+    headers = new Headers({ "content-type": "application/json", authorization: `Bearer ${options.token}` });
+  } catch {
+    return result(false, "the prewarm token is not a valid HTTP header value (not retried)");
+  }
+
   for (;;) {
     const remaining = options.deadlineMs - (now() - start);
     if (remaining <= 0) return result(false, `${error}; deadline of ${options.deadlineMs} ms reached`);
@@ -93,7 +129,7 @@ export async function prewarm(body: PrewarmBody, options: PrewarmOptions): Promi
     try {
       const res = await fetch(options.url, {
         method: "POST",
-        headers: { "content-type": "application/json", authorization: `Bearer ${options.token}` },
+        headers,
         body: JSON.stringify(body),
         signal: AbortSignal.timeout(Math.min(options.attemptTimeoutMs, remaining)),
       });
@@ -107,9 +143,12 @@ export async function prewarm(body: PrewarmBody, options: PrewarmOptions): Promi
         retryAfterMs = parseRetryAfter(res.headers.get("retry-after"), now());
     } catch (err) {
       status = null;
-      error = describe(err);
+      const failure = classify(err, options.token);
+      error = failure.reason;
+      if (!failure.transient) return result(false, `${error} (not retried)`);
     }
-    const delay = retryAfterMs ?? backoffMs(attempts, baseDelayMs, maxDelayMs, random);
+    // Retry-After may ask for longer than our backoff, never for less: "0" or a past date must not spin.
+    const delay = Math.max(retryAfterMs ?? 0, backoffMs(attempts, baseDelayMs, maxDelayMs, random));
     if (now() - start + delay >= options.deadlineMs) {
       return result(
         false,

@@ -115,10 +115,21 @@ const MAX_LENGTH: Record<string, number> = {
 
 const DNS_LABEL = /^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$/;
 
-/** Changing one of these moves the sentinel to another row: replace. */
-const REPLACE_KEYS = ["workspaceId", "projectId", "environmentId", "regionId"] as const;
+/**
+ * Changing one of these moves the sentinel to another row: replace. The identity derives from exactly these,
+ * so the replacement is a different row and deleting the old one cannot touch it.
+ */
+const REPLACE_KEYS = ["environmentId", "regionId"] as const;
 /** Changing one of these is an in-place UPDATE of the row. */
-const UPDATE_KEYS = ["image", "desiredReplicas", "cpuMillicores", "memoryMib", "namespace"] as const;
+const UPDATE_KEYS = [
+  "workspaceId",
+  "projectId",
+  "image",
+  "desiredReplicas",
+  "cpuMillicores",
+  "memoryMib",
+  "namespace",
+] as const;
 
 const isUnknown = (v: unknown): boolean => v === UNKNOWN;
 
@@ -210,7 +221,11 @@ export function checkSentinelRecord(
   };
 }
 
-/** Replace on identity changes, update in place on sizing/image/namespace; unknown values count as changes. */
+/**
+ * Replace when the (environment, region) changes, update in place otherwise; unknown values count as changes.
+ * Should a replacement ever keep the same row id (an identity carried over from state), the old row must go
+ * first: with create-before-delete the create would adopt the row and the delete would then remove it.
+ */
 export function diffSentinelRecord(
   olds: Partial<SentinelRecordOutputs>,
   news: Partial<SentinelRecordCheckedInputs>,
@@ -218,7 +233,8 @@ export function diffSentinelRecord(
   const differs = (key: keyof SentinelRecordCheckedInputs) => isUnknown(news[key]) || olds[key] !== news[key];
   const replaces = REPLACE_KEYS.filter(differs);
   const updates = UPDATE_KEYS.filter(differs);
-  return { changes: replaces.length + updates.length > 0, replaces, deleteBeforeReplace: false };
+  const sameRow = replaces.length > 0 && !isUnknown(news.sentinelId) && news.sentinelId === olds.sentinelId;
+  return { changes: replaces.length + updates.length > 0, replaces, deleteBeforeReplace: sameRow };
 }
 
 /** Outputs from checked inputs and the row; `null`, never `undefined` (the provider host rejects it). */
@@ -319,6 +335,8 @@ export class SentinelRecordProvider implements pulumi.dynamic.ResourceProvider {
   ): Promise<pulumi.dynamic.UpdateResult> {
     return this.withConnection(async (conn) => {
       const row = await updateSentinel(conn, id, olds.regionId, {
+        workspaceId: news.workspaceId,
+        projectId: news.projectId,
         image: news.image,
         desiredReplicas: news.desiredReplicas,
         cpuMillicores: news.cpuMillicores,

@@ -50,6 +50,8 @@ export interface DesiredSentinel {
 
 /** The columns an in-place update may change. */
 export interface MutableColumns {
+  readonly workspaceId: string;
+  readonly projectId: string;
   readonly image: string;
   readonly desiredReplicas: number;
   readonly cpuMillicores: number;
@@ -98,8 +100,8 @@ export const MAX_VERSION_SQL =
   "SELECT COALESCE(MAX(version), 0) AS max_version FROM sentinels WHERE region_id = ?";
 
 export const UPDATE_SQL =
-  "UPDATE sentinels SET image = ?, desired_replicas = ?, cpu_millicores = ?, memory_mib = ?, k8s_address = ?, " +
-  "version = ?, updated_at = ? WHERE id = ?";
+  "UPDATE sentinels SET workspace_id = ?, project_id = ?, image = ?, desired_replicas = ?, cpu_millicores = ?, " +
+  "memory_mib = ?, k8s_address = ?, version = ?, updated_at = ? WHERE id = ?";
 
 export const SELECT_BY_ID_SQL = `SELECT ${COLUMNS} FROM sentinels WHERE id = ?`;
 
@@ -168,6 +170,8 @@ async function lookup(conn: Queryable, environmentId: string, regionId: string):
 
 function needsConvergence(row: SentinelRow, want: MutableColumns): boolean {
   return (
+    row.workspaceId !== want.workspaceId ||
+    row.projectId !== want.projectId ||
     row.image !== want.image ||
     row.desiredReplicas !== want.desiredReplicas ||
     row.cpuMillicores !== want.cpuMillicores ||
@@ -200,6 +204,8 @@ export async function ensureSentinel(
     if (found.row !== null) {
       // Adopt: the existing row keeps its id, k8s_name and version; its sizing converges to the declaration.
       const columns: MutableColumns = {
+        workspaceId: want.workspaceId,
+        projectId: want.projectId,
         image: want.image,
         desiredReplicas: want.desiredReplicas,
         cpuMillicores: want.cpuMillicores,
@@ -304,6 +310,8 @@ export async function updateSentinel(
     const updatedAt = options.now();
     try {
       const [result] = await conn.query(UPDATE_SQL, [
+        columns.workspaceId,
+        columns.projectId,
         columns.image,
         columns.desiredReplicas,
         columns.cpuMillicores,

@@ -177,6 +177,12 @@ describe("stack configuration", () => {
       );
     });
 
+    it("a prewarm token that cannot travel in an HTTP header, without echoing it", () => {
+      assert.deepEqual(problems({ [K("prewarmToken")]: "tok en\r\nX-Evil: 1" }), [
+        "sentinel-fleet:prewarmToken: [secret] must be printable ASCII without spaces (it is sent as a bearer token)",
+      ]);
+    });
+
     it("a prewarm URL without a token", () => {
       assert.deepEqual(problems({ [K("prewarmToken")]: undefined }), [
         "sentinel-fleet:prewarmToken: is required; set it with `pulumi config set --secret sentinel-fleet:prewarmToken <value>`",

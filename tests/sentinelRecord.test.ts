@@ -247,6 +247,26 @@ describe("SentinelRecord against MariaDB", function () {
     assert.equal((await rows()).length, 1, "only the sentinel's own row was deleted");
   });
 
+  it("moves a sentinel to another workspace or project in place, never losing its row", async () => {
+    const { id, outs } = await provider.create(checked());
+    const news = checked({ projectId: "proj_moved", workspaceId: "ws_moved" });
+    const diff = diffSentinelRecord(outs as SentinelRecordOutputs, news);
+    assert.deepEqual(diff, { changes: true, replaces: [], deleteBeforeReplace: false });
+    const updated = await provider.update(id, outs as SentinelRecordOutputs, news);
+    const all = await rows();
+    assert.equal(all.length, 1);
+    assert.deepEqual(
+      [all[0].id, all[0].workspace_id, all[0].project_id, Number(all[0].version)],
+      [id, "ws_moved", "proj_moved", 2],
+    );
+    assert.equal(updated.outs?.projectId, "proj_moved");
+    // Adopting a row recorded under the old project converges it too.
+    await db.admin("UPDATE sentinels SET project_id = 'proj_old'");
+    const adopted = await provider.create(news);
+    assert.equal(adopted.id, id);
+    assert.equal((await rows())[0].project_id, "proj_moved");
+  });
+
   it("reports a row deleted out of band as gone on refresh", async () => {
     const { id, outs } = await provider.create(checked());
     await db.admin("DELETE FROM sentinels WHERE id = ?", [id]);
@@ -393,5 +413,17 @@ describe("SentinelRecord check and diff (no database)", () => {
     assert.equal(diffSentinelRecord(olds, { ...checked(), image: UNKNOWN }).changes, true);
     // A slug change matters only through the replicas it implies.
     assert.equal(diffSentinelRecord(olds, checked({ environmentSlug: "staging" })).changes, true);
+    // A replacement that would keep the row's id must delete the old row first, or the create adopts it and
+    // the delete then removes it.
+    assert.equal(
+      diffSentinelRecord(olds, { ...checked(), environmentId: "env_2" }).deleteBeforeReplace,
+      true,
+    );
+    const moved = checked({ environmentId: "env_2" });
+    assert.deepEqual(diffSentinelRecord(olds, moved), {
+      changes: true,
+      replaces: ["environmentId"],
+      deleteBeforeReplace: false,
+    });
   });
 });

@@ -9,8 +9,9 @@
 // Known gaps of the @pulumi/pulumi 3.270 host this works around:
 // - a Configure without `args` throws inside an async handler and never answers: `configure` always sends
 //   `args` (and the legacy `variables` map as well);
-// - `undefined` anywhere in a provider's outputs makes Struct.fromJavaScript throw in the host: nothing to
-//   work around, but the calls have deadlines so such a bug fails a test instead of hanging it.
+// - `undefined` anywhere in a provider's outputs makes the host's Struct.fromJavaScript throw, so the call
+//   fails: nothing to work around here (the provider must return `null`), but it is why tests check outputs.
+// Every call also has a deadline, so a host that never answers fails a test instead of hanging it.
 import { spawn, type ChildProcess } from "child_process";
 import * as path from "path";
 import * as grpc from "@grpc/grpc-js";
@@ -374,9 +375,11 @@ export async function startProviderHost(options: HostOptions = {}): Promise<Prov
   const killChild = async (): Promise<void> => {
     process.removeListener("exit", killOnExit);
     if (exited) return;
+    let timer: NodeJS.Timeout | undefined;
     const done = new Promise((resolve) => child.once("exit", resolve));
     child.kill("SIGTERM");
-    await Promise.race([done, new Promise((resolve) => setTimeout(resolve, 5_000))]);
+    await Promise.race([done, new Promise((resolve) => (timer = setTimeout(resolve, 5_000)))]);
+    clearTimeout(timer);
     if (!exited) child.kill("SIGKILL");
   };
 
