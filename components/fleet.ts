@@ -99,7 +99,14 @@ function deployRegion(
   };
 }
 
-export function deployFleet(cfg: FleetConfig): FleetOutputs {
+/**
+ * Declares the fleet: the shared per-region resources, then each environment in its own turn of the event
+ * loop. Declaring tens of thousands of resources in one synchronous pass keeps every in-flight registration
+ * (request, promises, the stack trace the SDK captures for each) alive at once; yielding between environments
+ * lets registrations settle as the program goes, which measured 3.6x less peak memory and 21% less time for
+ * 300 environments x 3 regions (README, "Fleet scale").
+ */
+export async function deployFleet(cfg: FleetConfig): Promise<FleetOutputs> {
   const platformDb = new mysql.Provider("platform-db", {
     endpoint: `${cfg.database.host}:${cfg.database.port}`,
     username: cfg.database.user,
@@ -135,7 +142,7 @@ export function deployFleet(cfg: FleetConfig): FleetOutputs {
         };
 
   const outputs: FleetOutputs = {};
-  for (const env of cfg.environments) {
+  const declare = (env: FleetConfig["environments"][number]) => {
     const environment = new SentinelEnvironment(env.environmentId, {
       workspaceId: env.workspaceId,
       projectId: env.projectId,
@@ -157,6 +164,10 @@ export function deployFleet(cfg: FleetConfig): FleetOutputs {
       retainSentinelRows: cfg.retainSentinelRows,
     });
     outputs[env.environmentId] = { ...environment.sentinels };
+  };
+  for (const env of cfg.environments) {
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    declare(env);
   }
   return outputs;
 }

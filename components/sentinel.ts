@@ -6,14 +6,34 @@ import {
   deploymentManifest,
   podDisruptionBudgetManifest,
   rolloutTimeoutSeconds,
+  serviceHost,
   serviceManifest,
-  type SentinelSecretNames,
 } from "../lib/kube";
 import { buildLabels } from "../lib/labels";
 import { renderSentinelToml } from "../lib/toml";
 import { assertValid, environmentProblems } from "../lib/validate";
 import { resolveReplicas } from "../providers/identity";
 import { SentinelRecord } from "../providers/sentinelRecord";
+
+/** Names of the Secrets a sentinel's pods read. */
+export interface SentinelSecretRefs {
+  /** Secret with the database DSNs. Required. */
+  readonly database: pulumi.Input<string>;
+  /** Secret with the ClickHouse URL. Required. */
+  readonly clickhouse: pulumi.Input<string>;
+  /** Secret with the Redis URL. Required. */
+  readonly redis: pulumi.Input<string>;
+  /** Secret with OpenTelemetry settings. Default: none. */
+  readonly otel?: pulumi.Input<string>;
+}
+
+/** A Service by name and namespace. */
+export interface ServiceRef {
+  /** Service name. Required. */
+  readonly name: pulumi.Input<string>;
+  /** Service namespace. Required. */
+  readonly namespace: pulumi.Input<string>;
+}
 
 export interface SentinelArgs {
   /** Workspace id (label `unkey.com/workspace.id`). Required. */
@@ -42,10 +62,10 @@ export interface SentinelArgs {
   readonly cpuMillicores?: number;
   /** Memory per pod, MiB (requests = limits). Default: 256. */
   readonly memoryMib?: number;
-  /** Names of the environment's Secrets in this region; pass the Secrets' outputs. Required. */
-  readonly secretNames: pulumi.Input<SentinelSecretNames>;
-  /** DNS name of the environment's gossip headless Service; pass its output. Required. */
-  readonly gossipHost: pulumi.Input<string>;
+  /** The environment's Secrets in this region, by name; pass the Secrets' outputs. Required. */
+  readonly secrets: SentinelSecretRefs;
+  /** The environment's gossip headless Service in this region; pass its outputs. Required. */
+  readonly gossipService: ServiceRef;
   /** Probe paths. Required (the fleet config supplies defaults). */
   readonly probes: ProbePaths;
   /** Node class the pods tolerate and require. Required (default in fleet config: node-class=sentinel). */
@@ -94,60 +114,55 @@ export class Sentinel extends pulumi.ComponentResource {
       { parent: this, retainOnDelete: args.retainRecord ?? false },
     );
 
-    // One apply turns the row's outputs into all three objects.
+    // One apply turns the row into all three objects; each object then takes its metadata and spec with one
+    // apply apiece. Every Output costs at fleet scale (the SDK captures a stack trace for each of its promises),
+    // so the record's row arrives as one value and a lifted `manifests.deployment.metadata` (an Output per
+    // step) is avoided.
     const manifests = pulumi
-      .output({
-        sentinelId: record.sentinelId,
-        k8sName: record.k8sName,
-        address: record.k8sAddress,
-        replicas: record.desiredReplicas,
-        image: record.image,
-        cpu: record.cpuMillicores,
-        memory: record.memoryMib,
-        namespace: args.namespace,
-        secrets: args.secretNames,
-        gossipHost: args.gossipHost,
-      })
-      .apply(
-        ({ sentinelId, k8sName, address, replicas, image, cpu, memory, namespace, secrets, gossipHost }) => {
-          const labels = buildLabels(args, COMPONENTS.sentinel, sentinelId);
-          const configToml = renderSentinelToml({
-            sentinelId,
-            workspaceId: args.workspaceId,
-            environmentId: args.environmentId,
-            platform: args.platform,
-            region: args.regionName,
-            lanSeeds: [gossipHost],
-          });
-          return {
-            deployment: deploymentManifest({
-              name: k8sName,
-              namespace,
-              labels,
-              replicas,
-              image,
-              cpuMillicores: cpu,
-              memoryMib: memory,
-              probes: args.probes,
-              nodeClass: args.nodeClass,
-              secrets,
-              configToml,
-              regionName: args.regionName,
-              regionId: args.regionId,
-              address,
-            }),
-            service: serviceManifest(k8sName, namespace, labels),
-            pdb: podDisruptionBudgetManifest(k8sName, namespace, labels),
-          };
-        },
-      );
+      .all([record.row, args.namespace, args.secrets, args.gossipService])
+      .apply(([row, namespace, secrets, gossip]) => {
+        const { sentinelId, k8sName, k8sAddress: address, desiredReplicas: replicas, image } = row;
+        const { cpuMillicores: cpu, memoryMib: memory } = row;
+        const labels = buildLabels(args, COMPONENTS.sentinel, sentinelId);
+        const configToml = renderSentinelToml({
+          sentinelId,
+          workspaceId: args.workspaceId,
+          environmentId: args.environmentId,
+          platform: args.platform,
+          region: args.regionName,
+          lanSeeds: [serviceHost(gossip.name, gossip.namespace)],
+        });
+        return {
+          deployment: deploymentManifest({
+            name: k8sName,
+            namespace,
+            labels,
+            replicas,
+            image,
+            cpuMillicores: cpu,
+            memoryMib: memory,
+            probes: args.probes,
+            nodeClass: args.nodeClass,
+            secrets: { ...secrets, otel: secrets.otel ?? null },
+            configToml,
+            regionName: args.regionName,
+            regionId: args.regionId,
+            address,
+          }),
+          service: serviceManifest(k8sName, namespace, labels),
+          pdb: podDisruptionBudgetManifest(k8sName, namespace, labels),
+        };
+      });
 
     // customTimeouts must be known before the row exists, so it is sized from the declared replicas.
     const timeout = `${rolloutTimeoutSeconds(resolveReplicas(args.environmentSlug, args.replicas))}s`;
     const hook = args.prewarmHook;
     this.deployment = new k8s.apps.v1.Deployment(
       name,
-      { metadata: manifests.deployment.metadata, spec: manifests.deployment.spec },
+      {
+        metadata: manifests.apply((m) => m.deployment.metadata),
+        spec: manifests.apply((m) => m.deployment.spec),
+      },
       {
         parent: this,
         customTimeouts: { create: timeout, update: timeout },
@@ -156,12 +171,12 @@ export class Sentinel extends pulumi.ComponentResource {
     );
     new k8s.core.v1.Service(
       name,
-      { metadata: manifests.service.metadata, spec: manifests.service.spec },
+      { metadata: manifests.apply((m) => m.service.metadata), spec: manifests.apply((m) => m.service.spec) },
       { parent: this },
     );
     new k8s.policy.v1.PodDisruptionBudget(
       name,
-      { metadata: manifests.pdb.metadata, spec: manifests.pdb.spec },
+      { metadata: manifests.apply((m) => m.pdb.metadata), spec: manifests.apply((m) => m.pdb.spec) },
       { parent: this },
     );
 

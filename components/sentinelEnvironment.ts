@@ -2,12 +2,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { NodeClass, ProbePaths } from "../lib/config";
 import { COMPONENTS, ENV_VARS, TOKENS } from "../lib/constants";
-import {
-  ciliumPolicyManifest,
-  gossipServiceManifest,
-  serviceHost,
-  type SentinelSecretNames,
-} from "../lib/kube";
+import { ciliumPolicyManifest, gossipServiceManifest } from "../lib/kube";
 import { buildLabels } from "../lib/labels";
 import { environmentObjectName } from "../lib/names";
 import { assertValid, environmentProblems } from "../lib/validate";
@@ -118,8 +113,8 @@ export class SentinelEnvironment extends pulumi.ComponentResource {
           {
             metadata: { name: objectName, namespace: region.namespace, labels: { ...labels.metadata } },
             type: "Opaque",
-            // Wrapped again here so the values are secret even where the caller passed plain strings.
-            stringData: pulumi.secret(data),
+            // @pulumi/kubernetes marks a Secret's stringData secret itself, plain strings included.
+            stringData: data,
           },
           inRegion,
         );
@@ -132,7 +127,7 @@ export class SentinelEnvironment extends pulumi.ComponentResource {
         [ENV_VARS.clickhouseUrl]: args.clickhouseUrl,
       });
       const redis = secret("redis", names.redis, { [ENV_VARS.redisUrl]: args.redisUrl });
-      let otelName: pulumi.Output<string> | null = null;
+      let otelName: pulumi.Output<string> | undefined;
       if (args.otel !== undefined) {
         const otelData: Record<string, pulumi.Input<string>> = {
           [ENV_VARS.otelEndpoint]: args.otel.endpoint,
@@ -141,33 +136,28 @@ export class SentinelEnvironment extends pulumi.ComponentResource {
         otelName = secret("otel", names.otel, otelData).metadata.name;
       }
 
-      const gossip = pulumi
-        .output(region.namespace)
-        .apply((ns) => gossipServiceManifest(names.gossip, ns, gossipLabels));
+      // One apply builds both gossip objects for the region's namespace.
+      const gossip = pulumi.output(region.namespace).apply((ns) => ({
+        service: gossipServiceManifest(names.gossip, ns, gossipLabels),
+        policy: ciliumPolicyManifest(names.gossip, ns, gossipLabels),
+      }));
       const gossipService = new k8s.core.v1.Service(
         child("gossip"),
-        { metadata: gossip.metadata, spec: gossip.spec },
+        { metadata: gossip.apply((g) => g.service.metadata), spec: gossip.apply((g) => g.service.spec) },
         inRegion,
       );
       if (args.ciliumNetworkPolicies ?? true) {
-        const policy = pulumi
-          .output(region.namespace)
-          .apply((ns) => ciliumPolicyManifest(names.gossip, ns, gossipLabels));
         new k8s.apiextensions.CustomResource(
           child("gossip-policy"),
           {
             apiVersion: "cilium.io/v2",
             kind: "CiliumNetworkPolicy",
-            metadata: policy.metadata,
-            spec: policy.spec,
+            metadata: gossip.apply((g) => g.policy.metadata),
+            spec: gossip.apply((g) => g.policy.spec),
           },
           inRegion,
         );
       }
-
-      const secretNames: pulumi.Output<SentinelSecretNames> = pulumi
-        .all([database.metadata.name, clickhouse.metadata.name, redis.metadata.name, otelName])
-        .apply(([db, ch, rd, otel]) => ({ database: db, clickhouse: ch, redis: rd, otel }));
 
       const sentinel = new Sentinel(
         `${name}-${region.name}`,
@@ -185,10 +175,14 @@ export class SentinelEnvironment extends pulumi.ComponentResource {
           replicas: args.replicas,
           cpuMillicores: args.cpuMillicores,
           memoryMib: args.memoryMib,
-          secretNames,
-          gossipHost: pulumi
-            .all([gossipService.metadata.name, gossipService.metadata.namespace])
-            .apply(([svc, ns]) => serviceHost(svc, ns)),
+          // The objects' own outputs, so the sentinel is declared after them; its one apply unwraps them.
+          secrets: {
+            database: database.metadata.name,
+            clickhouse: clickhouse.metadata.name,
+            redis: redis.metadata.name,
+            otel: otelName,
+          },
+          gossipService: { name: gossipService.metadata.name, namespace: gossipService.metadata.namespace },
           probes: args.probes,
           nodeClass: args.nodeClass,
           prewarmHook: region.prewarmHook,

@@ -26,8 +26,8 @@ import {
 /** Pulumi's marker for a value not known yet (preview); check and diff must tolerate it anywhere. */
 export const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
 
-/** The inputs as the provider receives them (resolved, plain). */
-export interface SentinelRecordInputs {
+/** What one sentinel's row should hold, as the provider receives it (resolved, plain). */
+export interface SentinelSpec {
   workspaceId: string;
   projectId: string;
   environmentId: string;
@@ -40,25 +40,35 @@ export interface SentinelRecordInputs {
   memoryMib?: number | null;
 }
 
-/** What check returns: defaults filled, and the proposed identity so previews show real names. */
-export interface SentinelRecordCheckedInputs {
-  workspaceId: string;
-  projectId: string;
-  environmentId: string;
-  environmentSlug: string;
-  regionId: string;
-  namespace: string;
-  image: string;
-  replicas: number | null;
-  cpuMillicores: number;
-  memoryMib: number;
-  desiredReplicas: number;
+/** The row as a sentinel's Kubernetes objects need it: one value, so the component reads one output. */
+export interface SentinelRecordRow {
   sentinelId: string;
   k8sName: string;
   k8sAddress: string;
+  desiredReplicas: number;
+  image: string;
+  cpuMillicores: number;
+  memoryMib: number;
 }
 
-/** Outputs: the checked inputs with the row's identity, plus the row's version and timestamps. */
+/**
+ * The provider's inputs. The spec travels as one property: the SDK turns every top-level property of a
+ * resource into an Output with its own promises and captured stacks, which at fleet scale is most of the cost.
+ */
+export interface SentinelRecordInputs {
+  spec: SentinelSpec;
+}
+
+/** What check returns: defaults filled, and the proposed identity so previews show real names. */
+export interface SentinelRecordCheckedInputs {
+  spec: SentinelSpec & { replicas: number | null; cpuMillicores: number; memoryMib: number };
+  sentinelId: string;
+  k8sName: string;
+  k8sAddress: string;
+  row: SentinelRecordRow;
+}
+
+/** Outputs: the checked inputs with the row's identity and sizing, plus its version and timestamps. */
 export interface SentinelRecordOutputs extends SentinelRecordCheckedInputs {
   version: number;
   createdAt: number;
@@ -121,17 +131,14 @@ const DNS_LABEL = /^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$/;
  */
 const REPLACE_KEYS = ["environmentId", "regionId"] as const;
 /** Changing one of these is an in-place UPDATE of the row. */
-const UPDATE_KEYS = [
-  "workspaceId",
-  "projectId",
-  "image",
-  "desiredReplicas",
-  "cpuMillicores",
-  "memoryMib",
-  "namespace",
-] as const;
+const UPDATE_SPEC_KEYS = ["workspaceId", "projectId", "namespace"] as const;
+const UPDATE_ROW_KEYS = ["image", "desiredReplicas", "cpuMillicores", "memoryMib"] as const;
 
 const isUnknown = (v: unknown): boolean => v === UNKNOWN;
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
 
 /**
  * Validates inputs and fills defaults. Pure and database-free: it runs in every preview, including pull-request
@@ -143,31 +150,42 @@ export function checkSentinelRecord(
   news: Record<string, unknown>,
 ): { inputs: Record<string, unknown>; failures: Failure[] } {
   const failures: Failure[] = [];
+  if (!isRecord(news.spec)) {
+    if (!isUnknown(news.spec)) {
+      failures.push({ property: "spec", reason: `spec must be an object, got ${JSON.stringify(news.spec)}` });
+    }
+    const unknown = { sentinelId: UNKNOWN, k8sName: UNKNOWN, k8sAddress: UNKNOWN, row: UNKNOWN };
+    return { inputs: { ...news, ...unknown }, failures };
+  }
+  const spec = news.spec;
   for (const key of REQUIRED_STRINGS) {
-    const v = news[key];
+    const v = spec[key];
     if (isUnknown(v)) continue;
     if (typeof v !== "string" || v.trim() === "") {
-      failures.push({ property: key, reason: `${key} must be a non-empty string, got ${JSON.stringify(v)}` });
+      failures.push({
+        property: `spec.${key}`,
+        reason: `${key} must be a non-empty string, got ${JSON.stringify(v)}`,
+      });
     } else if (MAX_LENGTH[key] !== undefined && v.length > MAX_LENGTH[key]) {
       failures.push({
-        property: key,
+        property: `spec.${key}`,
         reason: `${key} must be at most ${MAX_LENGTH[key]} characters, got ${v.length}`,
       });
     }
   }
-  if (typeof news.namespace === "string" && !isUnknown(news.namespace) && !DNS_LABEL.test(news.namespace)) {
+  if (typeof spec.namespace === "string" && !isUnknown(spec.namespace) && !DNS_LABEL.test(spec.namespace)) {
     failures.push({
-      property: "namespace",
-      reason: `namespace must be an RFC 1035 label, got ${JSON.stringify(news.namespace)}`,
+      property: "spec.namespace",
+      reason: `namespace must be an RFC 1035 label, got ${JSON.stringify(spec.namespace)}`,
     });
   }
   const sized = (key: "replicas" | "cpuMillicores" | "memoryMib", min: number, fallback: number | null) => {
-    const v = news[key];
+    const v = spec[key];
     if (v === undefined || v === null) return fallback;
     if (isUnknown(v)) return UNKNOWN;
     if (typeof v !== "number" || !Number.isInteger(v) || v < min) {
       failures.push({
-        property: key,
+        property: `spec.${key}`,
         reason: `${key} must be an integer >= ${min}, got ${JSON.stringify(v)}`,
       });
       return fallback;
@@ -178,14 +196,14 @@ export function checkSentinelRecord(
   const cpuMillicores = sized("cpuMillicores", 1, SIZING.cpuMillicores);
   const memoryMib = sized("memoryMib", 1, SIZING.memoryMib);
 
-  const slug = news.environmentSlug;
+  const slug = spec.environmentSlug;
   const desiredReplicas =
     isUnknown(replicas) || (replicas === null && isUnknown(slug))
       ? UNKNOWN
       : resolveReplicas(String(slug), replicas as number | null);
 
-  const environmentId = news.environmentId;
-  const regionId = news.regionId;
+  const environmentId = spec.environmentId;
+  const regionId = spec.regionId;
   let identity: { sentinelId: string; k8sName: string } | null = null;
   if (
     typeof environmentId === "string" &&
@@ -193,29 +211,29 @@ export function checkSentinelRecord(
     !isUnknown(environmentId) &&
     !isUnknown(regionId)
   ) {
-    const sameRow = olds.environmentId === environmentId && olds.regionId === regionId;
+    const sameRow = olds.spec?.environmentId === environmentId && olds.spec?.regionId === regionId;
     // A row adopted from outside keeps its own identity; a refresh writes it into the inputs, and it sticks.
     identity =
       sameRow && typeof olds.sentinelId === "string" && typeof olds.k8sName === "string"
         ? { sentinelId: olds.sentinelId, k8sName: olds.k8sName }
         : proposeIdentity(environmentId, regionId);
   }
-  const namespace = news.namespace;
+  const namespace = spec.namespace;
   const k8sAddress =
     identity !== null && typeof namespace === "string" && !isUnknown(namespace)
       ? sentinelAddress(identity.k8sName, namespace)
       : UNKNOWN;
+  const sentinelId = identity?.sentinelId ?? UNKNOWN;
+  const k8sName = identity?.k8sName ?? UNKNOWN;
 
   return {
     inputs: {
       ...news,
-      replicas,
-      cpuMillicores,
-      memoryMib,
-      desiredReplicas,
-      sentinelId: identity?.sentinelId ?? UNKNOWN,
-      k8sName: identity?.k8sName ?? UNKNOWN,
+      spec: { ...spec, replicas, cpuMillicores, memoryMib },
+      sentinelId,
+      k8sName,
       k8sAddress,
+      row: { sentinelId, k8sName, k8sAddress, desiredReplicas, image: spec.image, cpuMillicores, memoryMib },
     },
     failures,
   };
@@ -230,9 +248,16 @@ export function diffSentinelRecord(
   olds: Partial<SentinelRecordOutputs>,
   news: Partial<SentinelRecordCheckedInputs>,
 ): { changes: boolean; replaces: string[]; deleteBeforeReplace: boolean } {
-  const differs = (key: keyof SentinelRecordCheckedInputs) => isUnknown(news[key]) || olds[key] !== news[key];
-  const replaces = REPLACE_KEYS.filter(differs);
-  const updates = UPDATE_KEYS.filter(differs);
+  const field = (obj: unknown, key: string): unknown => (isRecord(obj) ? obj[key] : obj);
+  const differs = (part: "spec" | "row", key: string) => {
+    const next = field(news[part], key);
+    return isUnknown(next) || field(olds[part], key) !== next;
+  };
+  const replaces = REPLACE_KEYS.filter((k) => differs("spec", k)).map((k) => `spec.${k}`);
+  const updates = [
+    ...UPDATE_SPEC_KEYS.filter((k) => differs("spec", k)),
+    ...UPDATE_ROW_KEYS.filter((k) => differs("row", k)),
+  ];
   const sameRow = replaces.length > 0 && !isUnknown(news.sentinelId) && news.sentinelId === olds.sentinelId;
   return { changes: replaces.length + updates.length > 0, replaces, deleteBeforeReplace: sameRow };
 }
@@ -240,20 +265,26 @@ export function diffSentinelRecord(
 /** Outputs from checked inputs and the row; `null`, never `undefined` (the provider host rejects it). */
 export function recordOutputs(inputs: SentinelRecordCheckedInputs, row: SentinelRow): SentinelRecordOutputs {
   return {
-    workspaceId: row.workspaceId,
-    projectId: row.projectId,
-    environmentId: row.environmentId,
-    environmentSlug: inputs.environmentSlug,
-    regionId: row.regionId,
-    namespace: inputs.namespace,
-    image: row.image,
-    replicas: inputs.replicas ?? null,
-    cpuMillicores: row.cpuMillicores,
-    memoryMib: row.memoryMib,
-    desiredReplicas: row.desiredReplicas,
+    spec: {
+      ...inputs.spec,
+      workspaceId: row.workspaceId,
+      projectId: row.projectId,
+      environmentId: row.environmentId,
+      regionId: row.regionId,
+      replicas: inputs.spec.replicas ?? null,
+    },
     sentinelId: row.id,
     k8sName: row.k8sName,
     k8sAddress: row.k8sAddress,
+    row: {
+      sentinelId: row.id,
+      k8sName: row.k8sName,
+      k8sAddress: row.k8sAddress,
+      desiredReplicas: row.desiredReplicas,
+      image: row.image,
+      cpuMillicores: row.cpuMillicores,
+      memoryMib: row.memoryMib,
+    },
     version: row.version,
     createdAt: row.createdAt,
     updatedAt: row.updatedAt,
@@ -303,14 +334,14 @@ export class SentinelRecordProvider implements pulumi.dynamic.ResourceProvider {
         sentinelId: inputs.sentinelId,
         k8sName: inputs.k8sName,
         k8sAddress: inputs.k8sAddress,
-        workspaceId: inputs.workspaceId,
-        projectId: inputs.projectId,
-        environmentId: inputs.environmentId,
-        regionId: inputs.regionId,
-        image: inputs.image,
-        desiredReplicas: inputs.desiredReplicas,
-        cpuMillicores: inputs.cpuMillicores,
-        memoryMib: inputs.memoryMib,
+        workspaceId: inputs.spec.workspaceId,
+        projectId: inputs.spec.projectId,
+        environmentId: inputs.spec.environmentId,
+        regionId: inputs.spec.regionId,
+        image: inputs.row.image,
+        desiredReplicas: inputs.row.desiredReplicas,
+        cpuMillicores: inputs.row.cpuMillicores,
+        memoryMib: inputs.row.memoryMib,
       });
       return { id: row.id, outs: recordOutputs(inputs, row) };
     });
@@ -321,10 +352,13 @@ export class SentinelRecordProvider implements pulumi.dynamic.ResourceProvider {
       const row = await readSentinel(conn, id);
       // An empty id tells the engine the row is gone (deleted out of band), so refresh drops it.
       if (row === null) return { id: "", props: {} };
-      const outs = recordOutputs(props, row);
-      const inputs: Record<string, unknown> = { ...outs };
-      for (const key of ["version", "createdAt", "updatedAt"]) delete inputs[key];
-      return { id: row.id, props: outs, inputs };
+      const {
+        version: _version,
+        createdAt: _created,
+        updatedAt: _updated,
+        ...inputs
+      } = recordOutputs(props, row);
+      return { id: row.id, props: recordOutputs(props, row), inputs };
     });
   }
 
@@ -334,14 +368,14 @@ export class SentinelRecordProvider implements pulumi.dynamic.ResourceProvider {
     news: SentinelRecordCheckedInputs,
   ): Promise<pulumi.dynamic.UpdateResult> {
     return this.withConnection(async (conn) => {
-      const row = await updateSentinel(conn, id, olds.regionId, {
-        workspaceId: news.workspaceId,
-        projectId: news.projectId,
-        image: news.image,
-        desiredReplicas: news.desiredReplicas,
-        cpuMillicores: news.cpuMillicores,
-        memoryMib: news.memoryMib,
-        k8sAddress: sentinelAddress(olds.k8sName, news.namespace),
+      const row = await updateSentinel(conn, id, olds.spec.regionId, {
+        workspaceId: news.spec.workspaceId,
+        projectId: news.spec.projectId,
+        image: news.row.image,
+        desiredReplicas: news.row.desiredReplicas,
+        cpuMillicores: news.row.cpuMillicores,
+        memoryMib: news.row.memoryMib,
+        k8sAddress: sentinelAddress(olds.k8sName, news.spec.namespace),
       });
       return { outs: recordOutputs(news, row) };
     });
@@ -380,24 +414,20 @@ export class SentinelRecord extends pulumi.dynamic.Resource {
   declare readonly k8sName: pulumi.Output<string>;
   declare readonly k8sAddress: pulumi.Output<string>;
   declare readonly version: pulumi.Output<number>;
-  declare readonly desiredReplicas: pulumi.Output<number>;
-  declare readonly image: pulumi.Output<string>;
-  declare readonly cpuMillicores: pulumi.Output<number>;
-  declare readonly memoryMib: pulumi.Output<number>;
+  /** Identity and sizing of the row, as one value. */
+  declare readonly row: pulumi.Output<SentinelRecordRow>;
 
   constructor(name: string, args: SentinelRecordArgs, opts?: pulumi.CustomResourceOptions) {
     super(
       sentinelRecordProvider,
       name,
       {
-        ...args,
+        spec: { ...args },
         sentinelId: undefined,
         k8sName: undefined,
         k8sAddress: undefined,
         version: undefined,
-        desiredReplicas: undefined,
-        createdAt: undefined,
-        updatedAt: undefined,
+        row: undefined,
       },
       opts,
     );

@@ -104,11 +104,16 @@ for (const preview of [false, true]) {
 
     it("names every sentinel object after its row, with the proposed identity", () => {
       for (const { record, deployment, service, pdb } of sentinelsOf(run)) {
-        const { environmentId, regionId } = record.inputs as { environmentId: string; regionId: string };
+        const { environmentId, regionId } = record.inputs.spec as { environmentId: string; regionId: string };
         const proposed = proposeIdentity(environmentId, regionId);
         assert.equal(record.outputs.k8sName, proposed.k8sName);
         assert.equal(record.outputs.sentinelId, proposed.sentinelId);
         assert.equal(record.outputs.k8sAddress, `${proposed.k8sName}.sentinel.svc.cluster.local:8040`);
+        // The row travels to the Kubernetes objects as one value.
+        assert.deepEqual(
+          [record.outputs.row.sentinelId, record.outputs.row.k8sName, record.outputs.row.k8sAddress],
+          [proposed.sentinelId, proposed.k8sName, record.outputs.k8sAddress],
+        );
         for (const r of [deployment, service, pdb]) {
           assert.equal(meta(r).name, proposed.k8sName);
           assert.equal(meta(r).namespace, "sentinel");
@@ -123,7 +128,7 @@ for (const preview of [false, true]) {
 
     it("gives each sentinel the spec's rollout, placement, probes, ports and sizing", () => {
       for (const { record, deployment } of sentinelsOf(run)) {
-        const env = EXPECTED[record.inputs.environmentId as string];
+        const env = EXPECTED[record.inputs.spec.environmentId as string];
         const spec = deployment.inputs.spec;
         assert.equal(spec.replicas, env.slug === "production" ? 3 : 1);
         assert.deepEqual(spec.strategy, {
@@ -166,7 +171,7 @@ for (const preview of [false, true]) {
 
     it("configures each sentinel through TOML that joins the environment's gossip Service", () => {
       for (const { record, deployment } of sentinelsOf(run)) {
-        const envId = record.inputs.environmentId as string;
+        const envId = record.inputs.spec.environmentId as string;
         const c = deployment.inputs.spec.template.spec.containers[0];
         assert.equal(c.env.length, 1);
         const toml = parseToml(c.env[0].value) as any;
@@ -301,9 +306,9 @@ for (const preview of [false, true]) {
       assert.deepEqual(Object.keys(exported).sort(), Object.keys(EXPECTED).sort());
       for (const { record } of sentinelsOf(run)) {
         const region = Object.keys(REGION_IDS).find(
-          (n) => REGION_IDS[n] === record.inputs.regionId,
+          (n) => REGION_IDS[n] === record.inputs.spec.regionId,
         ) as string;
-        assert.deepEqual(exported[record.inputs.environmentId as string][region], {
+        assert.deepEqual(exported[record.inputs.spec.environmentId as string][region], {
           sentinelId: record.outputs.sentinelId,
           k8sName: record.outputs.k8sName,
           address: record.outputs.k8sAddress,

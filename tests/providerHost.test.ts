@@ -28,23 +28,14 @@ const replicasFor = (slug: string) => (slug === "production" ? 3 : 1);
 /** The keys a created SentinelRecord's state must carry (every output, and the provider for later calls). */
 const OUTPUT_KEYS = [
   "__provider",
-  "cpuMillicores",
   "createdAt",
-  "desiredReplicas",
-  "environmentId",
-  "environmentSlug",
-  "image",
   "k8sAddress",
   "k8sName",
-  "memoryMib",
-  "namespace",
-  "projectId",
-  "regionId",
-  "replicas",
+  "row",
   "sentinelId",
+  "spec",
   "updatedAt",
   "version",
-  "workspaceId",
 ];
 
 const SENTINEL_COLUMNS = [
@@ -121,7 +112,11 @@ describe("SentinelRecord through Pulumi's dynamic-provider host over gRPC", func
   let providerTexts: Map<string, string>;
   /** The real program's inputs of its production us-east-1 sentinel, `__provider` included. */
   let news: Props;
+  /** Its spec (the resource's one input property). */
+  let spec: Props;
   let otherNews: Props[];
+  /** The production sentinel's inputs with some spec fields changed. */
+  const withSpec = (changes: Props): Props => ({ ...news, spec: { ...spec, ...changes } });
 
   const rows = async (where = "1 = 1", values: unknown[] = []): Promise<Props[]> =>
     (await db.admin(`SELECT * FROM sentinels WHERE ${where}`, values)) as Props[];
@@ -150,11 +145,12 @@ describe("SentinelRecord through Pulumi's dynamic-provider host over gRPC", func
     assert.ok(records.length >= 2, `expected several SentinelRecords, got ${records.length}`);
     providerTexts = new Map(records.map((r) => [r.name, String(r.inputs.__provider)]));
     const production = records.find(
-      (r) => r.inputs.environmentSlug === "production" && r.inputs.regionId === "reg_use1",
+      (r) => r.inputs.spec.environmentSlug === "production" && r.inputs.spec.regionId === "reg_use1",
     );
     assert.ok(production !== undefined, "the example stack has a production sentinel in reg_use1");
     providerText = String(production.inputs.__provider);
-    news = { ...production.inputs, regionId: "reg_use1" };
+    news = { ...production.inputs };
+    spec = news.spec as Props;
     // Check needs no database, so the other sentinels keep their own regions.
     otherNews = records.filter((r) => r !== production).map((r) => ({ ...r.inputs }));
   });
@@ -200,37 +196,41 @@ describe("SentinelRecord through Pulumi's dynamic-provider host over gRPC", func
         "regionId",
         "image",
       ]) {
-        assert.strictEqual(inputs[key], news[key], key);
+        assert.strictEqual(inputs.spec[key], spec[key], key);
       }
       assert.match(inputs.sentinelId, SENTINEL_ID);
       assert.match(inputs.k8sName, K8S_NAME);
-      assert.strictEqual(inputs.k8sAddress, `${inputs.k8sName}.${news.namespace}.svc.cluster.local:8040`);
-      assert.strictEqual(news.replicas, undefined, "the example's production environment sets no replicas");
-      assert.strictEqual(inputs.desiredReplicas, replicasFor(news.environmentSlug));
-      assert.strictEqual(inputs.desiredReplicas, 3);
-      assert.strictEqual(inputs.cpuMillicores, DEFAULT_CPU);
-      assert.strictEqual(inputs.memoryMib, DEFAULT_MEMORY);
+      assert.strictEqual(inputs.k8sAddress, `${inputs.k8sName}.${spec.namespace}.svc.cluster.local:8040`);
+      assert.strictEqual(spec.replicas, undefined, "the example's production environment sets no replicas");
+      assert.strictEqual(inputs.row.desiredReplicas, replicasFor(spec.environmentSlug));
+      assert.strictEqual(inputs.row.desiredReplicas, 3);
+      assert.deepStrictEqual(
+        [inputs.spec.cpuMillicores, inputs.row.cpuMillicores],
+        [DEFAULT_CPU, DEFAULT_CPU],
+      );
+      assert.deepStrictEqual([inputs.spec.memoryMib, inputs.row.memoryMib], [DEFAULT_MEMORY, DEFAULT_MEMORY]);
+      assert.deepStrictEqual(
+        [inputs.row.sentinelId, inputs.row.k8sName, inputs.row.k8sAddress, inputs.row.image],
+        [inputs.sentinelId, inputs.k8sName, inputs.k8sAddress, spec.image],
+      );
 
       // The identity is a function of (environment, region): stable across checks, distinct elsewhere.
       const again = await host.check({ olds: {}, news });
       assert.deepStrictEqual(again.inputs, inputs);
-      const elsewhere = await host.check({ olds: {}, news: { ...news, regionId: "reg_euc1" } });
+      const elsewhere = await host.check({ olds: {}, news: withSpec({ regionId: "reg_euc1" }) });
       assert.notStrictEqual(elsewhere.inputs.sentinelId, inputs.sentinelId);
       assert.notStrictEqual(elsewhere.inputs.k8sName, inputs.k8sName);
 
       // The other sentinels of the real program: replicas by slug unless overridden, sizing as declared.
       for (const other of otherNews) {
         const checked = await host.check({ olds: {}, news: other });
-        assert.deepStrictEqual(checked.failures, [], other.environmentId);
-        const wantReplicas = other.replicas ?? replicasFor(other.environmentSlug);
-        assert.strictEqual(checked.inputs.desiredReplicas, wantReplicas, other.environmentId);
-        assert.strictEqual(
-          checked.inputs.cpuMillicores,
-          other.cpuMillicores ?? DEFAULT_CPU,
-          other.environmentId,
-        );
-        assert.strictEqual(checked.inputs.memoryMib, other.memoryMib ?? DEFAULT_MEMORY, other.environmentId);
-        assert.notStrictEqual(checked.inputs.k8sName, inputs.k8sName, other.environmentId);
+        const o = other.spec as Props;
+        assert.deepStrictEqual(checked.failures, [], o.environmentId);
+        const wantReplicas = o.replicas ?? replicasFor(o.environmentSlug);
+        assert.strictEqual(checked.inputs.row.desiredReplicas, wantReplicas, o.environmentId);
+        assert.strictEqual(checked.inputs.row.cpuMillicores, o.cpuMillicores ?? DEFAULT_CPU, o.environmentId);
+        assert.strictEqual(checked.inputs.row.memoryMib, o.memoryMib ?? DEFAULT_MEMORY, o.environmentId);
+        assert.notStrictEqual(checked.inputs.k8sName, inputs.k8sName, o.environmentId);
       }
       assert.deepStrictEqual(await rows(), [], "check never writes");
     });
@@ -263,13 +263,13 @@ describe("SentinelRecord through Pulumi's dynamic-provider host over gRPC", func
         { ...columns, version: Number(row.version), created_at: createdAt },
         {
           id: checked.sentinelId,
-          workspace_id: news.workspaceId,
-          project_id: news.projectId,
-          environment_id: news.environmentId,
+          workspace_id: spec.workspaceId,
+          project_id: spec.projectId,
+          environment_id: spec.environmentId,
           k8s_name: checked.k8sName,
           k8s_address: checked.k8sAddress,
           region_id: "reg_use1",
-          image: news.image,
+          image: spec.image,
           desired_state: "running",
           health: "unknown",
           desired_replicas: 3,
@@ -293,7 +293,6 @@ describe("SentinelRecord through Pulumi's dynamic-provider host over gRPC", func
       assert.strictEqual(state.__provider, providerText, "state keeps the provider for later calls");
       assert.deepStrictEqual(withoutProvider(state), {
         ...withoutProvider(checked),
-        replicas: null,
         version: 1,
         createdAt,
         updatedAt: null,
@@ -312,7 +311,7 @@ describe("SentinelRecord through Pulumi's dynamic-provider host over gRPC", func
 
       // A new image: an in-place update. A new environment id: a replacement.
       const newImage = "ghcr.io/unkeyed/unkey:v2.0.32";
-      const imageChecked = (await host.check({ olds: checked, news: { ...news, image: newImage } })).inputs;
+      const imageChecked = (await host.check({ olds: checked, news: withSpec({ image: newImage }) })).inputs;
       const imageDiff = await host.diff({
         id: created.id,
         olds: state,
@@ -323,16 +322,16 @@ describe("SentinelRecord through Pulumi's dynamic-provider host over gRPC", func
         { changes: imageDiff.changes, replaces: imageDiff.replaces },
         { changes: "some", replaces: [] },
       );
-      const envChecked = (await host.check({ olds: checked, news: { ...news, environmentId: "env_other" } }))
+      const envChecked = (await host.check({ olds: checked, news: withSpec({ environmentId: "env_other" }) }))
         .inputs;
       assert.notStrictEqual(envChecked.sentinelId, checked.sentinelId, "another environment, another row");
       const envDiff = await host.diff({ id: created.id, olds: state, news: envChecked, oldInputs: checked });
       assert.strictEqual(envDiff.changes, "some");
-      assert.ok(envDiff.replaces.includes("environmentId"), `replaces: ${envDiff.replaces.join(", ")}`);
+      assert.ok(envDiff.replaces.includes("spec.environmentId"), `replaces: ${envDiff.replaces.join(", ")}`);
       assert.strictEqual(envDiff.deleteBeforeReplace, false);
 
       // pulumi up with a new image and replicas: check, diff, update.
-      const updatedNews = { ...news, image: newImage, replicas: 5 };
+      const updatedNews = withSpec({ image: newImage, replicas: 5 });
       const updChecked = (await host.check({ olds: checked, news: updatedNews })).inputs;
       assert.strictEqual(updChecked.sentinelId, checked.sentinelId, "same row");
       const updDiff = await host.diff({ id: created.id, olds: state, news: updChecked, oldInputs: checked });
@@ -360,9 +359,9 @@ describe("SentinelRecord through Pulumi's dynamic-provider host over gRPC", func
       assert.strictEqual(updState.__provider, providerText);
       assert.deepStrictEqual(
         {
-          image: updState.image,
-          replicas: updState.replicas,
-          desiredReplicas: updState.desiredReplicas,
+          image: updState.row.image,
+          replicas: updState.spec.replicas,
+          desiredReplicas: updState.row.desiredReplicas,
           version: updState.version,
           updatedAt: updState.updatedAt,
           createdAt: updState.createdAt,
@@ -431,34 +430,38 @@ describe("SentinelRecord through Pulumi's dynamic-provider host over gRPC", func
     it("check names every missing required input", async () => {
       const { inputs, failures } = await host.check({
         olds: {},
-        news: { __provider: providerText, workspaceId: news.workspaceId, image: "" },
+        news: { __provider: providerText, spec: { workspaceId: spec.workspaceId, image: "" } },
       });
       const failed = failures.map((f) => f.property).sort();
       assert.deepStrictEqual(failed, [
-        "environmentId",
-        "environmentSlug",
-        "image",
-        "namespace",
-        "projectId",
-        "regionId",
+        "spec.environmentId",
+        "spec.environmentSlug",
+        "spec.image",
+        "spec.namespace",
+        "spec.projectId",
+        "spec.regionId",
       ]);
-      for (const f of failures)
-        assert.ok(f.reason.includes(f.property), `reason names the input: ${f.reason}`);
+      for (const f of failures) {
+        assert.ok(
+          f.reason.includes(f.property.replace(/^spec\./, "")),
+          `reason names the input: ${f.reason}`,
+        );
+      }
       assert.strictEqual(inputs.__provider, providerText);
     });
 
     it("check tolerates unknown inputs (preview) and makes what derives from them unknown", async () => {
-      const { inputs, failures } = await host.check({ olds: {}, news: { ...news, environmentId: UNKNOWN } });
+      const { inputs, failures } = await host.check({ olds: {}, news: withSpec({ environmentId: UNKNOWN }) });
       assert.deepStrictEqual(failures, []);
-      assert.strictEqual(inputs.environmentId, UNKNOWN);
+      assert.strictEqual(inputs.spec.environmentId, UNKNOWN);
       assert.strictEqual(inputs.sentinelId, UNKNOWN);
       assert.strictEqual(inputs.k8sName, UNKNOWN);
       assert.strictEqual(inputs.k8sAddress, UNKNOWN);
-      assert.strictEqual(inputs.desiredReplicas, 3, "known inputs still resolve");
+      assert.strictEqual(inputs.row.desiredReplicas, 3, "known inputs still resolve");
 
-      const unknownReplicas = await host.check({ olds: {}, news: { ...news, replicas: UNKNOWN } });
+      const unknownReplicas = await host.check({ olds: {}, news: withSpec({ replicas: UNKNOWN }) });
       assert.deepStrictEqual(unknownReplicas.failures, []);
-      assert.strictEqual(unknownReplicas.inputs.desiredReplicas, UNKNOWN);
+      assert.strictEqual(unknownReplicas.inputs.row.desiredReplicas, UNKNOWN);
       assert.match(unknownReplicas.inputs.k8sName, K8S_NAME, "the identity does not depend on replicas");
 
       // Diff of an existing sentinel against unknown new inputs: a possible replacement, shown as such.
@@ -469,11 +472,11 @@ describe("SentinelRecord through Pulumi's dynamic-provider host over gRPC", func
         news: inputs,
       });
       assert.strictEqual(diff.changes, "some");
-      assert.ok(diff.replaces.includes("environmentId"), `replaces: ${diff.replaces.join(", ")}`);
+      assert.ok(diff.replaces.includes("spec.environmentId"), `replaces: ${diff.replaces.join(", ")}`);
     });
 
     it("create in a region missing from the regions table fails naming it and writes nothing", async () => {
-      const { inputs, failures } = await host.check({ olds: {}, news: { ...news, regionId: "reg_mars1" } });
+      const { inputs, failures } = await host.check({ olds: {}, news: withSpec({ regionId: "reg_mars1" }) });
       assert.deepStrictEqual(failures, [], "check cannot know the regions table");
       const err = await rejection(host.create({ properties: inputs }));
       assert.strictEqual(err.code, grpc.status.UNKNOWN);
@@ -531,7 +534,7 @@ describe("SentinelRecord through Pulumi's dynamic-provider host over gRPC", func
       assert.deepStrictEqual(failures, []);
       assert.match(inputs.k8sName, K8S_NAME);
       const state = { ...inputs, version: 1, createdAt: Date.now(), updatedAt: null };
-      const changed = (await host.check({ olds: inputs, news: { ...news, image: "ghcr.io/x/y:z" } })).inputs;
+      const changed = (await host.check({ olds: inputs, news: withSpec({ image: "ghcr.io/x/y:z" }) })).inputs;
       const diff = await host.diff({ id: inputs.sentinelId, olds: state, news: changed });
       assert.deepStrictEqual(
         { changes: diff.changes, replaces: diff.replaces },

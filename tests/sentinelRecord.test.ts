@@ -46,8 +46,8 @@ async function configured(db: TestDatabase, overrides: Record<string, unknown> =
   return provider;
 }
 
-function checked(news: Record<string, unknown> = {}): SentinelRecordCheckedInputs {
-  const { inputs, failures } = checkSentinelRecord({}, { ...NEWS, ...news });
+function checked(spec: Record<string, unknown> = {}): SentinelRecordCheckedInputs {
+  const { inputs, failures } = checkSentinelRecord({}, { spec: { ...NEWS, ...spec } });
   assert.deepEqual(failures, []);
   return inputs as unknown as SentinelRecordCheckedInputs;
 }
@@ -213,7 +213,8 @@ describe("SentinelRecord against MariaDB", function () {
     try {
       let queries = 0;
       const counting: Queryable = { query: (sql, values) => (queries++, conn.query(sql, values)) };
-      const want = { ...checked({ environmentId: "env_rt" }) };
+      const c = checked({ environmentId: "env_rt" });
+      const want = { ...c.spec, ...c.row };
       await ensureSentinel(counting, want);
       assert.equal(queries, 2);
       queries = 0;
@@ -239,7 +240,8 @@ describe("SentinelRecord against MariaDB", function () {
 
     const read = await provider.read(id, updated.outs as SentinelRecordOutputs);
     assert.equal(read.id, id);
-    assert.equal(read.props?.image, "ghcr.io/unkeyed/unkey:v2.1.0");
+    assert.equal(read.props?.row.image, "ghcr.io/unkeyed/unkey:v2.1.0");
+    assert.equal(read.inputs?.version, undefined, "refreshed inputs carry no row bookkeeping");
 
     await provider.delete(id);
     assert.equal((await rows("id = ?", [id])).length, 0);
@@ -259,7 +261,7 @@ describe("SentinelRecord against MariaDB", function () {
       [all[0].id, all[0].workspace_id, all[0].project_id, Number(all[0].version)],
       [id, "ws_moved", "proj_moved", 2],
     );
-    assert.equal(updated.outs?.projectId, "proj_moved");
+    assert.equal(updated.outs?.spec.projectId, "proj_moved");
     // Adopting a row recorded under the old project converges it too.
     await db.admin("UPDATE sentinels SET project_id = 'proj_old'");
     const adopted = await provider.create(news);
@@ -354,40 +356,55 @@ describe("SentinelRecord against MariaDB", function () {
 });
 
 describe("SentinelRecord check and diff (no database)", () => {
+  const withSpec = (
+    olds: SentinelRecordCheckedInputs,
+    change: Record<string, unknown>,
+  ): SentinelRecordCheckedInputs => ({
+    ...olds,
+    spec: { ...olds.spec, ...change },
+  });
+
   it("fills defaults and proposes identity, tolerating unknowns", () => {
     const { inputs, failures } = checkSentinelRecord(
       {},
-      { ...NEWS, environmentId: UNKNOWN, environmentSlug: "staging" },
+      { spec: { ...NEWS, environmentId: UNKNOWN, environmentSlug: "staging" } },
     );
     assert.deepEqual(failures, []);
     assert.equal(inputs.sentinelId, UNKNOWN);
     assert.equal(inputs.k8sName, UNKNOWN);
     assert.equal(inputs.k8sAddress, UNKNOWN);
-    assert.equal(inputs.desiredReplicas, 1);
-    assert.equal(inputs.cpuMillicores, 256);
-    const unknownSize = checkSentinelRecord({}, { ...NEWS, replicas: UNKNOWN });
-    assert.equal(unknownSize.inputs.desiredReplicas, UNKNOWN);
+    const row = inputs.row as Record<string, unknown>;
+    assert.equal(row.desiredReplicas, 1);
+    assert.equal(row.cpuMillicores, 256);
+    assert.equal((inputs.spec as Record<string, unknown>).memoryMib, 256);
+    const unknownSize = checkSentinelRecord({}, { spec: { ...NEWS, replicas: UNKNOWN } });
+    assert.equal((unknownSize.inputs.row as Record<string, unknown>).desiredReplicas, UNKNOWN);
+    const unknownSpec = checkSentinelRecord({}, { spec: UNKNOWN });
+    assert.deepEqual([unknownSpec.failures, unknownSpec.inputs.row], [[], UNKNOWN]);
   });
 
   it("names every bad field at once", () => {
     const { failures } = checkSentinelRecord(
       {},
-      { ...NEWS, workspaceId: "", namespace: "Bad_NS", replicas: -1, memoryMib: 0.5 },
+      { spec: { ...NEWS, workspaceId: "", namespace: "Bad_NS", replicas: -1, memoryMib: 0.5 } },
     );
     assert.deepEqual(failures, [
-      { property: "workspaceId", reason: 'workspaceId must be a non-empty string, got ""' },
-      { property: "namespace", reason: 'namespace must be an RFC 1035 label, got "Bad_NS"' },
-      { property: "replicas", reason: "replicas must be an integer >= 0, got -1" },
-      { property: "memoryMib", reason: "memoryMib must be an integer >= 1, got 0.5" },
+      { property: "spec.workspaceId", reason: 'workspaceId must be a non-empty string, got ""' },
+      { property: "spec.namespace", reason: 'namespace must be an RFC 1035 label, got "Bad_NS"' },
+      { property: "spec.replicas", reason: "replicas must be an integer >= 0, got -1" },
+      { property: "spec.memoryMib", reason: "memoryMib must be an integer >= 1, got 0.5" },
+    ]);
+    assert.deepEqual(checkSentinelRecord({}, { spec: "nope" }).failures, [
+      { property: "spec", reason: 'spec must be an object, got "nope"' },
     ]);
   });
 
   it("keeps an adopted identity that a refresh wrote into the inputs", () => {
-    const olds = { ...NEWS, sentinelId: "s_legacy01", k8sName: "q7x2k9ab" };
-    const { inputs } = checkSentinelRecord(olds, NEWS);
+    const olds = { ...checked(), sentinelId: "s_legacy01", k8sName: "q7x2k9ab" };
+    const { inputs } = checkSentinelRecord(olds, { spec: NEWS });
     assert.equal(inputs.sentinelId, "s_legacy01");
     assert.equal(inputs.k8sAddress, "q7x2k9ab.sentinel.svc.cluster.local:8040");
-    const moved = checkSentinelRecord(olds, { ...NEWS, regionId: "reg_euc1" });
+    const moved = checkSentinelRecord(olds, { spec: { ...NEWS, regionId: "reg_euc1" } });
     assert.equal(moved.inputs.sentinelId, proposeIdentity("env_1", "reg_euc1").sentinelId);
   });
 
@@ -400,29 +417,28 @@ describe("SentinelRecord check and diff (no database)", () => {
     });
     assert.deepEqual(
       diffSentinelRecord(olds, checked({ image: "ghcr.io/unkeyed/unkey:v9.9.9", memoryMib: 512 })),
-      {
-        changes: true,
-        replaces: [],
-        deleteBeforeReplace: false,
-      },
+      { changes: true, replaces: [], deleteBeforeReplace: false },
     );
     assert.deepEqual(
-      diffSentinelRecord(olds, { ...checked(), environmentId: "env_2", regionId: UNKNOWN }).replaces,
-      ["environmentId", "regionId"],
+      diffSentinelRecord(olds, withSpec(checked(), { environmentId: "env_2", regionId: UNKNOWN })).replaces,
+      ["spec.environmentId", "spec.regionId"],
     );
-    assert.equal(diffSentinelRecord(olds, { ...checked(), image: UNKNOWN }).changes, true);
+    assert.equal(
+      diffSentinelRecord(olds, { ...checked(), row: { ...checked().row, image: UNKNOWN } }).changes,
+      true,
+    );
     // A slug change matters only through the replicas it implies.
     assert.equal(diffSentinelRecord(olds, checked({ environmentSlug: "staging" })).changes, true);
     // A replacement that would keep the row's id must delete the old row first, or the create adopts it and
     // the delete then removes it.
     assert.equal(
-      diffSentinelRecord(olds, { ...checked(), environmentId: "env_2" }).deleteBeforeReplace,
+      diffSentinelRecord(olds, withSpec(checked(), { environmentId: "env_2" })).deleteBeforeReplace,
       true,
     );
     const moved = checked({ environmentId: "env_2" });
     assert.deepEqual(diffSentinelRecord(olds, moved), {
       changes: true,
-      replaces: ["environmentId"],
+      replaces: ["spec.environmentId"],
       deleteBeforeReplace: false,
     });
   });

@@ -92,6 +92,8 @@ export interface RunOptions {
   readonly fireHooks?: boolean;
   /** Called after each registration (progress for big fleets). */
   readonly onRegister?: (count: number) => void;
+  /** Record every registration (default true); benchmarks turn it off to measure only the program and SDK. */
+  readonly record?: boolean;
 }
 
 const PROJECT_ROOT = path.resolve(__dirname, "..");
@@ -101,6 +103,7 @@ const DEFAULT_PROGRAM = path.join(PROJECT_ROOT, "index");
 let active: Recorder | null = null;
 
 interface Recorder {
+  record: boolean;
   preview: boolean;
   fireHooks: boolean;
   resources: CapturedResource[];
@@ -160,7 +163,7 @@ function patchMonitorOnce(): void {
       response = resp;
     });
     try {
-      if (error === null && response !== undefined) await record(run, req, response);
+      if (run.record && error === null && response !== undefined) await record(run, req, response);
     } catch (err) {
       error = err;
     }
@@ -323,6 +326,7 @@ async function resolveExports(mod: Record<string, unknown>): Promise<Record<stri
 export async function runProgram(options: RunOptions): Promise<ProgramRun> {
   patchMonitorOnce();
   const run: Recorder = {
+    record: options.record ?? true,
     preview: options.preview,
     fireHooks: options.fireHooks ?? true,
     resources: [],

@@ -1,0 +1,57 @@
+// One benchmark measurement in a fresh process: evaluates a program for a synthetic fleet under the mock
+// engine in preview mode (the path synth takes) and prints one JSON line of figures.
+import { performance } from "perf_hooks";
+import * as path from "path";
+import type * as MockEngine from "../tools/mockEngine";
+import { syntheticConfig } from "../tools/syntheticFleet";
+
+async function main(): Promise<void> {
+  const envs = Number(process.env.BENCH_ENVS ?? 100);
+  const program =
+    process.env.BENCH_PROGRAM === "baseline"
+      ? path.join(__dirname, "benchBaseline")
+      : path.join(__dirname, "..", "index");
+  // Load the libraries first: the figures are the evaluation, not node_modules start-up (same for both).
+  /* eslint-disable @typescript-eslint/no-require-imports */
+  require("@pulumi/pulumi");
+  require("@pulumi/kubernetes");
+  require("@pulumi/mysql");
+  require("@pulumi/random");
+  const { runProgram } = require("../tools/mockEngine") as typeof MockEngine;
+  /* eslint-enable @typescript-eslint/no-require-imports */
+  const { config, secretKeys } = syntheticConfig(envs);
+  let resources = 0;
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
+  await runProgram({
+    config,
+    secretKeys,
+    preview: true,
+    fireHooks: false,
+    record: false,
+    program,
+    onRegister: (n) => (resources = n),
+  });
+  const wallMs = performance.now() - t0;
+  const cpu = process.cpuUsage(cpu0);
+  // Retained memory: what the evaluated program keeps alive, after a full collection (run with --expose-gc).
+  const gc = (globalThis as { gc?: () => void }).gc;
+  gc?.();
+  const retainedMb = gc === undefined ? null : process.memoryUsage().heapUsed / 2 ** 20;
+  console.log(
+    JSON.stringify({
+      envs,
+      program: process.env.BENCH_PROGRAM ?? "ours",
+      resources,
+      wallMs,
+      cpuMs: (cpu.user + cpu.system) / 1000,
+      peakRssMb: process.resourceUsage().maxRSS / 1024,
+      retainedMb,
+    }),
+  );
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});

@@ -1,0 +1,272 @@
+// synth: evaluates the program for a stack's config file under the mock engine (preview mode), with no
+// cluster, database, cloud credentials or Pulumi CLI, and writes what `pulumi up` would apply:
+//   out/<stack>/<region>/<kind>-<name>.yaml  every Kubernetes object (Secret data redacted)
+//   out/<stack>/sentinels.json              the planned `sentinels` rows
+// then runs the policy pack's rules over the objects.
+import * as fs from "fs";
+import * as path from "path";
+import * as YAML from "yaml";
+import { evaluatePolicies } from "../policy/policies";
+import { CONFIG_KEYS, ENCRYPTED } from "../lib/config";
+import { ROWS } from "../lib/constants";
+import {
+  DYNAMIC_TYPE,
+  fillUnknowns,
+  isSecretEnvelope,
+  isUnknownValue,
+  runProgram,
+  unwrapSecrets,
+  type CapturedResource,
+  type ProgramRun,
+} from "./mockEngine";
+
+export interface SynthOptions {
+  /** Stack name: reads `Pulumi.<stack>.yaml`. */
+  readonly stack: string;
+  /** The stack file; default `<project root>/Pulumi.<stack>.yaml`. */
+  readonly file?: string;
+  /** Output root; default `<project root>/out`. */
+  readonly outDir?: string;
+  /** Progress and notices go here (stderr in the CLI). */
+  readonly log?: (line: string) => void;
+}
+
+export interface PlannedRow {
+  readonly id: string;
+  readonly workspace_id: string;
+  readonly project_id: string;
+  readonly environment_id: string;
+  readonly k8s_name: string;
+  readonly k8s_address: string;
+  readonly region_id: string;
+  readonly image: string;
+  readonly desired_state: string;
+  readonly health: string;
+  readonly desired_replicas: number;
+  readonly available_replicas: number;
+  readonly cpu_millicores: number;
+  readonly memory_mib: number;
+  /** Allocated by the database at `pulumi up`. */
+  readonly version: null;
+}
+
+export interface PolicyFinding {
+  readonly policy: string;
+  readonly enforcementLevel: string;
+  readonly urn: string;
+  readonly message: string;
+}
+
+export interface SynthResult {
+  readonly outDir: string;
+  readonly files: string[];
+  readonly rows: PlannedRow[];
+  /** Objects by Kubernetes kind. */
+  readonly counts: Record<string, number>;
+  readonly violations: PolicyFinding[];
+  readonly advisories: PolicyFinding[];
+  /** Secret keys that were encrypted in, or missing from, the stack file and so shown as placeholders. */
+  readonly placeholders: string[];
+  readonly summary: string;
+  readonly resources: number;
+}
+
+const PROJECT_ROOT = path.resolve(__dirname, "..");
+/** Secrets a stack may need; synth stands in for the ones not set yet (OpenTelemetry headers are optional). */
+const REQUIRED_SECRETS = CONFIG_KEYS.secret.filter((k) => k !== "sentinel-fleet:otelHeaders");
+/** Above this many registrations synth reports progress. */
+const PROGRESS_THRESHOLD = 500;
+
+/** Reads a stack file's config; `secure:` values become placeholders, missing required secrets too. */
+export function loadStackConfig(file: string): {
+  config: Record<string, unknown>;
+  secretKeys: string[];
+  placeholders: string[];
+} {
+  const doc = (YAML.parse(fs.readFileSync(file, "utf8")) ?? {}) as { config?: Record<string, unknown> };
+  const config: Record<string, unknown> = {};
+  const secretKeys: string[] = [];
+  const placeholders: string[] = [];
+  for (const [key, value] of Object.entries(doc.config ?? {})) {
+    const secure = typeof value === "object" && value !== null && "secure" in value;
+    config[key] = secure ? ENCRYPTED : value;
+    if (secure) {
+      secretKeys.push(key);
+      placeholders.push(key);
+    }
+  }
+  for (const key of REQUIRED_SECRETS) {
+    if (!(key in config)) {
+      config[key] = ENCRYPTED;
+      secretKeys.push(key);
+      placeholders.push(key);
+    }
+  }
+  return { config, secretKeys, placeholders };
+}
+
+const REDACTED = "<redacted>";
+const UNKNOWN_TEXT = "<known after apply>";
+
+/** The object as a reviewer should see it: secrets redacted, values the preview cannot know marked. */
+function renderable(r: CapturedResource): Record<string, unknown> {
+  const { apiVersion, kind, ...rest } = r.inputs as Record<string, unknown>;
+  const body: Record<string, unknown> = { apiVersion, kind, ...rest };
+  if (kind === "Secret") {
+    for (const field of ["data", "stringData"]) {
+      const v = body[field];
+      if (v === undefined) continue;
+      const inner = unwrapSecrets(v);
+      // Keys are useful in review; values never leave the program.
+      body[field] =
+        typeof inner === "object" && inner !== null && !isUnknownValue(inner)
+          ? Object.fromEntries(Object.keys(inner).map((k) => [k, REDACTED]))
+          : REDACTED;
+    }
+  }
+  return fillUnknowns(redactEnvelopes(body), UNKNOWN_TEXT) as Record<string, unknown>;
+}
+
+function redactEnvelopes(value: unknown): unknown {
+  if (isSecretEnvelope(value)) return REDACTED;
+  if (isUnknownValue(value)) return value;
+  if (Array.isArray(value)) return value.map(redactEnvelopes);
+  if (typeof value === "object" && value !== null) {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, redactEnvelopes(v)]));
+  }
+  return value;
+}
+
+function regionOf(r: CapturedResource): string {
+  return /::region-([a-z0-9-]+?)(-namespace)?::/.exec(r.provider)?.[1] ?? "unknown-region";
+}
+
+function plannedRows(run: ProgramRun): PlannedRow[] {
+  return run.resources
+    .filter((r) => r.type === DYNAMIC_TYPE)
+    .map((r) => {
+      const { spec, row } = r.outputs as { spec: Record<string, unknown>; row: Record<string, unknown> };
+      return {
+        id: String(row.sentinelId),
+        workspace_id: String(spec.workspaceId),
+        project_id: String(spec.projectId),
+        environment_id: String(spec.environmentId),
+        k8s_name: String(row.k8sName),
+        k8s_address: String(row.k8sAddress),
+        region_id: String(spec.regionId),
+        image: String(row.image),
+        desired_state: ROWS.initialDesiredState,
+        health: ROWS.initialHealth,
+        desired_replicas: Number(row.desiredReplicas),
+        available_replicas: 0,
+        cpu_millicores: Number(row.cpuMillicores),
+        memory_mib: Number(row.memoryMib),
+        version: null,
+      };
+    });
+}
+
+function table(rows: string[][]): string {
+  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
+  const line = (r: string[]) =>
+    r
+      .map((c, i) => c.padEnd(widths[i]))
+      .join("  ")
+      .trimEnd();
+  return [line(rows[0]), widths.map((w) => "-".repeat(w)).join("  "), ...rows.slice(1).map(line)].join("\n");
+}
+
+export async function synthStack(options: SynthOptions): Promise<SynthResult> {
+  const log = options.log ?? (() => undefined);
+  const file = options.file ?? path.join(PROJECT_ROOT, `Pulumi.${options.stack}.yaml`);
+  const outDir = path.join(options.outDir ?? path.join(PROJECT_ROOT, "out"), options.stack);
+  const { config, secretKeys, placeholders } = loadStackConfig(file);
+  if (placeholders.length > 0) {
+    log(`secrets shown as placeholders (encrypted or not set): ${placeholders.join(", ")}`);
+  }
+  const envCount = Array.isArray(config["sentinel-fleet:environments"])
+    ? config["sentinel-fleet:environments"].length
+    : 0;
+  let lastReport = 0;
+  const run = await runProgram({
+    config,
+    secretKeys,
+    preview: true,
+    stack: options.stack,
+    fireHooks: false,
+    onRegister: (count) => {
+      if (count >= PROGRESS_THRESHOLD && count - lastReport >= PROGRESS_THRESHOLD) {
+        lastReport = count;
+        log(`  evaluating: ${count} resources registered (${envCount} environments)`);
+      }
+    },
+  });
+
+  fs.rmSync(outDir, { recursive: true, force: true });
+  const files: string[] = [];
+  const counts: Record<string, number> = {};
+  const kube = run.resources.filter((r) => r.type.startsWith("kubernetes:"));
+  for (const r of kube) {
+    const object = renderable(r);
+    const kind = String(object.kind);
+    const name = String((object.metadata as { name?: unknown }).name);
+    counts[kind] = (counts[kind] ?? 0) + 1;
+    const dir = path.join(outDir, regionOf(r));
+    fs.mkdirSync(dir, { recursive: true });
+    const target = path.join(dir, `${kind.toLowerCase()}-${name}.yaml`);
+    fs.writeFileSync(target, YAML.stringify(object, { lineWidth: 0 }));
+    files.push(target);
+  }
+  const rows = plannedRows(run);
+  fs.mkdirSync(outDir, { recursive: true });
+  fs.writeFileSync(path.join(outDir, "sentinels.json"), `${JSON.stringify(rows, null, 2)}\n`);
+
+  const findings = evaluatePolicies(
+    kube.map((r) => ({
+      type: r.type,
+      name: r.name,
+      urn: r.urn,
+      props: fillUnknowns(unwrapSecrets(r.inputs), undefined) as Record<string, unknown>,
+    })),
+  );
+  const violations = findings.filter((f) => f.enforcementLevel === "mandatory");
+  const advisories = findings.filter((f) => f.enforcementLevel !== "mandatory");
+
+  const deployments = new Map(
+    kube
+      .filter((r) => r.type === "kubernetes:apps/v1:Deployment")
+      .map((r) => [String(r.inputs.metadata.name), r]),
+  );
+  const sentinelTable = table([
+    ["environment", "region", "sentinel", "replicas", "image", "cpu/memory"],
+    ...rows.map((row) => {
+      const deployment = deployments.get(row.k8s_name);
+      const container = deployment?.inputs.spec.template.spec.containers[0];
+      const resources = container?.resources?.limits as { cpu?: string; memory?: string } | undefined;
+      return [
+        row.environment_id,
+        deployment === undefined ? row.region_id : regionOf(deployment),
+        row.k8s_name,
+        String(row.desired_replicas),
+        row.image,
+        `${resources?.cpu ?? "?"}/${resources?.memory ?? "?"}`,
+      ];
+    }),
+  ]);
+  const countLine = Object.entries(counts)
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([kind, n]) => `${n} ${kind}`)
+    .join(", ");
+  const summary = `${sentinelTable}\n\n${rows.length} sentinels; ${kube.length} Kubernetes objects: ${countLine}`;
+  return {
+    outDir,
+    files,
+    rows,
+    counts,
+    violations,
+    advisories,
+    placeholders,
+    summary,
+    resources: run.resources.length,
+  };
+}
