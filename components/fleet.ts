@@ -6,6 +6,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import type { FleetConfig, RegionConfig } from "../lib/config";
 import { DSN_PARAMS } from "../lib/constants";
+import { exportable } from "../lib/exportable";
 import { namespaceManifest } from "../lib/kube";
 import { sharedLabels } from "../lib/labels";
 import { sentinelDbUser } from "../lib/names";
@@ -103,8 +104,8 @@ function deployRegion(
  * Declares the fleet: the shared per-region resources, then each environment in its own turn of the event
  * loop. Declaring tens of thousands of resources in one synchronous pass keeps every in-flight registration
  * (request, promises, the stack trace the SDK captures for each) alive at once; yielding between environments
- * lets registrations settle as the program goes, which measured 3.6x less peak memory and 21% less time for
- * 300 environments x 3 regions (README, "Fleet scale").
+ * lets registrations settle as the program goes: for 300 environments x 3 regions under preview, 4.5x less
+ * peak memory (390 MB instead of 1.7 GB) and a quarter less time (README, "Fleet scale").
  */
 export async function deployFleet(cfg: FleetConfig): Promise<FleetOutputs> {
   const platformDb = new mysql.Provider("platform-db", {
@@ -163,7 +164,16 @@ export async function deployFleet(cfg: FleetConfig): Promise<FleetOutputs> {
       otel,
       retainSentinelRows: cfg.retainSentinelRows,
     });
-    outputs[env.environmentId] = { ...environment.sentinels };
+    outputs[env.environmentId] = Object.fromEntries(
+      Object.entries(environment.sentinels).map(([region, s]) => [
+        region,
+        {
+          sentinelId: exportable(s.sentinelId),
+          k8sName: exportable(s.k8sName),
+          address: exportable(s.address),
+        },
+      ]),
+    );
   };
   for (const env of cfg.environments) {
     await new Promise<void>((resolve) => setImmediate(resolve));

@@ -136,25 +136,19 @@ export class SentinelEnvironment extends pulumi.ComponentResource {
         otelName = secret("otel", names.otel, otelData).metadata.name;
       }
 
-      // One apply builds both gossip objects for the region's namespace.
-      const gossip = pulumi.output(region.namespace).apply((ns) => ({
-        service: gossipServiceManifest(names.gossip, ns, gossipLabels),
-        policy: ciliumPolicyManifest(names.gossip, ns, gossipLabels),
-      }));
+      // The namespace travels as the Namespace's output inside plain objects: the SDK waits for it without an
+      // apply, and every apply costs an Output (with its promises and captured stacks) per object at fleet scale.
+      const gossip = gossipServiceManifest(names.gossip, region.namespace, gossipLabels);
       const gossipService = new k8s.core.v1.Service(
         child("gossip"),
-        { metadata: gossip.apply((g) => g.service.metadata), spec: gossip.apply((g) => g.service.spec) },
+        { metadata: gossip.metadata, spec: gossip.spec },
         inRegion,
       );
       if (args.ciliumNetworkPolicies ?? true) {
+        const policy = ciliumPolicyManifest(names.gossip, region.namespace, gossipLabels);
         new k8s.apiextensions.CustomResource(
           child("gossip-policy"),
-          {
-            apiVersion: "cilium.io/v2",
-            kind: "CiliumNetworkPolicy",
-            metadata: gossip.apply((g) => g.policy.metadata),
-            spec: gossip.apply((g) => g.policy.spec),
-          },
+          { apiVersion: policy.apiVersion, kind: policy.kind, metadata: policy.metadata, spec: policy.spec },
           inRegion,
         );
       }

@@ -1,6 +1,7 @@
 // Builders that turn plain values into Kubernetes objects. The components pass their results to
 // @pulumi/kubernetes unchanged; tests validate the same objects against the Kubernetes OpenAPI schema.
 import type * as k8s from "@pulumi/kubernetes";
+import type * as pulumi from "@pulumi/pulumi";
 import {
   ANNOTATIONS,
   CLUSTER_DOMAIN,
@@ -205,10 +206,13 @@ export function podDisruptionBudgetManifest(
   };
 }
 
-/** Headless Service for gossip peer discovery: DNS returns every sentinel pod of the environment. */
+/**
+ * Headless Service for gossip peer discovery: DNS returns every sentinel pod of the environment. The namespace may
+ * be the Namespace's output: the Service then waits for it without an apply.
+ */
 export function gossipServiceManifest(
   name: string,
-  namespace: string,
+  namespace: pulumi.Input<string>,
   labels: LabelSet,
 ): Manifest<k8s.types.input.core.v1.ServiceSpec> {
   return {
@@ -246,7 +250,7 @@ export interface CiliumPolicySpec {
  */
 export function ciliumPolicyManifest(
   name: string,
-  namespace: string,
+  namespace: pulumi.Input<string>,
   labels: LabelSet,
 ): Manifest<CiliumPolicySpec> {
   const peers = { matchLabels: { ...labels.selector } };

@@ -75,6 +75,8 @@ export interface ProgramRun {
   readonly firedHooks: FiredHook[];
   /** The program's exports, resolved (secrets unwrapped into envelopes by serialization). */
   readonly exports: Record<string, unknown>;
+  /** The program module's exports as it made them (Outputs, promises), before resolution. */
+  readonly moduleExports: Record<string, unknown>;
   /** What the program logged (pulumi.log without an engine writes to the console). */
   readonly logs: { severity: "info" | "warning" | "error"; message: string }[];
 }
@@ -361,6 +363,7 @@ export async function runProgram(options: RunOptions): Promise<ProgramRun> {
       hooks: [...run.hooks.values()],
       firedHooks: run.firedHooks,
       exports: exportsResolved,
+      moduleExports: mod,
       logs,
     };
   } finally {
