@@ -7,6 +7,7 @@ import * as path from "path";
 import * as YAML from "yaml";
 import { proposeIdentity } from "../providers/identity";
 import { syntheticConfig } from "../tools/syntheticFleet";
+import { programNodeArgs } from "../tools/pulumiProject";
 import { synthStack, type SynthResult } from "../tools/synth";
 import { ROOT, readStackFile } from "./support/fixtures";
 
@@ -14,21 +15,27 @@ function tempDir(): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), "sentinel-fleet-synth-"));
 }
 
+const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+
 function writeStack(dir: string, config: Record<string, unknown>): string {
   const file = path.join(dir, "Pulumi.test.yaml");
   fs.writeFileSync(file, YAML.stringify({ config }));
   return file;
 }
 
+/** The command `npm run synth` runs, as package.json spells it. */
+const SYNTH_SCRIPT = (
+  JSON.parse(fs.readFileSync(path.join(ROOT, "package.json"), "utf8")) as {
+    scripts: Record<string, string>;
+  }
+).scripts.synth;
+
+/** Runs synth's CLI the way `npm run synth` does: Pulumi.yaml's node flags, ts-node without type-checking. */
 function runCli(args: string[]): { status: number | null; stdout: string; stderr: string } {
   const r = spawnSync(
     process.execPath,
-    ["-r", "ts-node/register/transpile-only", "scripts/synth.ts", ...args],
-    {
-      cwd: ROOT,
-      encoding: "utf8",
-      env: { ...process.env, TS_NODE_TRANSPILE_ONLY: "true" },
-    },
+    [...programNodeArgs(), "-r", "ts-node/register/transpile-only", "scripts/synth.ts", ...args],
+    { cwd: ROOT, encoding: "utf8" },
   );
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
@@ -124,6 +131,29 @@ describe("synth", function () {
     });
   });
 
+  it("evaluates the program as pulumi up does: the node flags of Pulumi.yaml's nodeargs", () => {
+    const flags = programNodeArgs();
+    assert.ok(flags.length > 0, "Pulumi.yaml sets runtime.options.nodeargs");
+    assert.equal(SYNTH_SCRIPT, `node ${flags.join(" ")} -r ts-node/register/transpile-only scripts/synth.ts`);
+  });
+
+  it("runs as the README's main command: npm run synth -- --stack dev", () => {
+    const dir = tempDir();
+    dirs.push(dir);
+    const r = spawnSync("npm", ["run", "--silent", "synth", "--", "--stack", "dev", "--out", dir], {
+      cwd: ROOT,
+      encoding: "utf8",
+    });
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stderr, /^synth: evaluating stack dev under Pulumi's mock runtime/);
+    assert.match(r.stdout, /^5 sentinels; 47 Kubernetes objects: /m);
+    const written = ["us-east-1", "eu-central-1"].flatMap((region) =>
+      fs.readdirSync(path.join(dir, "dev", region)),
+    );
+    assert.equal(written.length, 47);
+    assert.match(r.stdout, new RegExp(`wrote 47 objects and sentinels.json to ${escape(dir)}/dev$`, "m"));
+  });
+
   it("fails with exit code 2 and lists the violations when the config breaks a policy", () => {
     const dir = tempDir();
     dirs.push(dir);
@@ -135,10 +165,7 @@ describe("synth", function () {
     assert.equal(r.status, 2, r.stderr);
     assert.match(r.stdout, /5 mandatory policy violation\(s\):/);
     assert.match(r.stdout, /sentinel-images-pinned: .*ghcr\.io\/unkeyed\/unkey:latest/);
-    assert.match(
-      r.stdout,
-      new RegExp(`wrote 47 objects and sentinels.json to ${dir.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}/test`),
-    );
+    assert.match(r.stdout, new RegExp(`wrote 47 objects and sentinels.json to ${escape(dir)}/test`));
   });
 
   it("fails with exit code 1 and the configuration errors when the config is invalid", () => {

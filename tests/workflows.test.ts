@@ -510,6 +510,15 @@ describe("GitHub Actions workflows", () => {
       }
     });
 
+    it("runs the program without a second type-check, only after the test job has type-checked", () => {
+      for (const [where, j] of pulumiJobs()) {
+        const { step } = onlyStepUsing(j, PULUMI_ACTION);
+        assert.equal(step.env?.PULUMI_NODEJS_TRANSPILE_ONLY, "true", where);
+        assert.ok(needs(j).includes("test"), `${where}: must need the test job (npm run build type-checks)`);
+      }
+      assert.match(fs.readFileSync(path.join(ROOT, ".ci", "run"), "utf8"), /^npm run build$/m);
+    });
+
     it("sets up Node 20 with the npm cache wherever Node is used", () => {
       let count = 0;
       for (const wf of [pr, deploy]) {
