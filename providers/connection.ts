@@ -112,6 +112,8 @@ export async function openConnection(settings: ConnectionSettings, password: str
       password,
       database: settings.database,
       connectTimeout: settings.connectTimeoutMs,
+      // ensureSentinel sends its statements as one batch (one round trip); every value in them is a `?`.
+      multipleStatements: true,
       supportBigNumbers: true,
       // version is BIGINT UNSIGNED; numbers stay numbers until they pass 2^53.
       bigNumberStrings: false,

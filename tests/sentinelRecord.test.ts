@@ -208,17 +208,17 @@ describe("SentinelRecord against MariaDB", function () {
     }
   });
 
-  it("counts round trips: two for a new row, one for an existing one", async () => {
+  it("counts round trips: one for a new row, one for an existing one", async () => {
     const conn = await db.connect();
     try {
       let queries = 0;
       const counting: Queryable = { query: (sql, values) => (queries++, conn.query(sql, values)) };
       const c = checked({ environmentId: "env_rt" });
       const want = { ...c.spec, ...c.row };
-      await ensureSentinel(counting, want);
-      assert.equal(queries, 2);
+      assert.equal((await ensureSentinel(counting, want)).outcome, "inserted");
+      assert.equal(queries, 1);
       queries = 0;
-      await ensureSentinel(counting, want);
+      assert.equal((await ensureSentinel(counting, want)).outcome, "adopted");
       assert.equal(queries, 1);
     } finally {
       await conn.end();
@@ -286,6 +286,28 @@ describe("SentinelRecord against MariaDB", function () {
       /region "reg_nowhere" does not exist in the platform's regions table/,
     );
     assert.equal((await rows()).length, 0);
+  });
+
+  it("fails clearly, without retrying forever, when another row already holds the proposed k8s_name", async () => {
+    const proposed = proposeIdentity("env_taken", "reg_use1");
+    await db.admin(
+      "INSERT INTO sentinels (id, workspace_id, project_id, environment_id, k8s_name, k8s_address, region_id, image, " +
+        "desired_replicas, available_replicas, cpu_millicores, memory_mib, version, created_at) " +
+        "VALUES ('s_other', 'ws_9', 'proj_9', 'env_other', ?, 'elsewhere.sentinel.svc.cluster.local:8040', " +
+        "'reg_use1', ?, 1, 0, 256, 256, 7, 1700000000000)",
+      [proposed.k8sName, NEWS.image],
+    );
+    await assert.rejects(
+      provider.create(checked({ environmentId: "env_taken" })),
+      new RegExp(
+        `cannot insert sentinel ${proposed.sentinelId} \\(k8s_name ${proposed.k8sName}\\) for environment ` +
+          "env_taken in region reg_use1: its id, k8s_name or k8s_address is already used by another row",
+      ),
+    );
+    assert.deepEqual(
+      (await rows()).map((r) => r.id),
+      ["s_other"],
+    );
   });
 
   it("names host:port within a bounded time when the database is unreachable, and writes nothing", async () => {

@@ -198,6 +198,7 @@ export async function startDatabase(options: StartOptions = {}): Promise<TestDat
     password: TEST_PASSWORD,
     database,
     throwaway: url === undefined || url === "",
+    // As the provider connects (providers/connection.ts): ensureSentinel sends one batch of statements.
     connect: () =>
       mysql.createConnection({
         host: server.host,
@@ -205,6 +206,7 @@ export async function startDatabase(options: StartOptions = {}): Promise<TestDat
         user,
         password: TEST_PASSWORD,
         database,
+        multipleStatements: true,
       }),
     admin: async (sql, values) => {
       const [result] = await adminConn.query(sql, values);
