@@ -16,10 +16,7 @@ import { SentinelEnvironment, type SentinelRegionTarget } from "./sentinelEnviro
 /** Stack output: environment id → region name → the sentinel's identity. No secrets. */
 export type FleetOutputs = Record<
   string,
-  Record<
-    string,
-    { sentinelId: pulumi.Output<string>; k8sName: pulumi.Output<string>; address: pulumi.Output<string> }
-  >
+  Record<string, pulumi.Output<{ sentinelId: string; k8sName: string; address: string }>>
 >;
 
 /** `user:password@tcp(host:port)/db?params`, the Go MySQL driver's DSN the sentinel reads. */
@@ -131,7 +128,11 @@ export async function deployFleet(cfg: FleetConfig): Promise<FleetOutputs> {
     );
   }
 
-  const regions = new Map(cfg.regions.map((r) => [r.name, deployRegion(r, cfg, platformDb, prewarmHook)]));
+  const regions = new Map(
+    cfg.regions
+      .filter((r) => cfg.deployRegions.includes(r.name))
+      .map((r) => [r.name, deployRegion(r, cfg, platformDb, prewarmHook)]),
+  );
   const clickhouseUrl = cfg.clickhouseUrl.toOutput();
   const redisUrl = cfg.redisUrl.toOutput();
   const otel =
@@ -143,14 +144,14 @@ export async function deployFleet(cfg: FleetConfig): Promise<FleetOutputs> {
         };
 
   const outputs: FleetOutputs = {};
-  const declare = (env: FleetConfig["environments"][number]) => {
+  const declare = (env: FleetConfig["environments"][number], targets: SentinelRegionTarget[]) => {
     const environment = new SentinelEnvironment(env.environmentId, {
       workspaceId: env.workspaceId,
       projectId: env.projectId,
       appId: env.appId,
       environmentId: env.environmentId,
       slug: env.slug,
-      regions: env.regions.map((name) => regions.get(name) as SentinelRegionTarget),
+      regions: targets,
       platform: cfg.platform,
       image: env.image ?? cfg.image,
       replicas: env.replicas ?? undefined,
@@ -164,20 +165,20 @@ export async function deployFleet(cfg: FleetConfig): Promise<FleetOutputs> {
       otel,
       retainSentinelRows: cfg.retainSentinelRows,
     });
+    // One export per sentinel, not one per field: each is an Output the program keeps until it ends.
     outputs[env.environmentId] = Object.fromEntries(
       Object.entries(environment.sentinels).map(([region, s]) => [
         region,
-        {
-          sentinelId: exportable(s.sentinelId),
-          k8sName: exportable(s.k8sName),
-          address: exportable(s.address),
-        },
+        exportable(pulumi.output({ sentinelId: s.sentinelId, k8sName: s.k8sName, address: s.address })),
       ]),
     );
   };
   for (const env of cfg.environments) {
+    // In a shard, an environment runs only in the regions this stack deploys, and perhaps in none of them.
+    const targets = env.regions.flatMap((name) => regions.get(name) ?? []);
+    if (targets.length === 0) continue;
     await new Promise<void>((resolve) => setImmediate(resolve));
-    declare(env);
+    declare(env, targets);
   }
   return outputs;
 }

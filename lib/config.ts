@@ -91,6 +91,8 @@ export interface FleetConfig {
   readonly image: string;
   readonly namespace: string;
   readonly regions: readonly RegionConfig[];
+  /** Names of the regions this stack deploys (a shard), in `regions` order; all of them by default. */
+  readonly deployRegions: readonly string[];
   readonly environments: readonly EnvironmentConfig[];
   readonly probes: ProbePaths;
   readonly nodeClass: NodeClass;
@@ -137,6 +139,7 @@ const PLAIN_KEYS = [
   "image",
   "namespace",
   "regions",
+  "deployRegions",
   "environments",
   "probes",
   "nodeClass",
@@ -387,6 +390,31 @@ export function parseFleetConfig(raw: RawConfig): FleetConfig {
   }
   const regionNames = regions.map((r) => r.name);
 
+  // A shard deploys a subset of the regions; environments still name any configured region, so every shard
+  // can share one fleet definition.
+  const deployRaw = typed("deployRegions");
+  let deployRegions = regionNames;
+  if (deployRaw !== undefined && deployRaw !== null) {
+    if (!Array.isArray(deployRaw) || deployRaw.length === 0) {
+      p.add(key("deployRegions"), `must be a non-empty list of region names, got ${show(deployRaw)}`);
+    } else {
+      const wanted = new Set<string>();
+      deployRaw.forEach((name: unknown, j) => {
+        if (typeof name !== "string" || !regionNames.includes(name)) {
+          p.add(
+            `${key("deployRegions")}[${j}]`,
+            `unknown region ${show(name)} (known: ${regionNames.join(", ")})`,
+          );
+        } else if (wanted.has(name)) {
+          p.add(`${key("deployRegions")}[${j}]`, `duplicate region ${show(name)}`);
+        } else {
+          wanted.add(name);
+        }
+      });
+      deployRegions = regionNames.filter((n) => wanted.has(n));
+    }
+  }
+
   // Environments.
   const envsRaw = typed("environments");
   const environments: EnvironmentConfig[] = [];
@@ -556,6 +584,7 @@ export function parseFleetConfig(raw: RawConfig): FleetConfig {
     image: fleetImage,
     namespace,
     regions,
+    deployRegions,
     environments,
     probes,
     nodeClass,

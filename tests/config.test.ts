@@ -24,6 +24,15 @@ function problems(overrides: Record<string, unknown>, secretKeys?: string[]): st
 const baseEnvs = () => exampleConfig().config[K("environments")] as Record<string, unknown>[];
 
 describe("stack configuration", () => {
+  it("deploys every region unless a shard names its own, in the order of regions", () => {
+    assert.deepEqual(parse().deployRegions, ["us-east-1", "eu-central-1"]);
+    assert.deepEqual(parse({ [K("deployRegions")]: ["eu-central-1", "us-east-1"] }).deployRegions, [
+      "us-east-1",
+      "eu-central-1",
+    ]);
+    assert.deepEqual(parse({ [K("deployRegions")]: '["eu-central-1"]' }).deployRegions, ["eu-central-1"]);
+  });
+
   it("parses the example stack into a frozen FleetConfig with defaults filled", () => {
     const cfg = parse();
     assert.equal(cfg.platform, "aws");
@@ -193,7 +202,7 @@ describe("stack configuration", () => {
       const envs = baseEnvs();
       envs[0] = { ...envs[0], replica: 2 };
       assert.deepEqual(problems({ [K("enviroments")]: [], [K("environments")]: envs }), [
-        "sentinel-fleet:enviroments: unknown key (known: platform, image, namespace, regions, environments, probes, nodeClass, ciliumNetworkPolicies, database, otel, prewarm, retainSentinelRows, databasePassword, clickhouseUrl, redisUrl, prewarmToken, otelHeaders)",
+        "sentinel-fleet:enviroments: unknown key (known: platform, image, namespace, regions, deployRegions, environments, probes, nodeClass, ciliumNetworkPolicies, database, otel, prewarm, retainSentinelRows, databasePassword, clickhouseUrl, redisUrl, prewarmToken, otelHeaders)",
         "sentinel-fleet:environments[0] (env_storefront_prod).replica: unknown key (known: workspaceId, projectId, appId, environmentId, slug, regions, replicas, cpuMillicores, memoryMib, image)",
       ]);
     });
@@ -230,6 +239,16 @@ describe("stack configuration", () => {
           "sentinel-fleet:database.port: must be an integer from 1 to 65535, got 70000",
         ],
       );
+    });
+
+    it("a shard's deployRegions naming unknown or repeated regions", () => {
+      assert.deepEqual(problems({ [K("deployRegions")]: ["eu-central-1", "mars-1", "eu-central-1"] }), [
+        'sentinel-fleet:deployRegions[1]: unknown region "mars-1" (known: us-east-1, eu-central-1)',
+        'sentinel-fleet:deployRegions[2]: duplicate region "eu-central-1"',
+      ]);
+      assert.deepEqual(problems({ [K("deployRegions")]: [] }), [
+        "sentinel-fleet:deployRegions: must be a non-empty list of region names, got []",
+      ]);
     });
 
     it("missing regions and environments", () => {

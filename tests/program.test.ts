@@ -361,6 +361,31 @@ for (const preview of [false, true]) {
 }
 
 describe("the program with other settings", () => {
+  it("deploys only its shard's regions, skipping environments with no sentinel there", async () => {
+    const run = await runExample(true, { "sentinel-fleet:deployRegions": ["eu-central-1"] });
+    const k8s = run.resources.filter((r) => r.type.startsWith("kubernetes:"));
+    assert.ok(k8s.length > 0);
+    for (const r of k8s) assert.equal(regionOf(r), "eu-central-1", r.urn);
+    assert.deepEqual(
+      ofType(run, T.k8sProvider)
+        .map((p) => p.name)
+        .sort(),
+      ["region-eu-central-1", "region-eu-central-1-namespace"],
+    );
+    // The preview environment runs only in us-east-1: this shard declares nothing for it.
+    assert.deepEqual(
+      ofType(run, T.environment)
+        .map((e) => e.name)
+        .sort(),
+      ["env_billing_staging", "env_storefront_prod"],
+    );
+    assert.equal(ofType(run, T.deployment).length, 2);
+    assert.equal(ofType(run, "mysql:index/user:User").length, 1);
+    const exported = run.exports.sentinels as Record<string, Record<string, unknown>>;
+    assert.deepEqual(Object.keys(exported).sort(), ["env_billing_staging", "env_storefront_prod"]);
+    for (const regions of Object.values(exported)) assert.deepEqual(Object.keys(regions), ["eu-central-1"]);
+  });
+
   it("creates no CiliumNetworkPolicy on clusters without Cilium, and no OpenTelemetry Secret without otel", async () => {
     const run = await runExample(false, {
       "sentinel-fleet:ciliumNetworkPolicies": false,
