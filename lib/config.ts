@@ -390,30 +390,29 @@ export function parseFleetConfig(raw: RawConfig): FleetConfig {
   }
   const regionNames = regions.map((r) => r.name);
 
+  // A subset of the configured regions, by name (default: all of them), in the order of `regions`: names
+  // derive from stable keys, never from list positions.
+  const regionSubset = (path: string, v: unknown): string[] => {
+    if (v === undefined || v === null) return regionNames;
+    if (!Array.isArray(v) || v.length === 0) {
+      p.add(path, `must be a non-empty list of region names, got ${show(v)}`);
+      return regionNames;
+    }
+    const wanted = new Set<string>();
+    v.forEach((name: unknown, j) => {
+      if (typeof name !== "string" || !regionNames.includes(name)) {
+        p.add(`${path}[${j}]`, `unknown region ${show(name)} (known: ${regionNames.join(", ")})`);
+      } else if (wanted.has(name)) {
+        p.add(`${path}[${j}]`, `duplicate region ${show(name)}`);
+      } else {
+        wanted.add(name);
+      }
+    });
+    return regionNames.filter((n) => wanted.has(n));
+  };
   // A shard deploys a subset of the regions; environments still name any configured region, so every shard
   // can share one fleet definition.
-  const deployRaw = typed("deployRegions");
-  let deployRegions = regionNames;
-  if (deployRaw !== undefined && deployRaw !== null) {
-    if (!Array.isArray(deployRaw) || deployRaw.length === 0) {
-      p.add(key("deployRegions"), `must be a non-empty list of region names, got ${show(deployRaw)}`);
-    } else {
-      const wanted = new Set<string>();
-      deployRaw.forEach((name: unknown, j) => {
-        if (typeof name !== "string" || !regionNames.includes(name)) {
-          p.add(
-            `${key("deployRegions")}[${j}]`,
-            `unknown region ${show(name)} (known: ${regionNames.join(", ")})`,
-          );
-        } else if (wanted.has(name)) {
-          p.add(`${key("deployRegions")}[${j}]`, `duplicate region ${show(name)}`);
-        } else {
-          wanted.add(name);
-        }
-      });
-      deployRegions = regionNames.filter((n) => wanted.has(n));
-    }
-  }
+  const deployRegions = regionSubset(key("deployRegions"), typed("deployRegions"));
 
   // Environments.
   const envsRaw = typed("environments");
@@ -449,28 +448,7 @@ export function parseFleetConfig(raw: RawConfig): FleetConfig {
           seen.set(environmentId, i);
         }
       }
-      let envRegions = regionNames;
-      if (o.regions !== undefined && o.regions !== null) {
-        if (!Array.isArray(o.regions) || o.regions.length === 0) {
-          p.add(`${path}.regions`, `must be a non-empty list of region names, got ${show(o.regions)}`);
-        } else {
-          const wanted = new Set<string>();
-          o.regions.forEach((name: unknown, j) => {
-            if (typeof name !== "string" || !regionNames.includes(name)) {
-              p.add(
-                `${path}.regions[${j}]`,
-                `unknown region ${show(name)} (known: ${regionNames.join(", ")})`,
-              );
-            } else if (wanted.has(name)) {
-              p.add(`${path}.regions[${j}]`, `duplicate region ${show(name)}`);
-            } else {
-              wanted.add(name);
-            }
-          });
-          // Config order, not list order: names derive from stable keys, never positions.
-          envRegions = regionNames.filter((n) => wanted.has(n));
-        }
-      }
+      const envRegions = regionSubset(`${path}.regions`, o.regions);
       environments.push({
         workspaceId: labelValue(`${path}.workspaceId`, o.workspaceId),
         projectId: labelValue(`${path}.projectId`, o.projectId),
