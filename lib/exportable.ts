@@ -15,7 +15,8 @@ interface OutputParts<T> {
   readonly isSecret: Promise<boolean>;
 }
 
-type OutputImpl = new <T>(
+/** The SDK's Output class as `pulumi.secret` constructs it. */
+export type OutputConstructor = new <T>(
   resources: Set<pulumi.Resource>,
   promise: Promise<T>,
   isKnown: Promise<boolean>,
@@ -37,7 +38,7 @@ function hasParts<T>(value: unknown): value is OutputParts<T> {
 export function exportable<T>(output: pulumi.Output<T>): pulumi.Output<T> {
   if (!hasParts<T>(output)) return output;
   // `pulumi.Output` is the implementation class; `pulumi.secret` builds Outputs with this same constructor.
-  const Impl = pulumi.Output as unknown as OutputImpl;
+  const Impl = pulumi.Output as unknown as OutputConstructor;
   return new Impl<T>(
     new Set(),
     output.promise(true),

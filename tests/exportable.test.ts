@@ -1,7 +1,7 @@
 // Stack exports that carry values without pinning the resources they came from.
 import { strict as assert } from "assert";
 import * as pulumi from "@pulumi/pulumi";
-import { exportable } from "../lib/exportable";
+import { exportable, type OutputConstructor } from "../lib/exportable";
 import { runExample } from "./support/fixtures";
 
 /** The SDK-internal view of an Output: what serialization reads when it exports one. */
@@ -14,14 +14,7 @@ interface OutputView<T> {
 }
 const view = <T>(o: pulumi.Output<T>) => o as unknown as OutputView<T>;
 
-type OutputCtor = new <T>(
-  resources: Set<pulumi.Resource>,
-  promise: Promise<T>,
-  isKnown: Promise<boolean>,
-  isSecret: Promise<boolean>,
-  allResources: Promise<Set<pulumi.Resource>>,
-) => pulumi.Output<T>;
-const Impl = pulumi.Output as unknown as OutputCtor;
+const Impl = pulumi.Output as unknown as OutputConstructor;
 const fakeResource = { urn: pulumi.output("urn:pulumi:dev::p::t::r") } as unknown as pulumi.Resource;
 
 describe("exportable", () => {
