@@ -13,6 +13,7 @@ import * as crypto from "crypto";
 import * as path from "path";
 import * as grpc from "@grpc/grpc-js";
 import * as pulumi from "@pulumi/pulumi";
+import { PROJECT_ROOT } from "./pulumiProject";
 
 /* eslint-disable @typescript-eslint/no-require-imports */
 const mocksModule = require("@pulumi/pulumi/runtime/mocks") as {
@@ -98,7 +99,6 @@ export interface RunOptions {
   readonly record?: boolean;
 }
 
-const PROJECT_ROOT = path.resolve(__dirname, "..");
 const DEFAULT_PROGRAM = path.join(PROJECT_ROOT, "index");
 
 /** The mock monitor is one object per run; this records into whichever run is active. */

@@ -16,6 +16,7 @@ import { spawn, type ChildProcess } from "child_process";
 import * as path from "path";
 import * as grpc from "@grpc/grpc-js";
 import { Struct } from "google-protobuf/google/protobuf/struct_pb";
+import { PROJECT_ROOT } from "./pulumiProject";
 
 /* eslint-disable @typescript-eslint/no-require-imports */
 const provproto = require("@pulumi/pulumi/proto/provider_pb");
@@ -23,7 +24,6 @@ const provrpc = require("@pulumi/pulumi/proto/provider_grpc_pb");
 const rpc = require("@pulumi/pulumi/runtime/rpc") as { specialSigKey: string; specialSecretSig: string };
 /* eslint-enable @typescript-eslint/no-require-imports */
 
-export const PROJECT_ROOT = path.resolve(__dirname, "..");
 export const HOST_SCRIPT = path.join(
   PROJECT_ROOT,
   "node_modules",

@@ -19,6 +19,7 @@ import {
   type CapturedResource,
   type ProgramRun,
 } from "./mockEngine";
+import { PROJECT_ROOT } from "./pulumiProject";
 
 export interface SynthOptions {
   /** Stack name: reads `Pulumi.<stack>.yaml`. */
@@ -71,7 +72,6 @@ export interface SynthResult {
   readonly resources: number;
 }
 
-const PROJECT_ROOT = path.resolve(__dirname, "..");
 /** Secrets a stack may need; synth stands in for the ones not set yet (OpenTelemetry headers are optional). */
 const REQUIRED_SECRETS = CONFIG_KEYS.secret.filter((k) => k !== "sentinel-fleet:otelHeaders");
 /** Above this many registrations synth reports progress. */
