@@ -144,7 +144,13 @@ export async function deployFleet(cfg: FleetConfig): Promise<FleetOutputs> {
         };
 
   const outputs: FleetOutputs = {};
-  const declare = (env: FleetConfig["environments"][number], targets: SentinelRegionTarget[]) => {
+  for (const env of cfg.environments) {
+    // In a shard, an environment runs only in the regions this stack deploys, and perhaps in none of them.
+    const targets = env.regions.flatMap((name) => regions.get(name) ?? []);
+    if (targets.length === 0) continue;
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    // Declared inline, not in a helper: the SDK records the full call stack of every resource it registers
+    // (source-mapped under ts-node), so each frame between here and the resources costs at fleet scale.
     const environment = new SentinelEnvironment(env.environmentId, {
       workspaceId: env.workspaceId,
       projectId: env.projectId,
@@ -167,18 +173,8 @@ export async function deployFleet(cfg: FleetConfig): Promise<FleetOutputs> {
     });
     // One export per sentinel, not one per field: each is an Output the program keeps until it ends.
     outputs[env.environmentId] = Object.fromEntries(
-      Object.entries(environment.sentinels).map(([region, s]) => [
-        region,
-        exportable(pulumi.output({ sentinelId: s.sentinelId, k8sName: s.k8sName, address: s.address })),
-      ]),
+      Object.entries(environment.sentinels).map(([region, identity]) => [region, exportable(identity)]),
     );
-  };
-  for (const env of cfg.environments) {
-    // In a shard, an environment runs only in the regions this stack deploys, and perhaps in none of them.
-    const targets = env.regions.flatMap((name) => regions.get(name) ?? []);
-    if (targets.length === 0) continue;
-    await new Promise<void>((resolve) => setImmediate(resolve));
-    declare(env, targets);
   }
   return outputs;
 }

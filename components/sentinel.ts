@@ -15,24 +15,23 @@ import { assertValid, environmentProblems } from "../lib/validate";
 import { resolveReplicas } from "../providers/identity";
 import { SentinelRecord } from "../providers/sentinelRecord";
 
-/** Names of the Secrets a sentinel's pods read. */
+/** Names of the Secrets a sentinel's pods read (in the sentinel's namespace). */
 export interface SentinelSecretRefs {
   /** Secret with the database DSNs. Required. */
-  readonly database: pulumi.Input<string>;
+  readonly database: string;
   /** Secret with the ClickHouse URL. Required. */
-  readonly clickhouse: pulumi.Input<string>;
+  readonly clickhouse: string;
   /** Secret with the Redis URL. Required. */
-  readonly redis: pulumi.Input<string>;
+  readonly redis: string;
   /** Secret with OpenTelemetry settings. Default: none. */
-  readonly otel?: pulumi.Input<string>;
+  readonly otel?: string;
 }
 
-/** A Service by name and namespace. */
-export interface ServiceRef {
-  /** Service name. Required. */
-  readonly name: pulumi.Input<string>;
-  /** Service namespace. Required. */
-  readonly namespace: pulumi.Input<string>;
+/** A sentinel's identity as stack outputs expose it (no secrets). */
+export interface SentinelIdentity {
+  readonly sentinelId: string;
+  readonly k8sName: string;
+  readonly address: string;
 }
 
 export interface SentinelArgs {
@@ -62,10 +61,15 @@ export interface SentinelArgs {
   readonly cpuMillicores?: number;
   /** Memory per pod, MiB (requests = limits). Default: 256. */
   readonly memoryMib?: number;
-  /** The environment's Secrets in this region, by name; pass the Secrets' outputs. Required. */
+  /** The environment's Secrets in this region, by name. Required. */
   readonly secrets: SentinelSecretRefs;
-  /** The environment's gossip headless Service in this region; pass its outputs. Required. */
-  readonly gossipService: ServiceRef;
+  /** Name of the environment's gossip headless Service in the sentinel's namespace. Required. */
+  readonly gossipServiceName: string;
+  /**
+   * What the pods read at start-up (the Secrets, the gossip Service): the Deployment is created after them.
+   * Default: none.
+   */
+  readonly prerequisites?: readonly pulumi.Resource[];
   /** Probe paths. Required (the fleet config supplies defaults). */
   readonly probes: ProbePaths;
   /** Node class the pods tolerate and require. Required (default in fleet config: node-class=sentinel). */
@@ -84,6 +88,8 @@ export class Sentinel extends pulumi.ComponentResource {
   readonly sentinelId: pulumi.Output<string>;
   readonly k8sName: pulumi.Output<string>;
   readonly address: pulumi.Output<string>;
+  /** The three above as one value: one Output where a caller needs them together. */
+  readonly identity: pulumi.Output<SentinelIdentity>;
   readonly deployment: k8s.apps.v1.Deployment;
 
   constructor(name: string, args: SentinelArgs, opts?: pulumi.ComponentResourceOptions) {
@@ -115,44 +121,44 @@ export class Sentinel extends pulumi.ComponentResource {
     );
 
     // One apply turns the row into all three objects; each object then takes its metadata and spec with one
-    // apply apiece. Every Output costs at fleet scale (the SDK captures a stack trace for each of its promises),
-    // so the record's row arrives as one value and a lifted `manifests.deployment.metadata` (an Output per
-    // step) is avoided.
-    const manifests = pulumi
-      .all([record.row, args.namespace, args.secrets, args.gossipService])
-      .apply(([row, namespace, secrets, gossip]) => {
-        const { sentinelId, k8sName, k8sAddress: address, desiredReplicas: replicas, image } = row;
-        const { cpuMillicores: cpu, memoryMib: memory } = row;
-        const labels = buildLabels(args, COMPONENTS.sentinel, sentinelId);
-        const configToml = renderSentinelToml({
-          sentinelId,
-          workspaceId: args.workspaceId,
-          environmentId: args.environmentId,
-          platform: args.platform,
-          region: args.regionName,
-          lanSeeds: [serviceHost(gossip.name, gossip.namespace)],
-        });
-        return {
-          deployment: deploymentManifest({
-            name: k8sName,
-            namespace,
-            labels,
-            replicas,
-            image,
-            cpuMillicores: cpu,
-            memoryMib: memory,
-            probes: args.probes,
-            nodeClass: args.nodeClass,
-            secrets: { ...secrets, otel: secrets.otel ?? null },
-            configToml,
-            regionName: args.regionName,
-            regionId: args.regionId,
-            address,
-          }),
-          service: serviceManifest(k8sName, namespace, labels),
-          pdb: podDisruptionBudgetManifest(k8sName, namespace, labels),
-        };
+    // apply apiece. Every Output costs at fleet scale (the SDK captures a stack trace for each of its promises,
+    // and `all` lifts every Output nested in its arguments into more), so the row arrives as one value, the
+    // Secrets and the gossip Service go by their known names with the ordering carried by `prerequisites`,
+    // and a lifted `manifests.deployment.metadata` (an Output per step) is avoided.
+    const { secrets, gossipServiceName } = args;
+    const manifests = pulumi.all([record.row, args.namespace]).apply(([row, namespace]) => {
+      const { sentinelId, k8sName, k8sAddress: address, desiredReplicas: replicas, image } = row;
+      const { cpuMillicores: cpu, memoryMib: memory } = row;
+      const labels = buildLabels(args, COMPONENTS.sentinel, sentinelId);
+      const configToml = renderSentinelToml({
+        sentinelId,
+        workspaceId: args.workspaceId,
+        environmentId: args.environmentId,
+        platform: args.platform,
+        region: args.regionName,
+        lanSeeds: [serviceHost(gossipServiceName, namespace)],
       });
+      return {
+        deployment: deploymentManifest({
+          name: k8sName,
+          namespace,
+          labels,
+          replicas,
+          image,
+          cpuMillicores: cpu,
+          memoryMib: memory,
+          probes: args.probes,
+          nodeClass: args.nodeClass,
+          secrets: { ...secrets, otel: secrets.otel ?? null },
+          configToml,
+          regionName: args.regionName,
+          regionId: args.regionId,
+          address,
+        }),
+        service: serviceManifest(k8sName, namespace, labels),
+        pdb: podDisruptionBudgetManifest(k8sName, namespace, labels),
+      };
+    });
 
     // customTimeouts must be known before the row exists, so it is sized from the declared replicas.
     const timeout = `${rolloutTimeoutSeconds(resolveReplicas(args.environmentSlug, args.replicas))}s`;
@@ -165,6 +171,7 @@ export class Sentinel extends pulumi.ComponentResource {
       },
       {
         parent: this,
+        dependsOn: args.prerequisites === undefined ? undefined : [...args.prerequisites],
         customTimeouts: { create: timeout, update: timeout },
         hooks: hook === undefined ? undefined : { afterCreate: [hook], afterUpdate: [hook] },
       },
@@ -183,6 +190,11 @@ export class Sentinel extends pulumi.ComponentResource {
     this.sentinelId = record.sentinelId;
     this.k8sName = record.k8sName;
     this.address = record.k8sAddress;
+    this.identity = record.row.apply((r) => ({
+      sentinelId: r.sentinelId,
+      k8sName: r.k8sName,
+      address: r.k8sAddress,
+    }));
     this.registerOutputs({ sentinelId: this.sentinelId, k8sName: this.k8sName, address: this.address });
   }
 }

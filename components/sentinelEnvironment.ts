@@ -6,7 +6,7 @@ import { ciliumPolicyManifest, gossipServiceManifest } from "../lib/kube";
 import { buildLabels } from "../lib/labels";
 import { environmentObjectName } from "../lib/names";
 import { assertValid, environmentProblems } from "../lib/validate";
-import { Sentinel } from "./sentinel";
+import { Sentinel, type SentinelIdentity } from "./sentinel";
 
 /** What an environment needs from one region: the cluster, its namespace and the region's DB credentials. */
 export interface SentinelRegionTarget {
@@ -73,13 +73,6 @@ export interface SentinelEnvironmentArgs {
   readonly retainSentinelRows?: boolean;
 }
 
-/** A sentinel's identity as stack outputs expose it (no secrets). */
-export interface SentinelSummary {
-  readonly sentinelId: pulumi.Output<string>;
-  readonly k8sName: pulumi.Output<string>;
-  readonly address: pulumi.Output<string>;
-}
-
 /**
  * One environment: in each of its regions the environment's Secrets, gossip headless Service and (optionally)
  * CiliumNetworkPolicy, then one Sentinel. Every object name derives from the environment id, so environments
@@ -87,7 +80,7 @@ export interface SentinelSummary {
  */
 export class SentinelEnvironment extends pulumi.ComponentResource {
   /** Sentinels by region name. */
-  readonly sentinels: Readonly<Record<string, SentinelSummary>>;
+  readonly sentinels: Readonly<Record<string, pulumi.Output<SentinelIdentity>>>;
 
   constructor(name: string, args: SentinelEnvironmentArgs, opts?: pulumi.ComponentResourceOptions) {
     super(TOKENS.environment, name, {}, opts);
@@ -103,7 +96,7 @@ export class SentinelEnvironment extends pulumi.ComponentResource {
       gossip: environmentObjectName("gossip", args.environmentId),
     };
 
-    const sentinels: Record<string, SentinelSummary> = {};
+    const sentinels: Record<string, pulumi.Output<SentinelIdentity>> = {};
     for (const region of args.regions) {
       const child = (kind: string) => `${name}-${region.name}-${kind}`;
       const inRegion = { parent: this, provider: region.provider };
@@ -127,22 +120,22 @@ export class SentinelEnvironment extends pulumi.ComponentResource {
         [ENV_VARS.clickhouseUrl]: args.clickhouseUrl,
       });
       const redis = secret("redis", names.redis, { [ENV_VARS.redisUrl]: args.redisUrl });
-      let otelName: pulumi.Output<string> | undefined;
+      const prerequisites: pulumi.Resource[] = [database, clickhouse, redis];
+      let otelName: string | undefined;
       if (args.otel !== undefined) {
         const otelData: Record<string, pulumi.Input<string>> = {
           [ENV_VARS.otelEndpoint]: args.otel.endpoint,
         };
         if (args.otel.headers !== undefined) otelData[ENV_VARS.otelHeaders] = args.otel.headers;
-        otelName = secret("otel", names.otel, otelData).metadata.name;
+        prerequisites.push(secret("otel", names.otel, otelData));
+        otelName = names.otel;
       }
 
       // The namespace travels as the Namespace's output inside plain objects: the SDK waits for it without an
       // apply, and every apply costs an Output (with its promises and captured stacks) per object at fleet scale.
       const gossip = gossipServiceManifest(names.gossip, region.namespace, gossipLabels);
-      const gossipService = new k8s.core.v1.Service(
-        child("gossip"),
-        { metadata: gossip.metadata, spec: gossip.spec },
-        inRegion,
+      prerequisites.push(
+        new k8s.core.v1.Service(child("gossip"), { metadata: gossip.metadata, spec: gossip.spec }, inRegion),
       );
       if (args.ciliumNetworkPolicies ?? true) {
         const policy = ciliumPolicyManifest(names.gossip, region.namespace, gossipLabels);
@@ -169,14 +162,14 @@ export class SentinelEnvironment extends pulumi.ComponentResource {
           replicas: args.replicas,
           cpuMillicores: args.cpuMillicores,
           memoryMib: args.memoryMib,
-          // The objects' own outputs, so the sentinel is declared after them; its one apply unwraps them.
           secrets: {
-            database: database.metadata.name,
-            clickhouse: clickhouse.metadata.name,
-            redis: redis.metadata.name,
+            database: names.database,
+            clickhouse: names.clickhouse,
+            redis: names.redis,
             otel: otelName,
           },
-          gossipService: { name: gossipService.metadata.name, namespace: gossipService.metadata.namespace },
+          gossipServiceName: names.gossip,
+          prerequisites,
           probes: args.probes,
           nodeClass: args.nodeClass,
           prewarmHook: region.prewarmHook,
@@ -184,11 +177,7 @@ export class SentinelEnvironment extends pulumi.ComponentResource {
         },
         { parent: this, providers: [region.provider] },
       );
-      sentinels[region.name] = {
-        sentinelId: sentinel.sentinelId,
-        k8sName: sentinel.k8sName,
-        address: sentinel.address,
-      };
+      sentinels[region.name] = sentinel.identity;
     }
 
     this.sentinels = sentinels;

@@ -126,6 +126,37 @@ for (const preview of [false, true]) {
       }
     });
 
+    it("creates each Deployment after its row, namespace, Secrets and gossip Service", () => {
+      for (const { record, deployment, service, pdb } of sentinelsOf(run)) {
+        const environment = run.resources.find(
+          (r) => r.urn === run.resources.find((s) => s.urn === record.parent)?.parent,
+        );
+        const region = regionOf(deployment);
+        const own = (type: string) =>
+          run.resources
+            .filter((r) => r.type === type && r.parent === environment?.urn && r.name.includes(`-${region}-`))
+            .map((r) => r.urn);
+        const secrets = own(T.secret);
+        const gossip = own(T.service);
+        assert.ok(
+          secrets.length >= 3 && gossip.length === 1,
+          `${deployment.name}: its environment's objects`,
+        );
+        const namespace = run.resources.find(
+          (r) => r.type === T.namespace && r.provider.includes(`region-${region}-namespace`),
+        );
+        for (const needed of [record.urn, namespace?.urn, ...secrets, ...gossip]) {
+          assert.ok(
+            deployment.dependencies.includes(needed as string),
+            `${deployment.name} waits for ${needed}`,
+          );
+        }
+        for (const r of [service, pdb]) {
+          assert.ok(r.dependencies.includes(record.urn), `${r.type} ${r.name} waits for its row`);
+        }
+      }
+    });
+
     it("gives each sentinel the spec's rollout, placement, probes, ports and sizing", () => {
       for (const { record, deployment } of sentinelsOf(run)) {
         const env = EXPECTED[record.inputs.spec.environmentId as string];

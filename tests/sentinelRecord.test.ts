@@ -12,7 +12,7 @@ import {
   type SentinelRecordCheckedInputs,
   type SentinelRecordOutputs,
 } from "../providers/sentinelRecord";
-import { ensureSentinel, type Queryable } from "../providers/sentinelSql";
+import { ensureSentinel, readSentinel, type Queryable } from "../providers/sentinelSql";
 import { startDatabase, type TestDatabase } from "../tools/mariadb";
 
 const NEWS = {
@@ -220,6 +220,54 @@ describe("SentinelRecord against MariaDB", function () {
       queries = 0;
       assert.equal((await ensureSentinel(counting, want)).outcome, "adopted");
       assert.equal(queries, 1);
+    } finally {
+      await conn.end();
+    }
+  });
+
+  it("returns for an inserted row exactly what the table holds, and never inserts on a stale carrier", async () => {
+    const conn = await db.connect();
+    try {
+      const want = (environmentId: string, regionId = "reg_use1") => {
+        const c = checked({ environmentId, regionId });
+        return { ...c.spec, ...c.row };
+      };
+      const first = await ensureSentinel(conn, want("env_a"));
+      assert.equal(first.outcome, "inserted");
+      assert.deepEqual(first.row, await readSentinel(conn, first.row.id));
+      const second = await ensureSentinel(conn, want("env_b"));
+      assert.deepEqual([second.row.version, second.row], [2, await readSentinel(conn, second.row.id)]);
+      // LAST_INSERT_ID() now holds the auto-increment key of that insert: neither an existing row nor an unknown
+      // region may be inserted with it.
+      assert.equal((await ensureSentinel(conn, want("env_b"))).outcome, "adopted");
+      await ensureSentinel(conn, want("env_c"));
+      await assert.rejects(
+        ensureSentinel(conn, want("env_d", "reg_nowhere")),
+        /region "reg_nowhere" does not/,
+      );
+      assert.deepEqual(
+        (await rows()).map((r) => [r.environment_id, r.region_id, Number(r.version)]),
+        [
+          ["env_a", "reg_use1", 1],
+          ["env_b", "reg_use1", 2],
+          ["env_c", "reg_use1", 3],
+        ],
+      );
+    } finally {
+      await conn.end();
+    }
+  });
+
+  it("reports the stored row when a lenient server coerced a value on insert", async () => {
+    const conn = await db.connect();
+    try {
+      await conn.query("SET SESSION sql_mode = ''");
+      const c = checked({ environmentId: "env_lenient" });
+      const long = `ghcr.io/unkeyed/${"x".repeat(300)}`;
+      const result = await ensureSentinel(conn, { ...c.spec, ...c.row, image: long });
+      assert.equal(result.outcome, "inserted");
+      assert.equal(result.row.image, long.slice(0, 255), "what the table holds, not what was sent");
+      assert.deepEqual(result.row, await readSentinel(conn, result.row.id));
     } finally {
       await conn.end();
     }

@@ -53,6 +53,8 @@ export interface CapturedResource {
   readonly retainOnDelete: boolean;
   readonly customTimeouts: { create: string; update: string; delete: string } | null;
   readonly hooks: { afterCreate: string[]; afterUpdate: string[] };
+  /** URNs the engine would create this resource after (from Output inputs and dependsOn alike). */
+  readonly dependencies: string[];
 }
 
 export interface RegisteredHook {
@@ -198,6 +200,7 @@ async function record(run: Recorder, req: any, response: any): Promise<void> {
       afterCreate: hooks === undefined ? [] : hooks.getAfterCreateList(),
       afterUpdate: hooks === undefined ? [] : hooks.getAfterUpdateList(),
     },
+    dependencies: req.getDependenciesList(),
   };
   run.resources.push(resource);
   for (const name of resource.hooks.afterCreate) {
