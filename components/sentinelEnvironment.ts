@@ -100,35 +100,44 @@ export class SentinelEnvironment extends pulumi.ComponentResource {
     for (const region of args.regions) {
       const child = (kind: string) => `${name}-${region.name}-${kind}`;
       const inRegion = { parent: this, provider: region.provider };
-      const secret = (kind: string, objectName: string, data: Record<string, pulumi.Input<string>>) =>
-        new k8s.core.v1.Secret(
-          child(kind),
+      // The Secrets as a table walked by a loop, not a helper function: the SDK records and source-maps the full
+      // call stack of every resource, so a frame between here and the resources costs at fleet scale.
+      const secretData: [kind: string, objectName: string, data: Record<string, pulumi.Input<string>>][] = [
+        [
+          "db",
+          names.database,
           {
-            metadata: { name: objectName, namespace: region.namespace, labels: { ...labels.metadata } },
-            type: "Opaque",
-            // @pulumi/kubernetes marks a Secret's stringData secret itself, plain strings included.
-            stringData: data,
+            [ENV_VARS.databasePrimary]: region.databasePrimaryDsn,
+            [ENV_VARS.databaseReplica]: region.databaseReplicaDsn,
           },
-          inRegion,
-        );
-
-      const database = secret("db", names.database, {
-        [ENV_VARS.databasePrimary]: region.databasePrimaryDsn,
-        [ENV_VARS.databaseReplica]: region.databaseReplicaDsn,
-      });
-      const clickhouse = secret("clickhouse", names.clickhouse, {
-        [ENV_VARS.clickhouseUrl]: args.clickhouseUrl,
-      });
-      const redis = secret("redis", names.redis, { [ENV_VARS.redisUrl]: args.redisUrl });
-      const prerequisites: pulumi.Resource[] = [database, clickhouse, redis];
+        ],
+        ["clickhouse", names.clickhouse, { [ENV_VARS.clickhouseUrl]: args.clickhouseUrl }],
+        ["redis", names.redis, { [ENV_VARS.redisUrl]: args.redisUrl }],
+      ];
       let otelName: string | undefined;
       if (args.otel !== undefined) {
         const otelData: Record<string, pulumi.Input<string>> = {
           [ENV_VARS.otelEndpoint]: args.otel.endpoint,
         };
         if (args.otel.headers !== undefined) otelData[ENV_VARS.otelHeaders] = args.otel.headers;
-        prerequisites.push(secret("otel", names.otel, otelData));
+        secretData.push(["otel", names.otel, otelData]);
         otelName = names.otel;
+      }
+      // What the pods read at start-up; the Deployment is created after them.
+      const prerequisites: pulumi.Resource[] = [];
+      for (const [kind, objectName, data] of secretData) {
+        prerequisites.push(
+          new k8s.core.v1.Secret(
+            child(kind),
+            {
+              metadata: { name: objectName, namespace: region.namespace, labels: { ...labels.metadata } },
+              type: "Opaque",
+              // @pulumi/kubernetes marks a Secret's stringData secret itself, plain strings included.
+              stringData: data,
+            },
+            inRegion,
+          ),
+        );
       }
 
       // The namespace travels as the Namespace's output inside plain objects: the SDK waits for it without an

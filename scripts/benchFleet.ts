@@ -15,6 +15,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { programNodeArgs, PROJECT_ROOT } from "../tools/pulumiProject";
+import type { SdkCounts } from "../tools/sdkCounters";
 
 interface Figures {
   envs: number;
@@ -24,6 +25,7 @@ interface Figures {
   cpuMs: number;
   peakRssMb: number;
   retainedMb: number;
+  counts: SdkCounts | null;
 }
 
 const SIZES = (process.env.BENCH_SIZES ?? "100,300,1000").split(",").map(Number);
@@ -124,6 +126,42 @@ function scaling(): void {
 }
 
 /**
+ * What each registered resource costs the SDK, counted rather than timed (tools/sdkCounters.ts): the same on
+ * every run and machine, where the timings above swing with this machine's load. At the smallest size, as the
+ * counts per resource barely move with size.
+ */
+function sdkWork(): void {
+  const envs = String(SIZES[0]);
+  const args = [...NODE_ARGS, ...TS_NODE, CHILD];
+  const ours = measureOnce(args, { BENCH_ENVS: envs, BENCH_PROGRAM: "ours", BENCH_COUNT: "1" });
+  const base = measureOnce(args, {
+    BENCH_ENVS: envs,
+    BENCH_PROGRAM: "baseline",
+    BENCH_TARGET_RESOURCES: String(ours.resources),
+    BENCH_COUNT: "1",
+  });
+  const labels: Record<keyof SdkCounts, string> = {
+    outputs: "Outputs constructed",
+    promises: "SDK promises (a stack trace each)",
+    serialized: "values serialized",
+    stackFrames: "stack frames captured and mapped",
+  };
+  console.log(`
+SDK work per registered resource, ${envs} environments (counted, not timed):
+`);
+  console.log(`${"".padEnd(36)}${"ours".padStart(8)}${"baseline".padStart(10)}${"ours÷b".padStart(8)}`);
+  for (const key of Object.keys(labels) as (keyof SdkCounts)[]) {
+    const o = ours.counts?.[key] ?? null;
+    const b = base.counts?.[key] ?? null;
+    const per = (n: number | null, f: Figures) => (n === null ? "n/a" : (n / f.resources).toFixed(1));
+    const ratio = o === null || b === null || b === 0 ? "n/a" : (o / b).toFixed(2);
+    console.log(
+      `${labels[key].padEnd(36)}${per(o, ours).padStart(8)}${per(b, base).padStart(10)}${ratio.padStart(8)}`,
+    );
+  }
+}
+
+/**
  * How `pulumi up` can load the program, measured at the smallest size. Pulumi's runner (cmd/run) registers
  * source-map-support for every program and the SDK ships .js.map files, so even precompiled JavaScript pays for
  * mapping the stack frames the SDK captures; only the last row, which no Pulumi path takes, does not.
@@ -168,6 +206,7 @@ function main(): void {
       `node ${process.version}; synthetic fleets over 3 regions, evaluated in preview under Pulumi's mock runtime\n`,
   );
   scaling();
+  sdkWork();
   if (process.env.BENCH_PATHS !== "0") loadingPaths();
   console.log(`\nbench:fleet took ${((Date.now() - started) / 1000).toFixed(0)} s`);
 }

@@ -1,5 +1,8 @@
 // One benchmark measurement in a fresh process: evaluates a program for a synthetic fleet under the mock
 // engine in preview mode (the path synth takes) and prints one JSON line of figures.
+import { installSdkCounters, type SdkCounts } from "../tools/sdkCounters";
+// Before anything loads @pulumi/pulumi: the counters are added as the SDK's files are compiled.
+const counting: SdkCounts | null = process.env.BENCH_COUNT === "1" ? installSdkCounters() : null;
 import { performance } from "perf_hooks";
 import * as path from "path";
 import type * as MockEngine from "../tools/mockEngine";
@@ -21,6 +24,7 @@ async function main(): Promise<void> {
   /* eslint-enable @typescript-eslint/no-require-imports */
   const { config, secretKeys } = syntheticConfig(envs);
   let resources = 0;
+  const counted0 = counting === null ? null : { ...counting };
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   await runProgram({
@@ -47,6 +51,16 @@ async function main(): Promise<void> {
       cpuMs: (cpu.user + cpu.system) / 1000,
       peakRssMb: process.resourceUsage().maxRSS / 1024,
       retainedMb,
+      // What the evaluation itself caused: the counts less what loading the libraries did.
+      counts:
+        counting === null || counted0 === null
+          ? null
+          : Object.fromEntries(
+              Object.entries(counting).map(([k, v]) => {
+                const before = counted0[k as keyof SdkCounts];
+                return [k, v === null || before === null ? null : v - before];
+              }),
+            ),
     }),
   );
 }
