@@ -6,6 +6,7 @@
 import type { Connection } from "mysql2/promise";
 import * as pulumi from "@pulumi/pulumi";
 import { SIZING } from "../lib/constants";
+import { claimSdkDebuggerRelease, releaseSdkDebugger } from "../lib/sdkDebugger";
 import {
   DATABASE_CONFIG_KEY,
   DATABASE_PASSWORD_CONFIG_KEY,
@@ -431,5 +432,8 @@ export class SentinelRecord extends pulumi.dynamic.Resource {
       },
       opts,
     );
+    // The SDK has just started serializing the provider with V8's Debugger on, and leaves it on: once this
+    // record is registered (its serialized provider included), turn it off again (lib/sdkDebugger.ts).
+    if (claimSdkDebuggerRelease()) void this.urn.apply(() => releaseSdkDebugger());
   }
 }
