@@ -164,8 +164,8 @@ function num(value: unknown): number {
   return typeof value === "number" ? value : Number(value);
 }
 
-function toRow(r: Record<string, unknown>, prefix = ""): SentinelRow {
-  const get = (c: string): unknown => r[`${prefix}${c}`];
+function toRow(r: Record<string, unknown>): SentinelRow {
+  const get = (c: string): unknown => r[c];
   return {
     id: String(get("id")),
     workspaceId: String(get("workspace_id")),
