@@ -1,7 +1,7 @@
 // The Pulumi SDK serializes a dynamic provider's code through a V8 inspector session, for which it enables the
 // inspector's Debugger, and then leaves the Debugger enabled for the rest of the program. An enabled Debugger
-// slows all JavaScript down: measured under `npm run bench:fleet` at 300 environments, evaluation took 29 s
-// with it and 22 s without (the baseline, which serializes nothing, 23 s).
+// slows all JavaScript down: in back-to-back profiled runs of the bench:fleet child at 300 environments,
+// evaluation took 29 s with it and 22 s without (the baseline, which serializes nothing, 23 s).
 //
 // So once this program's one provider is serialized, the Debugger goes off again; should anything serialize a
 // function later, it is turned back on first (enabling it replays every loaded script to the SDK's listener,
