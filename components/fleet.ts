@@ -11,13 +11,11 @@ import { namespaceManifest } from "../lib/kube";
 import { sharedLabels } from "../lib/labels";
 import { sentinelDbUser } from "../lib/names";
 import { createPrewarmHook } from "./prewarmHook";
+import type { SentinelIdentity } from "./sentinel";
 import { SentinelEnvironment, type SentinelRegionTarget } from "./sentinelEnvironment";
 
 /** Stack output: environment id → region name → the sentinel's identity. No secrets. */
-export type FleetOutputs = Record<
-  string,
-  Record<string, pulumi.Output<{ sentinelId: string; k8sName: string; address: string }>>
->;
+export type FleetOutputs = Record<string, Record<string, pulumi.Output<SentinelIdentity>>>;
 
 /** `user:password@tcp(host:port)/db?params`, the Go MySQL driver's DSN the sentinel reads. */
 export function mysqlDsn(user: string, password: string, address: string, database: string): string {
