@@ -27,15 +27,21 @@ function post(session: Session, method: string, params?: object): Promise<void> 
   );
 }
 
+/** The SDK's hooks module, looked up once: every SentinelRecord asks (null: this SDK has no such module). */
+let sdkHooks: V8Hooks | null | undefined;
+
 /** The shared state, wrapping the SDK's getSessionAsync on first use so that asking for it re-enables. */
 function shared(): Shared | null {
-  let hooks: V8Hooks;
-  try {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    hooks = require("@pulumi/pulumi/runtime/closure/v8Hooks") as V8Hooks;
-  } catch {
-    return null;
+  if (sdkHooks === undefined) {
+    try {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      sdkHooks = require("@pulumi/pulumi/runtime/closure/v8Hooks") as V8Hooks;
+    } catch {
+      sdkHooks = null;
+    }
   }
+  const hooks = sdkHooks;
+  if (hooks === null) return null;
   const existing = hooks[SHARED];
   if (existing !== undefined) return existing;
   const getSessionAsync = hooks.getSessionAsync;
