@@ -12,7 +12,9 @@
 // Pulumi.yaml: the engine starts plugins in the program's working directory, and the host's own launcher
 // resolves `@pulumi/pulumi` from there too). The sources are TypeScript and nothing is compiled ahead: unless
 // the process already has ts-node registered (Pulumi's runner, mocha, synth), the stub registers the project's
-// ts-node, transpile-only and scoped to the project folder, exactly as the program itself is run.
+// ts-node, transpile-only and scoped to the project folder, as the program itself is run. Only a copy of the
+// project compiled without its sources (the benchmark's JavaScript loading path) runs providers/entry.js; where
+// the TypeScript is, it always wins, so no stray build output can shadow it.
 
 /** The module the stub loads, relative to the project folder; it exports `provider`. */
 export const PROVIDER_ENTRY = "providers/entry.ts";
@@ -21,7 +23,7 @@ export const PROVIDER_ENTRY = "providers/entry.ts";
 export const DYNAMIC_RESOURCE_TYPE = "pulumi-nodejs:dynamic:Resource";
 
 /** The `__provider` input of every SentinelRecord. */
-export const SENTINEL_RECORD_PROVIDER_STUB = `// sentinel-fleet SentinelRecord provider: ${PROVIDER_ENTRY} of the project folder (the host's cwd)
+export const SENTINEL_RECORD_PROVIDER_STUB = `// sentinel-fleet: the SentinelRecord provider is ${PROVIDER_ENTRY} of the project folder, the host's cwd
 exports.handler = function () {
   var path = require("path");
   var root = process.cwd();
@@ -29,18 +31,16 @@ exports.handler = function () {
     .map((part) => JSON.stringify(part))
     .join(", ")});
   try {
-    if (!process[Symbol.for("ts-node.register.instance")]) {
-      require(require.resolve("ts-node", { paths: [root] })).register({
-        project: path.join(root, "tsconfig.json"),
-        transpileOnly: true,
-        scope: true,
-        scopeDir: root,
-      });
+    if (!require("fs").existsSync(entry)) {
+      entry = entry.replace(/\\.ts$/, ".js"); // a compiled copy of the project, without its sources
+    } else if (!process[Symbol.for("ts-node.register.instance")]) {
+      var options = { project: path.join(root, "tsconfig.json"), transpileOnly: true, scope: true, scopeDir: root };
+      require(require.resolve("ts-node", { paths: [root] })).register(options);
     }
     return require(entry).provider;
   } catch (err) {
-    throw new Error("sentinel-fleet: cannot load the SentinelRecord provider " + entry +
-      " (Pulumi runs it in the project folder, after npm ci): " + (err && err.message));
+    throw new Error("sentinel-fleet: cannot load " + entry + " (run Pulumi in the project folder after npm ci): " +
+      (err && err.message));
   }
 };
 `;

@@ -260,34 +260,67 @@ describe("upgrading SentinelRecords from release 0.1.0's inlined provider to the
     });
   });
 
-  describe("outside the project folder", () => {
-    let dir: string;
-    let host: ProviderHost;
-
-    before(async () => {
-      dir = fs.mkdtempSync(path.join(os.tmpdir(), "sentinel-fleet-elsewhere-"));
-      host = await startProviderHost({ cwd: dir });
+  describe("where the stub looks", () => {
+    const dirs: string[] = [];
+    const hosts: ProviderHost[] = [];
+    /** A host started in a fresh folder holding `files` (path relative to it → content). */
+    const hostIn = async (files: Record<string, string>, links: Record<string, string> = {}) => {
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), "sentinel-fleet-stub-"));
+      dirs.push(dir);
+      for (const [file, text] of Object.entries(files)) {
+        fs.mkdirSync(path.dirname(path.join(dir, file)), { recursive: true });
+        fs.writeFileSync(path.join(dir, file), text);
+      }
+      for (const [link, target] of Object.entries(links)) fs.symlinkSync(target, path.join(dir, link));
+      const host = await startProviderHost({ cwd: dir });
+      hosts.push(host);
       await host.configure({ config: {} });
-    });
+      return { dir, host };
+    };
+    const check = (host: ProviderHost) =>
+      host.check({ olds: {}, news: { __provider: NEW_PROVIDER, spec: OLD_RECORD.inputs.spec } });
+    /** A module that answers check with where it was loaded from. */
+    const marker = (from: string) =>
+      `exports.provider = { check: (olds, news) => Promise.resolve({ inputs: { from: ${JSON.stringify(from)} } }) };\n`;
+
     after(async () => {
-      await host?.stop();
-      fs.rmSync(dir, { recursive: true, force: true });
+      await Promise.all(hosts.map((h) => h.stop()));
+      for (const dir of dirs) fs.rmSync(dir, { recursive: true, force: true });
     });
 
-    it("the stub loads nothing and says where it looked", async () => {
-      const err = (await host
-        .check({ olds: {}, news: { __provider: NEW_PROVIDER, spec: OLD_RECORD.inputs.spec } })
-        .then(
-          () => assert.fail("check succeeded outside the project folder"),
-          (e: unknown) => e,
-        )) as grpc.ServiceError;
+    it("outside the project folder it loads nothing and says where it looked", async () => {
+      const { dir, host } = await hostIn({});
+      const err = (await check(host).then(
+        () => assert.fail("check succeeded outside the project folder"),
+        (e: unknown) => e,
+      )) as grpc.ServiceError;
       assert.equal(err.code, grpc.status.UNKNOWN);
+      const looked = [dir, fs.realpathSync(dir)].map((d) => path.join(d, "providers", "entry"));
       assert.ok(
-        err.details.includes(path.join(fs.realpathSync(dir), PROVIDER_ENTRY)) ||
-          err.details.includes(path.join(dir, PROVIDER_ENTRY)),
+        looked.some((p) => err.details.includes(p)),
         err.details,
       );
-      assert.match(err.details, /cannot load the SentinelRecord provider/);
+      assert.match(
+        err.details,
+        /sentinel-fleet: cannot load .*run Pulumi in the project folder after npm ci/,
+      );
+    });
+
+    it("the TypeScript entry wins over any JavaScript beside it, so build output cannot shadow it", async () => {
+      const { host } = await hostIn(
+        {
+          "providers/entry.ts": `export const provider = { check: () => Promise.resolve({ inputs: { from: "ts" as string } }) };\n`,
+          "providers/entry.js": marker("stale js"),
+          "tsconfig.json": fs.readFileSync(path.join(PROJECT_ROOT, "tsconfig.json"), "utf8"),
+        },
+        { node_modules: path.join(PROJECT_ROOT, "node_modules") },
+      );
+      assert.deepEqual((await check(host)).inputs, { from: "ts", __provider: NEW_PROVIDER });
+    });
+
+    it("a compiled copy of the project without its sources runs its compiled entry", async () => {
+      const { host } = await hostIn({ "providers/entry.js": marker("compiled copy") });
+      assert.deepEqual((await check(host)).inputs, { from: "compiled copy", __provider: NEW_PROVIDER });
     });
   });
 });
