@@ -34,14 +34,14 @@ const withoutProvider = ({ __provider: _provider, ...rest }: Props): Props => re
 
 describe("upgrading SentinelRecords from release 0.1.0's inlined provider to the stub", function () {
   this.timeout(60_000);
+  /** The SentinelRecords of the real program (the example stack), as the new release registers them. */
+  let records: { name: string; inputs: Props }[];
+
+  before(async () => {
+    records = (await runExample(false)).resources.filter((r) => r.type === DYNAMIC_RESOURCE_TYPE);
+  });
 
   describe("the provider texts", () => {
-    let records: { name: string; inputs: Props }[];
-
-    before(async () => {
-      records = (await runExample(false)).resources.filter((r) => r.type === DYNAMIC_RESOURCE_TYPE);
-    });
-
     it("every record of the real program carries exactly the stub, at most 1 KB", () => {
       assert.ok(records.length >= 2, `expected several SentinelRecords, got ${records.length}`);
       assert.deepEqual(
@@ -210,6 +210,51 @@ describe("upgrading SentinelRecords from release 0.1.0's inlined provider to the
       assert.deepEqual(read.properties, updated.properties);
       await host.delete({ id: old.id, properties: updated.properties, oldInputs: inputs });
       assert.equal(await row(old.id), undefined, "the row is gone");
+    });
+
+    it("every sentinel of the example stack, created by 0.1.0, is upgraded with the table unchanged", async () => {
+      // Every class of record the example has: production and not, sizing overrides, two regions.
+      const created = await Promise.all(
+        records.map(async (r) => {
+          const inputs = (await host.check({ olds: {}, news: { ...r.inputs, __provider: OLD_PROVIDER } }))
+            .inputs;
+          const { id, properties } = await host.create({ name: r.name, properties: inputs });
+          return { name: r.name, news: r.inputs, id, inputs, state: properties };
+        }),
+      );
+      const table = async () => db.admin("SELECT * FROM sentinels ORDER BY pk");
+      const before = await table();
+      const upgraded = await Promise.all(
+        created.map(async (c) => {
+          const { inputs, failures } = await host.check({ name: c.name, olds: c.inputs, news: c.news });
+          assert.deepEqual(failures, [], c.name);
+          const diff = await host.diff({
+            id: c.id,
+            name: c.name,
+            olds: c.state,
+            news: inputs,
+            oldInputs: c.inputs,
+          });
+          assert.deepEqual([diff.changes, diff.replaces], ["some", []], c.name);
+          const { properties } = await host.update({
+            id: c.id,
+            name: c.name,
+            olds: c.state,
+            news: inputs,
+            oldInputs: c.inputs,
+          });
+          assert.equal(properties.__provider, NEW_PROVIDER, c.name);
+          assert.deepEqual(withoutProvider(properties), withoutProvider(c.state), c.name);
+          return { ...c, inputs, state: properties };
+        }),
+      );
+      assert.deepEqual(await table(), before, "no row written");
+      await Promise.all(
+        upgraded.map((u) =>
+          host.delete({ id: u.id, name: u.name, properties: u.state, oldInputs: u.inputs }),
+        ),
+      );
+      assert.deepEqual(await table(), [], "every row deleted through the stub");
     });
 
     it("a real change made with the upgrade updates the row in place, with a new version only", async () => {
