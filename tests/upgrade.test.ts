@@ -5,6 +5,7 @@
 // Diff, Update and Delete follow, and the state's own `__provider` decides which code the host runs, as it does
 // under `pulumi up`, `refresh` and `destroy`.
 import { strict as assert } from "assert";
+import * as crypto from "crypto";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
@@ -67,6 +68,13 @@ describe("upgrading SentinelRecords from release 0.1.0's inlined provider to the
       assert.ok(fs.existsSync(path.join(PROJECT_ROOT, PROVIDER_ENTRY)), PROVIDER_ENTRY);
       assert.match(NEW_PROVIDER, /exports\.handler = function \(\) \{/);
       assert.ok(!/olds|news|props|inputs|argv|env/.test(NEW_PROVIDER), "reads nothing from requests or env");
+    });
+
+    it("the stub's text is pinned: a change makes the next `pulumi up` of every stack update every record", () => {
+      // Deliberately a fixed hash: the text has to change on purpose, with the README's size updated, or not at all.
+      const sha256 = crypto.createHash("sha256").update(NEW_PROVIDER).digest("hex");
+      assert.equal(sha256, "190e4594d63ee7176fa186c7d0dfa9d6888d852388d189d8edf547455055a702");
+      assert.equal(Buffer.byteLength(NEW_PROVIDER, "utf8"), 882);
     });
 
     it("the 0.1.0 fixture is that release's provider and reads its credentials from stack config", () => {
