@@ -1,12 +1,12 @@
 // SentinelRecord: the platform database row of one sentinel, as a Pulumi dynamic resource.
 //
-// The provider object is serialized into every SentinelRecord's state and run by Pulumi's dynamic-provider
-// host in another process. So: it imports nothing from components/, holds no state until configure(), reads
-// its credentials from stack config in configure(), and opens a connection inside each method.
+// The provider runs in Pulumi's dynamic-provider host, another process, loaded there by the stub every record
+// carries as its `__provider` (providers/stub.ts, providers/entry.ts). So: it imports nothing from components/,
+// holds no state until configure(), reads its credentials from stack config in configure(), and opens a
+// connection inside each method.
 import type { Connection } from "mysql2/promise";
 import * as pulumi from "@pulumi/pulumi";
 import { SIZING } from "../lib/constants";
-import { claimSdkDebuggerRelease, releaseSdkDebugger } from "../lib/sdkDebugger";
 import {
   DATABASE_CONFIG_KEY,
   DATABASE_PASSWORD_CONFIG_KEY,
@@ -23,6 +23,7 @@ import {
   updateSentinel,
   type SentinelRow,
 } from "./sentinelSql";
+import { DYNAMIC_RESOURCE_TYPE, SENTINEL_RECORD_PROVIDER_STUB } from "./stub";
 
 /** Pulumi's marker for a value not known yet (preview); check and diff must tolerate it anywhere. */
 export const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
@@ -403,14 +404,14 @@ export class SentinelRecordProvider implements pulumi.dynamic.ResourceProvider {
   }
 }
 
-/**
- * One provider instance for the whole program: the SDK serializes a provider once per object identity, so a
- * shared instance is serialized once however many sentinels there are.
- */
+/** The provider for code running in this process (tests, benchmarks); the host loads providers/entry.ts. */
 export const sentinelRecordProvider = new SentinelRecordProvider();
 
-/** The `sentinels` row of one (environment, region). */
-export class SentinelRecord extends pulumi.dynamic.Resource {
+/**
+ * The `sentinels` row of one (environment, region): a dynamic resource, registered as `pulumi.dynamic.Resource`
+ * registers one, with the stub as its provider instead of the provider's serialized code (providers/stub.ts).
+ */
+export class SentinelRecord extends pulumi.CustomResource {
   declare readonly sentinelId: pulumi.Output<string>;
   declare readonly k8sName: pulumi.Output<string>;
   declare readonly k8sAddress: pulumi.Output<string>;
@@ -420,9 +421,10 @@ export class SentinelRecord extends pulumi.dynamic.Resource {
 
   constructor(name: string, args: SentinelRecordArgs, opts?: pulumi.CustomResourceOptions) {
     super(
-      sentinelRecordProvider,
+      DYNAMIC_RESOURCE_TYPE,
       name,
       {
+        __provider: SENTINEL_RECORD_PROVIDER_STUB,
         spec: { ...args },
         sentinelId: undefined,
         k8sName: undefined,
@@ -432,8 +434,5 @@ export class SentinelRecord extends pulumi.dynamic.Resource {
       },
       opts,
     );
-    // The SDK has just started serializing the provider with V8's Debugger on, and leaves it on: once this
-    // record is registered (its serialized provider included), turn it off again (lib/sdkDebugger.ts).
-    if (claimSdkDebuggerRelease()) void this.urn.apply(() => releaseSdkDebugger());
   }
 }

@@ -163,6 +163,8 @@ export interface HostOptions {
   readonly stack?: string;
   /** The project name used in URNs (default "sentinel-fleet"). */
   readonly project?: string;
+  /** The host's working directory (default: the project root, where the engine starts it). */
+  readonly cwd?: string;
 }
 
 /** A value wrapped as a secret, the way the engine sends secret config when the request accepts secrets. */
@@ -359,7 +361,7 @@ export async function startProviderHost(options: HostOptions = {}): Promise<Prov
   const stack = options.stack ?? "dev";
   const project = options.project ?? "sentinel-fleet";
   const child = spawn(process.execPath, [HOST_SCRIPT, ENGINE_ADDRESS], {
-    cwd: PROJECT_ROOT,
+    cwd: options.cwd ?? PROJECT_ROOT,
     stdio: ["ignore", "pipe", "pipe"],
   });
   let exited = false;
