@@ -184,6 +184,10 @@ export KUBECONFIG="$work/kubeconfig"
 for region in "${REGIONS[@]}"; do
   kubectl --context "$(context_of "$region")" wait --for=condition=Ready nodes --all --timeout=180s
   kind load docker-image "$STAND_IN_IMAGE:v1" "$STAND_IN_IMAGE:v2" --name "$(cluster_of "$region")"
+  # A pod outside the sentinel namespace, standing where a router would: the checks fetch each row's
+  # k8s_address from it. It lands on the plain worker (it tolerates no taint).
+  kubectl --context "$(context_of "$region")" -n default run sentinel-e2e-client --image="$STAND_IN_IMAGE:v1" \
+    --restart=Never --command -- sleep 3600
 done
 
 # ---- MySQL 8.0: schema and regions ----

@@ -13,8 +13,10 @@ import { parseFleetConfig, type FleetConfig } from "../lib/config";
 import { PREWARM } from "../lib/constants";
 import { prewarm } from "../lib/prewarm";
 import {
+  CLIENT_POD,
   clusterProblems,
   destroyProblems,
+  dsnLogin,
   expectedSentinels,
   outputProblems,
   prewarmProblems,
@@ -528,6 +530,27 @@ describe("end-to-end test (what can be checked without Docker, kind or the Pulum
       someMatch(destroyProblems([], ["sentinel_us_east_1"], [emptied]), /logins left: sentinel_us_east_1/);
       someMatch(destroyProblems([], [], [good]), /Deployment .* left/);
       someMatch(destroyProblems([], [], [{ ...emptied, namespace: null }]), /namespace was deleted/);
+    });
+
+    it("reads the sentinel login out of the DSN the program writes", () => {
+      const secret = convergedCluster(run, "eu-central-1").objects.find(
+        (o) => o.kind === "Secret" && o.metadata.name.startsWith("sentinel-db-"),
+      );
+      const dsn = Buffer.from(secret?.data?.UNKEY_DATABASE_PRIMARY ?? "", "base64").toString("utf8");
+      const login = dsnLogin(dsn);
+      assert.equal(login?.user, "sentinel_eu_central_1");
+      assert.equal(login?.database, "unkey");
+      assert.match(login?.password ?? "", /^[A-Za-z0-9]{40}$/);
+      for (const bad of ["", "mysql://u:p@h/db", "u:p@h:3306/db", "u@tcp(h:3306)/db"])
+        assert.equal(dsnLogin(bad), null, bad);
+    });
+
+    it("fetches each address from the client pod the script starts", () => {
+      const script = fs.readFileSync(SCRIPT, "utf8");
+      assert.match(
+        script,
+        new RegExp(`-n ${CLIENT_POD.namespace} run ${CLIENT_POD.name} --image="\\$STAND_IN_IMAGE:v1"`),
+      );
     });
 
     it("seeds the stack's regions with escaped SQL", () => {

@@ -441,6 +441,12 @@ export function regionsSql(cfg: FleetConfig): string {
   return `INSERT INTO regions (id, name, platform) VALUES ${values.join(", ")};\n`;
 }
 
+/** The login of a Go MySQL driver DSN (`user:password@tcp(host:port)/db?params`); null when it is not one. */
+export function dsnLogin(dsn: string): { user: string; password: string; database: string } | null {
+  const m = /^([^:@/]+):([^@]*)@tcp\([^)]*\)\/([^?]+)(\?.*)?$/.exec(dsn);
+  return m === null ? null : { user: m[1], password: m[2], database: m[3] };
+}
+
 // ---- gathering (kubectl, mysql, pulumi: each call bounded in time) ----
 
 function run(command: string, args: string[], timeoutMs = 60_000): string {
@@ -492,8 +498,8 @@ function sentinelUsers(cfg: FleetConfig): string[] {
     .filter((l) => l.trim() !== "");
 }
 
-function kubectl(context: string, args: string[]): string {
-  return run("kubectl", ["--context", context, "--request-timeout=30s", ...args]);
+function kubectl(context: string, args: string[], timeoutMs = 60_000): string {
+  return run("kubectl", ["--context", context, "--request-timeout=30s", ...args], timeoutMs);
 }
 
 function clusterState(region: string, context: string, namespace: string): ClusterState {
@@ -533,30 +539,76 @@ function stateSentinelIds(): string[] {
     .filter((id): id is string => typeof id === "string");
 }
 
-/** GET the sentinel's health path at the row's own address, from inside one of its pods: DNS, Service, port. */
+/**
+ * Logs in to MySQL with each region's DSN, as the pods would (the host is the test's server: the DSN's own
+ * address is cluster DNS): the sentinel login may read the platform tables and may not write them.
+ */
+function sentinelLoginProblems(cfg: FleetConfig, states: readonly ClusterState[]): string[] {
+  const problems: string[] = [];
+  const admin = fs.readFileSync(env("E2E_MYSQL_DEFAULTS"), "utf8");
+  const server = admin
+    .split("\n")
+    .filter((l) => /^(host|port)=/.test(l))
+    .join("\n");
+  for (const state of states) {
+    const env0 = cfg.environments.find((e) => e.regions.includes(state.region));
+    const secret = env0 && named(state, "Secret", environmentObjectName("db", env0.environmentId));
+    const login = dsnLogin(decode(secret?.data?.[ENV_VARS.databasePrimary]));
+    if (login === null) {
+      problems.push(`${state.region}: no sentinel DSN to log in with`);
+      continue;
+    }
+    const file = path.join(env("E2E_WORK"), `sentinel-${state.region}.cnf`);
+    fs.writeFileSync(file, `[client]\n${server}\nuser=${login.user}\npassword=${login.password}\n`, {
+      mode: 0o600,
+    });
+    const as = (sql: string) =>
+      run("mysql", [
+        `--defaults-extra-file=${file}`,
+        "--batch",
+        "--skip-column-names",
+        "--connect-timeout=10",
+        "-e",
+        sql,
+      ]);
+    try {
+      as(`SELECT COUNT(*) FROM \`${login.database}\`.sentinels`);
+    } catch (err) {
+      problems.push(`${state.region}: ${login.user} cannot read the sentinels table: ${firstLine(err)}`);
+    }
+    try {
+      as(`DELETE FROM \`${login.database}\`.sentinels WHERE id = 'none'`);
+      problems.push(`${state.region}: ${login.user} may delete rows (it must be read-only)`);
+    } catch {
+      // Denied, as it should be.
+    }
+    fs.rmSync(file, { force: true });
+  }
+  return problems;
+}
+
+/** The first line of an error: execFileSync's message repeats the command and its whole stderr. */
+function firstLine(err: unknown): string {
+  const e = err as { stderr?: string; message?: string };
+  return (e.stderr?.trim() || e.message || String(err)).split("\n")[0];
+}
+
+/** The client pod scripts/e2e.sh runs in each cluster's default namespace (the stand-in image, sleeping). */
+export const CLIENT_POD = { namespace: "default", name: "sentinel-e2e-client" } as const;
+
+/**
+ * GET the sentinel's health path at the row's own `k8s_address`, from another pod of the cluster as a router
+ * would: cluster DNS, the Service, port 8040, a ready pod behind it.
+ */
 function probeAddressProblems(s: ExpectedSentinel, healthPath: string): string[] {
+  const url = `http://${s.address}${healthPath}`;
   try {
-    const out = kubectl(s.kubeContext, [
-      "-n",
-      s.namespace,
-      "exec",
-      `deployment/${s.k8sName}`,
-      "--",
-      "wget",
-      "-q",
-      "-T",
-      "5",
-      "-O",
-      "-",
-      `http://${s.address}${healthPath}`,
-    ]);
-    return out.trim() === "ok"
-      ? []
-      : [`${where(s)}: GET http://${s.address}${healthPath} answered ${JSON.stringify(out)}`];
+    const pod = ["-n", CLIENT_POD.namespace, `pod/${CLIENT_POD.name}`];
+    kubectl(s.kubeContext, ["wait", "--for=condition=Ready", "--timeout=60s", ...pod], 90_000);
+    const out = kubectl(s.kubeContext, ["exec", ...pod, "--", "wget", "-q", "-T", "5", "-O", "-", url]);
+    return out.trim() === "ok" ? [] : [`${where(s)}: GET ${url} answered ${JSON.stringify(out)}`];
   } catch (err) {
-    return [
-      `${where(s)}: GET http://${s.address}${healthPath} failed: ${(err as Error).message.split("\n")[0]}`,
-    ];
+    return [`${where(s)}: GET ${url} failed: ${firstLine(err)}`];
   }
 }
 
@@ -613,6 +665,7 @@ async function phase(name: string): Promise<string[]> {
         ...(await until(30_000, () => prewarmProblems(expected, calls(), name === "up" ? 1 : 2))),
       );
       for (const s of expected) problems.push(...probeAddressProblems(s, cfg.probes.readiness));
+      if (name === "up") problems.push(...sentinelLoginProblems(cfg, clusters(cfg)));
       return problems;
     }
     case "refresh":
