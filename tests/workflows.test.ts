@@ -752,6 +752,25 @@ describe("GitHub Actions workflows", () => {
     });
   });
 
+  describe("documentation", () => {
+    it("lists in the README every secret and variable the workflows read", () => {
+      const readme = fs.readFileSync(path.join(ROOT, "README.md"), "utf8");
+      const section = readme.slice(readme.indexOf("## Pull-request previews and deployment in CI"));
+      const names = new Set<string>();
+      for (const file of workflowFiles()) {
+        const text = fs.readFileSync(path.join(WORKFLOW_DIR, file), "utf8");
+        for (const m of text.matchAll(/\b(?:vars|secrets)\.([A-Za-z_][A-Za-z0-9_]*)/g)) names.add(m[1]);
+        if (/secrets\[\s*matrix\.kubeconfig_secret\s*\]/.test(text)) names.add("KUBECONFIG_<STACK>");
+      }
+      assert.ok(names.has("SENTINEL_FLEET_RUNNER") && names.has("PULUMI_BACKEND_URL"), [...names].join(", "));
+      for (const name of names)
+        assert.ok(section.includes(`| \`${name}\``), `README's CI table lacks ${name}`);
+      // The self-managed backends whose credentials it names.
+      for (const scheme of ["s3://", "azblob://", "gs://", "file://"])
+        assert.ok(section.includes(`\`${scheme}`), scheme);
+    });
+  });
+
   describe("action pinning", () => {
     it("rejects floating refs and accepts exact releases (the check itself)", () => {
       for (const bad of [
