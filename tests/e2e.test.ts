@@ -13,6 +13,7 @@ import { parseFleetConfig, type FleetConfig } from "../lib/config";
 import { PREWARM } from "../lib/constants";
 import { prewarm } from "../lib/prewarm";
 import {
+  canonical,
   CLIENT_POD,
   clusterProblems,
   destroyProblems,
@@ -489,6 +490,10 @@ describe("end-to-end test (what can be checked without Docker, kind or the Pulum
 
       const outputs = run.exports.sentinels;
       assert.deepEqual(outputProblems(expected, outputs), []);
+      // As `pulumi stack output --json` prints it: keys sorted.
+      assert.deepEqual(outputProblems(expected, JSON.parse(canonical(outputs))), []);
+      assert.notEqual(canonical({ a: 1, b: [{ c: 2 }] }), canonical({ a: 1, b: [{ c: 3 }] }));
+      assert.equal(canonical({ b: { d: 1, c: 2 }, a: 1 }), '{"a":1,"b":{"c":2,"d":1}}');
       const fewer = structuredClone(outputs) as Record<string, Record<string, unknown>>;
       delete fewer.env_e2e_preview;
       someMatch(outputProblems(expected, fewer), /stack output undefined/);

@@ -127,6 +127,21 @@ export function expectedSentinels(cfg: FleetConfig): ExpectedSentinel[] {
   );
 }
 
+/** JSON with object keys sorted at every level: equal values give equal text whatever their key order. */
+export function canonical(value: unknown): string {
+  const sort = (v: unknown): unknown =>
+    Array.isArray(v)
+      ? v.map(sort)
+      : typeof v === "object" && v !== null
+        ? Object.fromEntries(
+            Object.entries(v)
+              .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+              .map(([k, x]) => [k, sort(x)]),
+          )
+        : v;
+  return JSON.stringify(sort(value)) ?? "undefined";
+}
+
 const where = (s: ExpectedSentinel) => `sentinel ${s.environmentId}/${s.regionName} (${s.k8sName})`;
 
 /** The rows are exactly the expected sentinels, column by column. */
@@ -194,7 +209,8 @@ export function outputProblems(expected: readonly ExpectedSentinel[], outputs: u
   for (const s of expected) {
     const got = tree[s.environmentId]?.[s.regionName];
     const want = { sentinelId: s.sentinelId, k8sName: s.k8sName, address: s.address };
-    if (JSON.stringify(got) !== JSON.stringify(want))
+    // `pulumi stack output --json` sorts keys; the comparison must not depend on their order.
+    if (canonical(got) !== canonical(want))
       problems.push(`${where(s)}: stack output ${JSON.stringify(got)}, expected ${JSON.stringify(want)}`);
   }
   const count = Object.values(tree).reduce((n, regions) => n + Object.keys(regions ?? {}).length, 0);
@@ -389,10 +405,8 @@ export function prewarmProblems(
       if (!c.authorized) problems.push(`${where(s)}: prewarm call without the bearer token`);
       if (!(c.contentType ?? "").startsWith("application/json"))
         problems.push(`${where(s)}: prewarm content-type`);
-      const got = (c.body ?? {}) as Record<string, unknown>;
-      const sorted = (o: Record<string, unknown>) =>
-        JSON.stringify(Object.fromEntries(Object.entries(o).sort()));
-      if (sorted(got) !== sorted(body)) problems.push(`${where(s)}: prewarm body ${JSON.stringify(c.body)}`);
+      if (canonical(c.body) !== canonical(body))
+        problems.push(`${where(s)}: prewarm body ${JSON.stringify(c.body)}`);
     }
   }
   const known = new Set(expected.map(pathOf));
@@ -676,7 +690,8 @@ async function phase(name: string): Promise<string[]> {
       return [...rowProblems(expected, queryRows(cfg)), ...outputProblems(expected, stack)];
     }
     case "destroy":
-      return destroyProblems(queryRows(cfg), sentinelUsers(cfg), clusters(cfg));
+      // Pods and ReplicaSets go by garbage collection, moments after destroy returns.
+      return until(60_000, () => destroyProblems(queryRows(cfg), sentinelUsers(cfg), clusters(cfg)));
     default:
       throw new Error(`unknown phase ${JSON.stringify(name)} (${PHASES.join(", ")})`);
   }
