@@ -182,7 +182,11 @@ function convergedCluster(run: ProgramRun, region: string): ClusterState {
     objects,
     nodes: [
       { kind: "Node", metadata: { name: "sentinel-e2e-control-plane", labels: {} } },
-      { kind: "Node", metadata: { name: SENTINEL_NODE, labels: { "node-class": "sentinel" } } },
+      {
+        kind: "Node",
+        metadata: { name: SENTINEL_NODE, labels: { "node-class": "sentinel" } },
+        spec: { taints: [{ key: "node-class", value: "sentinel", effect: "NoSchedule" }] },
+      },
       { kind: "Node", metadata: { name: PLAIN_NODE, labels: {} } },
     ],
   };
@@ -464,6 +468,10 @@ describe("end-to-end test (what can be checked without Docker, kind or the Pulum
       someMatch(check({ ...good, objects: good.objects.filter((o) => o.kind !== "Service") }), /no Service/);
       someMatch(check({ ...good, namespace: null }), /namespace does not exist/);
       someMatch(
+        check({ ...good, nodes: good.nodes.map((n) => ({ ...n, spec: {} })) }),
+        /lacks the taint node-class=sentinel:NoSchedule/,
+      );
+      someMatch(
         check({ ...good, nodes: good.nodes.filter((n) => n.metadata.name !== SENTINEL_NODE) }),
         /no node is labelled/,
       );
@@ -637,6 +645,28 @@ describe("end-to-end test (what can be checked without Docker, kind or the Pulum
       const r = runScript([os.tmpdir()], ["deploy"]);
       assert.equal(r.status, 2);
       assert.match(r.stderr, /^usage: .*e2e\.sh \[run\|check\]$/m);
+    });
+  });
+
+  describe("the kind clusters (e2e/kind-cluster.yaml)", () => {
+    it("have a worker labelled and tainted as the stack's node class, and a plain worker", () => {
+      const cluster = YAML.parse(fs.readFileSync(path.join(ROOT, "e2e", "kind-cluster.yaml"), "utf8")) as {
+        kind: string;
+        nodes: { role: string; labels?: Record<string, string>; kubeadmConfigPatches?: string[] }[];
+      };
+      assert.equal(cluster.kind, "Cluster");
+      const { key, value } = fleetConfig().nodeClass;
+      const workers = cluster.nodes.filter((n) => n.role === "worker");
+      const sentinel = workers.filter((n) => n.labels?.[key] === value);
+      assert.equal(sentinel.length, 1);
+      const patches = (sentinel[0].kubeadmConfigPatches ?? []).map((p) => YAML.parse(p));
+      const join = patches.find((p) => p.kind === "JoinConfiguration");
+      assert.deepEqual(join?.nodeRegistration?.taints, [{ key, value, effect: "NoSchedule" }]);
+      assert.equal(
+        workers.filter((n) => n.labels === undefined && n.kubeadmConfigPatches === undefined).length,
+        1,
+      );
+      assert.equal(cluster.nodes.filter((n) => n.role === "control-plane").length, 1);
     });
   });
 

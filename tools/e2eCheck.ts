@@ -256,6 +256,16 @@ export function clusterProblems(
       .map((n) => n.metadata.name),
   );
   if (sentinelNodes.size === 0) problems.push(at(`no node is labelled ${nodeClass.key}=${nodeClass.value}`));
+  // Without the taint the test would not show that the pods tolerate it.
+  for (const n of state.nodes.filter((x) => sentinelNodes.has(x.metadata.name))) {
+    const tainted = ((n.spec?.taints ?? []) as any[]).some(
+      (t) => t.key === nodeClass.key && t.value === nodeClass.value && t.effect === "NoSchedule",
+    );
+    if (!tainted)
+      problems.push(
+        at(`node ${n.metadata.name} lacks the taint ${nodeClass.key}=${nodeClass.value}:NoSchedule`),
+      );
+  }
 
   for (const s of expected) {
     const w = at(where(s));
