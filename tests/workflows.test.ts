@@ -9,6 +9,11 @@ const ROOT = path.join(__dirname, "..");
 const WORKFLOW_DIR = path.join(ROOT, ".github", "workflows");
 const PR_FILE = "pull-request.yml";
 const DEPLOY_FILE = "deploy.yml";
+const E2E_FILE = "e2e.yml";
+const E2E_SCRIPT = path.join(ROOT, "scripts", "e2e.sh");
+
+/** The runs-on of the jobs that run pulumi against the private clusters and database (README, CI section). */
+const CONFIGURABLE_RUNNER = `\${{ fromJSON(vars.SENTINEL_FLEET_RUNNER || '"ubuntu-latest"') }}`;
 
 const PULUMI_ACTION = "pulumi/actions";
 /** The inputs pulumi/actions declares (action.yml, v6 to v7); any other `with:` key is silently ignored. */
@@ -60,6 +65,12 @@ interface Step {
 
 interface Job {
   name?: string;
+  "runs-on"?: string | string[];
+  "timeout-minutes"?: number;
+  services?: Record<
+    string,
+    { image?: string; env?: Record<string, unknown>; ports?: unknown[]; options?: string }
+  >;
   needs?: string | string[];
   if?: string;
   uses?: string;
@@ -91,6 +102,19 @@ function loadWorkflow(file: string): Workflow {
   assert.ok(wf && typeof wf === "object", `${file} is not a YAML mapping`);
   assert.ok(wf.jobs && typeof wf.jobs === "object", `${file} has no jobs`);
   return wf;
+}
+
+/**
+ * End-to-end stacks (`e2e`, `e2e-<name>`) run in throwaway kind clusters from .github/workflows/e2e.yml; they are
+ * no deployment target, so no preview or deploy matrix lists them.
+ */
+function isE2eStack(stack: string): boolean {
+  return stack === "e2e" || stack.startsWith("e2e-");
+}
+
+/** The stacks the preview and deploy matrices must list: every stack file but the end-to-end ones. */
+function deployStacks(): string[] {
+  return stackFiles().filter((s) => !isE2eStack(s));
 }
 
 /** The stacks this repository defines: Pulumi.<stack>.yaml in the root, Pulumi.yaml excluded. */
@@ -293,20 +317,37 @@ describe("GitHub Actions workflows", () => {
   // Read in before(), not while mocha collects the tests: a broken file fails these tests, not the whole run.
   let pr: Workflow;
   let deploy: Workflow;
+  let e2e: Workflow;
+  /** The deployment stacks: what the preview and deploy matrices list. */
   let stacks: string[];
   let project: string;
 
   before(() => {
     pr = loadWorkflow(PR_FILE);
     deploy = loadWorkflow(DEPLOY_FILE);
-    stacks = stackFiles();
+    e2e = loadWorkflow(E2E_FILE);
+    stacks = deployStacks();
     project = projectName();
   });
 
-  it("finds the stacks and the two workflows", () => {
+  it("finds the stacks and the three workflows", () => {
     assert.ok(stacks.includes("dev"), `no Pulumi.dev.yaml among ${stacks.join(", ")}`);
-    assert.ok(workflowFiles().includes(PR_FILE) && workflowFiles().includes(DEPLOY_FILE));
+    assert.ok(stackFiles().includes("e2e"), "no Pulumi.e2e.yaml");
+    assert.deepEqual(workflowFiles(), [DEPLOY_FILE, E2E_FILE, PR_FILE].sort());
     assert.equal(project, "sentinel-fleet");
+  });
+
+  it("tells end-to-end stacks from deployment stacks by name", () => {
+    for (const s of ["e2e", "e2e-kind", "e2e-2"]) assert.ok(isE2eStack(s), `${s} is an e2e stack`);
+    for (const s of ["dev", "prod", "e2eprod", "prod-e2e", "dev-e2e-x", "E2E"]) {
+      assert.ok(!isE2eStack(s), `${s} is a deployment stack`);
+    }
+    assert.deepEqual(
+      stackFiles().filter(isE2eStack),
+      ["e2e"],
+      "the e2e stack is the only end-to-end stack file",
+    );
+    assert.ok(!stacks.includes("e2e"));
   });
 
   describe("triggers", () => {
@@ -318,6 +359,22 @@ describe("GitHub Actions workflows", () => {
       // the secrets to a fork's code.
       assert.ok(!("pull_request_target" in on), "pull_request_target would expose secrets to fork PRs");
       assert.ok(!("push" in on), "pull-request.yml must not run on push");
+    });
+
+    it("runs e2e.yml on pull requests and on a schedule, never on pull_request_target or push", () => {
+      const on = e2e.on as Record<string, unknown>;
+      assert.ok(on && typeof on === "object", "`on:` must be a mapping");
+      assert.ok("pull_request" in on, "e2e.yml does not run on pull_request");
+      assert.ok(!("pull_request_target" in on), "pull_request_target would expose secrets to fork PRs");
+      assert.ok(!("push" in on), "e2e.yml must not run on push");
+      const schedule = on.schedule as { cron?: string }[] | undefined;
+      assert.ok(Array.isArray(schedule) && schedule.length > 0, "e2e.yml has no schedule");
+      for (const { cron } of schedule) {
+        // Five fields of digits, ranges, lists and steps: what GitHub's scheduler accepts.
+        assert.match(String(cron), /^(\S+\s+){4}\S+$/, `cron ${cron} is not five fields`);
+        for (const field of String(cron).split(/\s+/))
+          assert.match(field, /^(\*|\d+(-\d+)?)(\/\d+)?(,(\d+(-\d+)?))*$/);
+      }
     });
 
     it("runs deploy.yml on push to main only", () => {
@@ -462,6 +519,98 @@ describe("GitHub Actions workflows", () => {
     });
   });
 
+  describe("end-to-end", () => {
+    const e2eJob = () => job(e2e, "e2e");
+    const script = () => fs.readFileSync(E2E_SCRIPT, "utf8");
+    /** A `readonly NAME="value"` constant of scripts/e2e.sh. */
+    const scriptConstant = (name: string) => {
+      const m = new RegExp(`^readonly ${name}="([^"]*)"$`, "m").exec(script());
+      assert.ok(m, `scripts/e2e.sh defines no ${name}`);
+      return m[1];
+    };
+
+    it("is one job on a GitHub-hosted runner, well under 30 minutes, reading the repository only", () => {
+      assert.deepEqual(Object.keys(e2e.jobs), ["e2e"]);
+      assert.match(
+        String(e2eJob()["runs-on"]),
+        /^ubuntu-\d+\.\d+$/,
+        "a pinned GitHub-hosted image (it has Docker)",
+      );
+      const timeout = e2eJob()["timeout-minutes"];
+      assert.ok(
+        typeof timeout === "number" && timeout <= 25,
+        `timeout-minutes ${timeout}: keep it well under 30`,
+      );
+      assert.deepEqual(e2e.permissions, { contents: "read" });
+      assert.equal(e2eJob().permissions, undefined);
+      // It runs for fork PRs: nothing in it may need a secret.
+      assert.ok(
+        !/secrets\./.test(fs.readFileSync(path.join(WORKFLOW_DIR, E2E_FILE), "utf8")),
+        "e2e.yml reads a secret",
+      );
+    });
+
+    it("starts MySQL 8.0 as a service container, pinned to the image the script uses locally", () => {
+      const mysql = e2eJob().services?.mysql;
+      assert.ok(mysql, "no mysql service");
+      assert.match(String(mysql.image), /^mysql:8\.0\.\d+$/, "an exact MySQL 8.0 release");
+      assert.equal(mysql.image, scriptConstant("MYSQL_IMAGE"));
+      // The script's contract for an external server: root without a password, which it then sets.
+      assert.equal(mysql.env?.MYSQL_ALLOW_EMPTY_PASSWORD, "yes");
+      assert.deepEqual(mysql.ports, ["3306:3306"]);
+      assert.match(
+        String(mysql.options),
+        /--health-cmd "mysqladmin ping/,
+        "steps must wait for a healthy server",
+      );
+      const run = steps(e2eJob()).at(-1);
+      assert.equal(run?.env?.E2E_MYSQL_HOST, "127.0.0.1");
+      assert.equal(run?.env?.E2E_MYSQL_PORT, "3306");
+    });
+
+    it("installs dependencies, kind, kubectl and the Pulumi CLI, then runs scripts/e2e.sh last", () => {
+      const all = steps(e2eJob());
+      const checkout = all.findIndex((s) => s.uses?.startsWith("actions/checkout@"));
+      const node = all.findIndex((s) => s.uses?.startsWith("actions/setup-node@"));
+      const npm = runIndex(e2eJob(), /^npm ci$/);
+      const policy = runIndex(e2eJob(), /^npm ci --prefix policy$/);
+      const tools = all.findIndex((s) => s.env?.KIND_VERSION !== undefined);
+      const cli = onlyStepUsing(e2eJob(), PULUMI_ACTION).index;
+      const run = runIndex(e2eJob(), /^bash scripts\/e2e\.sh$/);
+      const order = [checkout, node, npm, policy, tools, cli, run];
+      assert.ok(
+        order.every((i) => i >= 0),
+        `a step is missing: ${order.join(", ")}`,
+      );
+      assert.deepEqual(
+        [...order].sort((a, b) => a - b),
+        order,
+        "steps out of order",
+      );
+      assert.equal(run, all.length - 1, "scripts/e2e.sh must be the last step");
+    });
+
+    it("pins kind and kubectl by exact version and verifies both checksums", () => {
+      const tools = steps(e2eJob()).find((s) => s.env?.KIND_VERSION !== undefined);
+      assert.ok(tools);
+      assert.match(String(tools.env?.KIND_VERSION), FULL_SEMVER_TAG);
+      assert.match(String(tools.env?.KUBECTL_VERSION), FULL_SEMVER_TAG);
+      assert.match(String(tools.env?.KIND_SHA256), /^[0-9a-f]{64}$/);
+      const text = tools.run ?? "";
+      assert.match(text, /echo "\$KIND_SHA256 {2}\$bin\/kind" \| sha256sum -c -/);
+      assert.match(text, /kubectl\.sha256/);
+      assert.match(text, /echo "\$kubectl_sha256 {2}\$bin\/kubectl" \| sha256sum -c -/);
+      // The script's hint names the kind release CI installs, and its node image is pinned by digest.
+      assert.ok(script().includes(`kind ${String(tools.env?.KIND_VERSION)}`));
+      assert.match(scriptConstant("KIND_NODE_IMAGE"), /^kindest\/node:v\d+\.\d+\.\d+@sha256:[0-9a-f]{64}$/);
+    });
+
+    it("installs the Pulumi CLI only: pulumi/actions without a command", () => {
+      const { step } = onlyStepUsing(e2eJob(), PULUMI_ACTION);
+      assert.deepEqual(Object.keys(step.with ?? {}), ["pulumi-version"]);
+    });
+  });
+
   describe("both workflows", () => {
     const stackJobs = (): [string, Job][] => [
       [`${PR_FILE} synth`, job(pr, "synth")],
@@ -473,11 +622,39 @@ describe("GitHub Actions workflows", () => {
       [`${DEPLOY_FILE} up`, job(deploy, "up")],
     ];
 
-    it("has every Pulumi.<stack>.yaml, and only those, in each stack matrix", () => {
+    it("has every deployment Pulumi.<stack>.yaml, and only those, in each stack matrix", () => {
       for (const [where, j] of stackJobs()) {
         assert.deepEqual(matrixStacks(j), stacks, `${where}: matrix stacks differ from the stack files`);
         // One failing stack must not cancel the others' previews or deployments.
         assert.equal(j.strategy?.["fail-fast"], false, `${where}: set strategy.fail-fast: false`);
+      }
+    });
+
+    it("keeps the end-to-end stacks out of every preview and deploy matrix", () => {
+      const e2eStacks = stackFiles().filter(isE2eStack);
+      assert.ok(e2eStacks.length > 0);
+      for (const [where, j] of stackJobs()) {
+        for (const s of e2eStacks) {
+          // A preview of it would dial kind contexts and a MySQL on 127.0.0.1 that only the e2e job has.
+          assert.ok(!matrixStacks(j).includes(s), `${where}: ${s} is an end-to-end stack, not a deployment`);
+        }
+      }
+    });
+
+    it("runs pulumi on the configurable runner, and the checks on GitHub-hosted ones", () => {
+      for (const [where, j] of pulumiJobs()) {
+        assert.equal(j["runs-on"], CONFIGURABLE_RUNNER, `${where}: runs-on must be the configurable runner`);
+      }
+      // The fallback is JSON, as fromJSON needs: a GitHub-hosted label when the variable is unset.
+      const fallback = /\|\|\s*'([^']*)'\s*\)/.exec(CONFIGURABLE_RUNNER)?.[1];
+      assert.equal(JSON.parse(fallback ?? "null"), "ubuntu-latest");
+      // Fork PRs run test and synth: their code must never reach a self-hosted runner inside the network.
+      for (const [where, j] of [
+        [`${PR_FILE} test`, job(pr, "test")],
+        [`${PR_FILE} synth`, job(pr, "synth")],
+        [`${DEPLOY_FILE} test`, job(deploy, "test")],
+      ] as [string, Job][]) {
+        assert.equal(j["runs-on"], "ubuntu-latest", `${where}: must stay on a GitHub-hosted runner`);
       }
     });
 
@@ -534,20 +711,30 @@ describe("GitHub Actions workflows", () => {
       assert.match(fs.readFileSync(path.join(ROOT, ".ci", "run"), "utf8"), /^npm run build$/m);
     });
 
-    it("pins one exact Pulumi CLI version in every pulumi/actions step", () => {
+    it("pins one exact Pulumi CLI version in every pulumi/actions step of every workflow", () => {
       const versions = new Set<string>();
-      for (const [where, j] of pulumiJobs()) {
-        const { step } = onlyStepUsing(j, PULUMI_ACTION);
-        const version = `${step.with?.["pulumi-version"] as string | number | undefined}`;
-        assert.match(version, /^\d+\.\d+\.\d+$/, `${where}: pulumi-version must be an exact x.y.z release`);
-        versions.add(version);
+      let count = 0;
+      for (const file of workflowFiles()) {
+        for (const [name, j] of Object.entries(loadWorkflow(file).jobs)) {
+          for (const step of (j.steps ?? []).filter((s) => s.uses?.startsWith(`${PULUMI_ACTION}@`))) {
+            count++;
+            const version = `${step.with?.["pulumi-version"] as string | number | undefined}`;
+            assert.match(
+              version,
+              /^\d+\.\d+\.\d+$/,
+              `${file} ${name}: pulumi-version must be an exact x.y.z`,
+            );
+            versions.add(version);
+          }
+        }
       }
+      assert.equal(count, 3, "preview, up and the e2e install");
       assert.equal(versions.size, 1, `one CLI version everywhere, found ${[...versions].join(", ")}`);
     });
 
     it("sets up Node 24 with the npm cache wherever Node is used", () => {
       let count = 0;
-      for (const wf of [pr, deploy]) {
+      for (const wf of [pr, deploy, e2e]) {
         for (const [name, j] of Object.entries(wf.jobs)) {
           const setup = steps(j).filter(
             (s) => s.uses !== undefined && actionName(s.uses) === "actions/setup-node",
@@ -561,7 +748,26 @@ describe("GitHub Actions workflows", () => {
           }
         }
       }
-      assert.ok(count >= 5, `expected setup-node in every job, found ${count}`);
+      assert.ok(count >= 6, `expected setup-node in every job, found ${count}`);
+    });
+  });
+
+  describe("documentation", () => {
+    it("lists in the README every secret and variable the workflows read", () => {
+      const readme = fs.readFileSync(path.join(ROOT, "README.md"), "utf8");
+      const section = readme.slice(readme.indexOf("## Pull-request previews and deployment in CI"));
+      const names = new Set<string>();
+      for (const file of workflowFiles()) {
+        const text = fs.readFileSync(path.join(WORKFLOW_DIR, file), "utf8");
+        for (const m of text.matchAll(/\b(?:vars|secrets)\.([A-Za-z_][A-Za-z0-9_]*)/g)) names.add(m[1]);
+        if (/secrets\[\s*matrix\.kubeconfig_secret\s*\]/.test(text)) names.add("KUBECONFIG_<STACK>");
+      }
+      assert.ok(names.has("SENTINEL_FLEET_RUNNER") && names.has("PULUMI_BACKEND_URL"), [...names].join(", "));
+      for (const name of names)
+        assert.ok(section.includes(`| \`${name}\``), `README's CI table lacks ${name}`);
+      // The self-managed backends whose credentials it names.
+      for (const scheme of ["s3://", "azblob://", "gs://", "file://"])
+        assert.ok(section.includes(`\`${scheme}`), scheme);
     });
   });
 
