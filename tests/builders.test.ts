@@ -357,7 +357,7 @@ describe("Deployment: rollouts that drop no request", () => {
       if (preStopSeconds === 0) assert.equal(hook, undefined);
       else {
         assert.deepEqual(hook, { preStop: { sleep: { seconds: preStopSeconds } } });
-        // Kubernetes rejects a sleep that is not shorter than the grace period; the drain keeps it so.
+        // Kubernetes rejects a sleep longer than the grace period; the drain leaves time after it.
         assert.ok(hook.preStop.sleep.seconds < pod.terminationGracePeriodSeconds);
       }
     }
