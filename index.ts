@@ -1,7 +1,11 @@
 // sentinel-fleet: provisions every sentinel of every configured environment in every configured region.
-// The configuration is validated whole before any resource is declared.
+// The configuration is validated whole, and the engine checked for what the program needs, before any
+// resource is declared.
 import { deployFleet } from "./components/fleet";
 import { readStackConfig } from "./lib/config";
+import { requireSupportedEngine } from "./lib/engine";
+
+const config = readStackConfig();
 
 /** Environment id → region name → { sentinelId, k8sName, address }. */
-export const sentinels = deployFleet(readStackConfig());
+export const sentinels = requireSupportedEngine().then(() => deployFleet(config));

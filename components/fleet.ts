@@ -7,7 +7,7 @@ import * as random from "@pulumi/random";
 import type { FleetConfig, RegionConfig } from "../lib/config";
 import { DSN_PARAMS } from "../lib/constants";
 import { exportable } from "../lib/exportable";
-import { namespaceManifest } from "../lib/kube";
+import { namespaceManifest, podSecurityLabels } from "../lib/kube";
 import { sharedLabels } from "../lib/labels";
 import { sentinelDbUser } from "../lib/names";
 import { createPrewarmHook } from "./prewarmHook";
@@ -42,7 +42,10 @@ function deployRegion(
   // is owned once per region here, never by an environment. upsertExistingObjects adopts a namespace that
   // already exists; retainOnDelete means no `pulumi destroy` ever deletes it with other stacks' objects inside.
   const namespaceProvider = new k8s.Provider(`${base}-namespace`, { context, upsertExistingObjects: true });
-  const ns = namespaceManifest(cfg.namespace, { ...sharedLabels() });
+  const ns = namespaceManifest(cfg.namespace, {
+    ...sharedLabels(),
+    ...podSecurityLabels(cfg.namespacePodSecurity),
+  });
   const namespace = new k8s.core.v1.Namespace(
     `${base}-namespace`,
     { metadata: ns.metadata },
@@ -168,6 +171,7 @@ export async function deployFleet(cfg: FleetConfig): Promise<FleetOutputs> {
       redisUrl,
       otel,
       retainSentinelRows: cfg.retainSentinelRows,
+      pod: cfg.pod,
     });
     // One export per sentinel, not one per field: each is an Output the program keeps until it ends.
     outputs[env.environmentId] = Object.fromEntries(

@@ -4,7 +4,13 @@
 import * as pulumi from "@pulumi/pulumi";
 import { PREWARM } from "../lib/constants";
 import type { RegionConfig } from "../lib/config";
-import { expandPrewarmUrl, prewarm, prewarmTargetFromDeployment, type PrewarmResult } from "../lib/prewarm";
+import {
+  expandPrewarmUrl,
+  prewarm,
+  prewarmTargetFromDeployment,
+  redactUrlCredentials,
+  type PrewarmResult,
+} from "../lib/prewarm";
 import type { SecretValue } from "../lib/secret";
 
 export interface PrewarmHookSettings {
@@ -71,7 +77,9 @@ export async function runPrewarmHook(
     }
     return result;
   } catch (err) {
-    await logger.warn(`router prewarm failed unexpectedly: ${(err as Error).message}`, resource);
+    // The message may quote the URL; its userinfo never reaches the log.
+    const message = redactUrlCredentials(String((err as Error)?.message ?? err));
+    await logger.warn(`router prewarm failed unexpectedly: ${message}`, resource);
     return null;
   }
 }

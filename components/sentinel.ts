@@ -1,13 +1,14 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import type { NodeClass, ProbePaths } from "../lib/config";
-import { COMPONENTS, TOKENS } from "../lib/constants";
+import type { NodeClass, PodConfig, ProbePaths } from "../lib/config";
+import { COMPONENTS, POD_DEFAULTS, TOKENS } from "../lib/constants";
 import {
   deploymentManifest,
   podDisruptionBudgetManifest,
   rolloutTimeoutSeconds,
   serviceHost,
   serviceManifest,
+  terminationGracePeriodSeconds,
 } from "../lib/kube";
 import { buildLabels } from "../lib/labels";
 import { renderSentinelToml } from "../lib/toml";
@@ -78,6 +79,11 @@ export interface SentinelArgs {
   readonly prewarmHook?: pulumi.ResourceHook;
   /** Keep the database row when this sentinel is deleted. Default: false. */
   readonly retainRecord?: boolean;
+  /**
+   * Pod user and group, priority class, preStop delay and drain time. Default: POD_DEFAULTS (65532:65532, no
+   * priority class, 10 s preStop, 30 s drain).
+   */
+  readonly pod?: PodConfig;
 }
 
 /**
@@ -126,6 +132,7 @@ export class Sentinel extends pulumi.ComponentResource {
     // Secrets and the gossip Service go by their known names with the ordering carried by `prerequisites`,
     // and a lifted `manifests.deployment.metadata` (an Output per step) is avoided.
     const { secrets, gossipServiceName } = args;
+    const pod = args.pod ?? POD_DEFAULTS;
     const manifests = pulumi.all([record.row, args.namespace]).apply(([row, namespace]) => {
       const { sentinelId, k8sName, k8sAddress: address, desiredReplicas: replicas, image } = row;
       const { cpuMillicores: cpu, memoryMib: memory } = row;
@@ -154,6 +161,7 @@ export class Sentinel extends pulumi.ComponentResource {
           regionName: args.regionName,
           regionId: args.regionId,
           address,
+          pod,
         }),
         service: serviceManifest(k8sName, namespace, labels),
         pdb: podDisruptionBudgetManifest(k8sName, namespace, labels),
@@ -161,7 +169,8 @@ export class Sentinel extends pulumi.ComponentResource {
     });
 
     // customTimeouts must be known before the row exists, so it is sized from the declared replicas.
-    const timeout = `${rolloutTimeoutSeconds(resolveReplicas(args.environmentSlug, args.replicas))}s`;
+    const replicas = resolveReplicas(args.environmentSlug, args.replicas);
+    const timeout = `${rolloutTimeoutSeconds(replicas, terminationGracePeriodSeconds(pod))}s`;
     const hook = args.prewarmHook;
     this.deployment = new k8s.apps.v1.Deployment(
       name,

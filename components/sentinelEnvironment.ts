@@ -1,6 +1,6 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import type { NodeClass, ProbePaths } from "../lib/config";
+import type { NodeClass, PodConfig, ProbePaths } from "../lib/config";
 import { COMPONENTS, ENV_VARS, TOKENS } from "../lib/constants";
 import { ciliumPolicyManifest, gossipServiceManifest } from "../lib/kube";
 import { buildLabels } from "../lib/labels";
@@ -71,6 +71,8 @@ export interface SentinelEnvironmentArgs {
   readonly otel?: SentinelOtelSettings;
   /** Keep database rows when sentinels are deleted. Default: false. */
   readonly retainSentinelRows?: boolean;
+  /** Pod user and group, priority class, preStop delay and drain time. Default: POD_DEFAULTS. */
+  readonly pod?: PodConfig;
 }
 
 /**
@@ -183,6 +185,7 @@ export class SentinelEnvironment extends pulumi.ComponentResource {
           nodeClass: args.nodeClass,
           prewarmHook: region.prewarmHook,
           retainRecord: args.retainSentinelRows,
+          pod: args.pod,
         },
         { parent: this, providers: [region.provider] },
       );

@@ -5,6 +5,8 @@ import {
   DEFAULT_NODE_CLASS,
   DEFAULT_PROBE_PATH,
   DEFAULT_SENTINEL_DB_PRIVILEGES,
+  NAMESPACE_POD_SECURITY_DEFAULTS,
+  POD_DEFAULTS,
   PREWARM,
   PROJECT,
 } from "./constants";
@@ -86,6 +88,23 @@ export interface PrewarmConfig {
   readonly deadlineMs: number;
 }
 
+// TEMP(merge): config — the pod settings and namespace Pod Security levels (CONFIG_KEYS.md), with their
+// defaults and no validation; helper "config" owns the real schema.
+export type PodSecurityLevel = "restricted" | "baseline" | "privileged";
+export interface PodConfig {
+  readonly runAsUser: number;
+  readonly runAsGroup: number;
+  readonly priorityClassName: string | null;
+  readonly preStopSeconds: number;
+  readonly drainSeconds: number;
+}
+export interface NamespacePodSecurity {
+  readonly enforce: PodSecurityLevel;
+  readonly warn: PodSecurityLevel;
+  readonly audit: PodSecurityLevel;
+}
+// END TEMP(merge): config
+
 export interface FleetConfig {
   readonly platform: string;
   readonly image: string;
@@ -103,6 +122,10 @@ export interface FleetConfig {
   readonly otel: OtelConfig | null;
   readonly prewarm: PrewarmConfig;
   readonly retainSentinelRows: boolean;
+  // TEMP(merge): config
+  readonly pod: PodConfig;
+  readonly namespacePodSecurity: NamespacePodSecurity;
+  // END TEMP(merge): config
 }
 
 /** Raw stack configuration: full keys (`sentinel-fleet:regions`) to values as Pulumi or YAML gives them. */
@@ -149,6 +172,9 @@ const PLAIN_KEYS = [
   "prewarm",
   "retainSentinelRows",
 ] as const;
+// TEMP(merge): config — accepted, but kept out of PLAIN_KEYS so the unknown-key message stays as it is.
+const TEMP_KEYS = ["pod", "namespacePodSecurity"];
+// END TEMP(merge): config
 
 const HOST_PORT = /^[A-Za-z0-9]([-A-Za-z0-9.]*[A-Za-z0-9])?(:[0-9]{1,5})?$/;
 const PRIVILEGE = /^[A-Z][A-Z ]*[A-Z]$/;
@@ -194,6 +220,7 @@ export function parseFleetConfig(raw: RawConfig): FleetConfig {
     const name = full.slice(PROJECT.length + 1);
     if (
       !(PLAIN_KEYS as readonly string[]).includes(name) &&
+      !TEMP_KEYS.includes(name) && // TEMP(merge): config
       !(SECRET_KEYS as readonly string[]).includes(name)
     ) {
       p.add(full, `unknown key (known: ${[...PLAIN_KEYS, ...SECRET_KEYS].join(", ")})`);
@@ -573,8 +600,21 @@ export function parseFleetConfig(raw: RawConfig): FleetConfig {
     otel,
     prewarm: { token, attemptTimeoutMs, deadlineMs },
     retainSentinelRows,
+    // TEMP(merge): config — defaults overlaid with whatever is set, unvalidated.
+    pod: { ...POD_DEFAULTS, ...recordOrEmpty(typed("pod")) },
+    namespacePodSecurity: {
+      ...NAMESPACE_POD_SECURITY_DEFAULTS,
+      ...recordOrEmpty(typed("namespacePodSecurity")),
+    },
+    // END TEMP(merge): config
   });
 }
+
+// TEMP(merge): config
+function recordOrEmpty(value: unknown): Record<string, unknown> {
+  return isRecord(value) ? value : {};
+}
+// END TEMP(merge): config
 
 function deepFreeze<T>(value: T): T {
   if (

@@ -136,3 +136,64 @@ export const PREWARM = {
  * Used to size the Deployment's customTimeouts.
  */
 export const POD_STARTUP_ALLOWANCE_SECONDS = 120;
+
+/**
+ * Pod defaults (stack config `pod`). 65532 is the conventional "nonroot" user and group of distroless images.
+ * preStopSeconds: how long a stopping pod keeps serving while Service endpoints and the router drop it;
+ * drainSeconds: how long in-flight requests then get after SIGTERM. terminationGracePeriodSeconds is their sum.
+ */
+export const POD_DEFAULTS = {
+  runAsUser: 65532,
+  runAsGroup: 65532,
+  priorityClassName: null,
+  preStopSeconds: 10,
+  drainSeconds: 30,
+} as const;
+
+/** The writable scratch directory of a pod whose root filesystem is read-only. */
+export const SCRATCH_VOLUME = {
+  name: "tmp",
+  mountPath: "/tmp",
+  // A runaway writer fills its own emptyDir, not the node's disk: past the limit the kubelet evicts the pod.
+  sizeLimit: "64Mi",
+} as const;
+
+/** Pod Security Admission namespace labels (Kubernetes >= 1.25). */
+export const POD_SECURITY_LABELS = {
+  enforce: "pod-security.kubernetes.io/enforce",
+  enforceVersion: "pod-security.kubernetes.io/enforce-version",
+  warn: "pod-security.kubernetes.io/warn",
+  warnVersion: "pod-security.kubernetes.io/warn-version",
+  audit: "pod-security.kubernetes.io/audit",
+  auditVersion: "pod-security.kubernetes.io/audit-version",
+} as const;
+
+export const POD_SECURITY_LEVELS = ["restricted", "baseline", "privileged"] as const;
+
+/** Default levels of the namespace's Pod Security Admission modes (stack config `namespacePodSecurity`). */
+export const NAMESPACE_POD_SECURITY_DEFAULTS = {
+  enforce: "restricted",
+  warn: "restricted",
+  audit: "restricted",
+} as const;
+
+/**
+ * The policy versions the modes check against. enforce is pinned to the oldest Kubernetes the objects support,
+ * so a cluster upgrade that tightens a level never starts rejecting sentinel pods mid-rollout; warn and audit
+ * follow the cluster ("latest"), so `pulumi up` and the audit log show early what a newer level would reject.
+ */
+export const POD_SECURITY_VERSIONS = {
+  enforce: "v1.30",
+  warn: "latest",
+  audit: "latest",
+} as const;
+
+/** Oldest versions the emitted objects and the program need (README, "Minimum versions"). */
+export const MINIMUM_VERSIONS = {
+  /** `lifecycle.preStop.sleep` (PodLifecycleSleepAction) is beta and on by default from 1.30. */
+  kubernetes: "1.30",
+  /** CiliumNetworkPolicy `enableDefaultDeny` arrived in 1.16; older CRDs drop it and default-deny ingress. */
+  cilium: "1.16",
+  /** Resource hooks in the engine (SupportsFeature "resourceHooks"). */
+  pulumiCli: "3.182.0",
+} as const;

@@ -8,11 +8,15 @@ import {
   CONTAINER,
   ENV_VARS,
   POD_STARTUP_ALLOWANCE_SECONDS,
+  POD_DEFAULTS,
+  POD_SECURITY_LABELS,
+  POD_SECURITY_VERSIONS,
   PORTS,
   PROBES,
   ROLLOUT,
+  SCRATCH_VOLUME,
 } from "./constants";
-import type { NodeClass, ProbePaths } from "./config";
+import type { NamespacePodSecurity, NodeClass, PodConfig, ProbePaths } from "./config";
 import type { LabelSet } from "./labels";
 
 type ObjectMeta = k8s.types.input.meta.v1.ObjectMeta;
@@ -48,11 +52,35 @@ export interface SentinelWorkload {
   readonly regionName: string;
   readonly regionId: string;
   readonly address: string;
+  /** Pod identity, priority and termination timing. */
+  readonly pod: PodConfig;
 }
 
 /** In-cluster DNS name of a Service. */
 export function serviceHost(name: string, namespace: string): string {
   return `${name}.${namespace}.${CLUSTER_DOMAIN}`;
+}
+
+/**
+ * The namespace's Pod Security Admission labels: each mode at its configured level, enforce pinned to a policy
+ * version and warn/audit at the cluster's latest (see POD_SECURITY_VERSIONS).
+ */
+export function podSecurityLabels(levels: NamespacePodSecurity): Record<string, string> {
+  return {
+    [POD_SECURITY_LABELS.enforce]: levels.enforce,
+    [POD_SECURITY_LABELS.enforceVersion]: POD_SECURITY_VERSIONS.enforce,
+    [POD_SECURITY_LABELS.warn]: levels.warn,
+    [POD_SECURITY_LABELS.warnVersion]: POD_SECURITY_VERSIONS.warn,
+    [POD_SECURITY_LABELS.audit]: levels.audit,
+    [POD_SECURITY_LABELS.auditVersion]: POD_SECURITY_VERSIONS.audit,
+  };
+}
+
+/** The pod's termination budget: the preStop delay while endpoints move, then the in-flight drain. */
+export function terminationGracePeriodSeconds(
+  pod: Pick<PodConfig, "preStopSeconds" | "drainSeconds">,
+): number {
+  return pod.preStopSeconds + pod.drainSeconds;
 }
 
 export function namespaceManifest(name: string, labels: Record<string, string>): Manifest<undefined> {
@@ -65,14 +93,28 @@ function probe(path: string, timing: (typeof PROBES)[keyof typeof PROBES]) {
 
 /**
  * The worst-case time for `pulumi up` to see this Deployment converge: with maxSurge 1 and maxUnavailable 0
- * pods roll one at a time, and each needs scheduling and an image pull, the whole startup-probe budget, and
- * minReadySeconds. Used as the Deployment's customTimeouts so Pulumi waits instead of timing out.
+ * pods roll one at a time, and each needs scheduling and an image pull, the whole startup-probe budget,
+ * minReadySeconds, and the termination of the pod it replaces (the preStop delay plus the drain, counted in
+ * full: a cluster that counts terminating pods against maxSurge waits for each). Used as the Deployment's
+ * customTimeouts so Pulumi waits instead of timing out.
  */
-export function rolloutTimeoutSeconds(replicas: number): number {
+export function rolloutTimeoutSeconds(
+  replicas: number,
+  graceSeconds: number = terminationGracePeriodSeconds(POD_DEFAULTS),
+): number {
   const startupBudget =
     PROBES.startup.initialDelaySeconds + PROBES.startup.periodSeconds * PROBES.startup.failureThreshold;
-  const perPod = POD_STARTUP_ALLOWANCE_SECONDS + startupBudget + ROLLOUT.minReadySeconds;
+  const perPod = POD_STARTUP_ALLOWANCE_SECONDS + startupBudget + ROLLOUT.minReadySeconds + graceSeconds;
   return Math.max(1, replicas) * perPod + 60;
+}
+
+/**
+ * The preStop delay: a stopping pod keeps serving while the endpoint controller, kube-proxy and the router
+ * drop it; SIGTERM (and the drain) only follows. A `sleep` action, run by the kubelet, because the image may
+ * have no shell (Kubernetes >= 1.30). No hook at 0 seconds: `sleep: 0` needs PodLifecycleSleepActionAllowZero.
+ */
+function preStop(seconds: number): { lifecycle?: k8s.types.input.core.v1.Lifecycle } {
+  return seconds > 0 ? { lifecycle: { preStop: { sleep: { seconds } } } } : {};
 }
 
 export function deploymentManifest(w: SentinelWorkload): Manifest<k8s.types.input.apps.v1.DeploymentSpec> {
@@ -115,6 +157,16 @@ export function deploymentManifest(w: SentinelWorkload): Manifest<k8s.types.inpu
           // pod's environment. The sentinel finds peers and backends by DNS.
           enableServiceLinks: false,
           automountServiceAccountToken: false,
+          // Pod Security Standard "restricted": a non-root user and group, the runtime's seccomp profile.
+          securityContext: {
+            runAsNonRoot: true,
+            runAsUser: w.pod.runAsUser,
+            runAsGroup: w.pod.runAsGroup,
+            seccompProfile: { type: "RuntimeDefault" },
+          },
+          terminationGracePeriodSeconds: terminationGracePeriodSeconds(w.pod),
+          ...(w.pod.priorityClassName === null ? {} : { priorityClassName: w.pod.priorityClassName }),
+          volumes: [{ name: SCRATCH_VOLUME.name, emptyDir: { sizeLimit: SCRATCH_VOLUME.sizeLimit } }],
           tolerations: [
             { key: w.nodeClass.key, operator: "Equal", value: w.nodeClass.value, effect: "NoSchedule" },
           ],
@@ -156,6 +208,14 @@ export function deploymentManifest(w: SentinelWorkload): Manifest<k8s.types.inpu
               startupProbe: probe(w.probes.startup, PROBES.startup),
               livenessProbe: probe(w.probes.liveness, PROBES.liveness),
               readinessProbe: probe(w.probes.readiness, PROBES.readiness),
+              securityContext: {
+                allowPrivilegeEscalation: false,
+                capabilities: { drop: ["ALL"] },
+                readOnlyRootFilesystem: true,
+              },
+              // The root filesystem is read-only; the process gets /tmp (Go's os.TempDir) and nothing else.
+              volumeMounts: [{ name: SCRATCH_VOLUME.name, mountPath: SCRATCH_VOLUME.mountPath }],
+              ...preStop(w.pod.preStopSeconds),
             },
           ],
         },
@@ -246,7 +306,8 @@ export interface CiliumPolicySpec {
 /**
  * Lets sentinel pods of one environment reach each other on 7946 TCP and UDP. A Cilium policy with ingress
  * rules otherwise switches its pods to ingress default-deny, which would also cut off port 8040 from the
- * router; enableDefaultDeny false makes this policy add an allow and nothing else (Cilium >= 1.15).
+ * router; enableDefaultDeny false makes this policy add an allow and nothing else (Cilium >= 1.16, which
+ * introduced the field; older CRDs prune it, and the policy then default-denies ingress).
  */
 export function ciliumPolicyManifest(
   name: string,

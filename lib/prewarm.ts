@@ -3,8 +3,13 @@
 // real HTTP server.
 //
 // Hand-written rather than p-retry: the rules here are per-response (Retry-After on 429/503, no retry on
-// other 4xx, retry connection refused until the deadline), which a generic retry wrapper would need as
-// much code to express as the loop itself.
+// other 4xx or any 3xx, retry connection refused until the deadline), which a generic retry wrapper would
+// need as much code to express as the loop itself.
+//
+// What a misbehaving or hostile router cannot do to `pulumi up`, which fires this for many Deployments at
+// once: send it elsewhere (redirects are not followed), make it hold a body (bodies are cancelled unread, so
+// an endless one costs nothing), or get a credential into the logs (a URL with user:password@ is refused
+// before any request, and every message has URL userinfo redacted).
 import { ANNOTATIONS, LABELS, PREWARM } from "./constants";
 
 /** The JSON body of the prewarm request. */
@@ -63,15 +68,20 @@ export function backoffMs(attempt: number, baseMs: number, maxMs: number, random
   return Math.round(ceiling / 2 + (random() * ceiling) / 2);
 }
 
-/** Network failures a new or restarting router produces; anything else will not heal by retrying. */
-const TRANSIENT_CODES = new Set([
+/**
+ * Network failures a new or restarting router produces, and a resolver that could not answer (EAI_AGAIN: a
+ * timeout or SERVFAIL, which heals). Not here, so not retried: ENOTFOUND, the resolver's definite answer that
+ * the name does not exist (a typo in the URL template, or a region without a router): retrying it would hold
+ * every hook of the region for the whole deadline for an answer that will not change, and negative answers
+ * are cached anyway. TLS certificate errors and anything else unknown are not retried either.
+ */
+export const TRANSIENT_CODES: ReadonlySet<string> = new Set([
   "ECONNREFUSED",
   "ECONNRESET",
   "ETIMEDOUT",
   "EPIPE",
   "EHOSTUNREACH",
   "ENETUNREACH",
-  "ENOTFOUND",
   "EAI_AGAIN",
   "UND_ERR_SOCKET",
   "UND_ERR_CONNECT_TIMEOUT",
@@ -80,18 +90,51 @@ const TRANSIENT_CODES = new Set([
   "UND_ERR_CLOSED",
 ]);
 
-function classify(err: unknown, token: string): { transient: boolean; reason: string } {
+/** Whether a failed attempt (what fetch threw) is worth another, and why it failed, token and userinfo redacted. */
+export function classifyFailure(err: unknown, token: string): { transient: boolean; reason: string } {
   const e = err as { name?: string; message?: string; cause?: { code?: string; message?: string } };
   if (e.name === "TimeoutError" || e.name === "AbortError")
     return { transient: true, reason: "attempt timed out" };
   const code = e.cause?.code;
   const text = code ?? e.cause?.message ?? e.message ?? String(err);
-  // Whatever the error says, the token is not repeated (some fetch errors quote the header they rejected).
-  return { transient: code !== undefined && TRANSIENT_CODES.has(code), reason: redactToken(text, token) };
+  // Whatever the error says, the token is not repeated (some fetch errors quote the header they rejected),
+  // nor a URL's credentials (fetch quotes the whole URL when it refuses one with user:password@).
+  return {
+    transient: code !== undefined && TRANSIENT_CODES.has(code),
+    reason: redactUrlCredentials(redactToken(text, token)),
+  };
 }
 
 function redactToken(text: string, token: string): string {
   return token === "" ? text : text.split(token).join("[redacted]");
+}
+
+/** Replaces the userinfo (`user:password@`) of every URL in a text, so a message never carries credentials. */
+export function redactUrlCredentials(text: string): string {
+  return text.replace(/([a-z][a-z0-9+.-]*:\/\/)[^\s/?#]*@/gi, "$1[redacted]@");
+}
+
+/**
+ * Why a prewarm URL cannot be called, or null. Never echoes the URL: one with credentials must not reach a log.
+ * The config validation rejects these first; the client refuses them itself, whoever calls it.
+ */
+export function prewarmUrlProblem(url: string): string | null {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return "the prewarm URL is not a valid URL";
+  }
+  if (parsed.username !== "" || parsed.password !== "")
+    return "the prewarm URL contains credentials (user:password@); they are refused and never sent or logged";
+  if (parsed.protocol !== "http:" && parsed.protocol !== "https:")
+    return `the prewarm URL's scheme ${parsed.protocol} is not http: or https:`;
+  return null;
+}
+
+/** Discards a response body without reading it: cancelling the stream closes the connection. */
+async function discardBody(res: Response): Promise<void> {
+  await res.body?.cancel().catch(() => undefined);
 }
 
 export async function prewarm(body: PrewarmBody, options: PrewarmOptions): Promise<PrewarmResult> {
@@ -114,6 +157,9 @@ export async function prewarm(body: PrewarmBody, options: PrewarmOptions): Promi
     delaysMs,
   });
 
+  const urlProblem = prewarmUrlProblem(options.url);
+  if (urlProblem !== null) return result(false, `${urlProblem} (not retried)`);
+
   let headers: Headers;
   try {
     headers = new Headers({ "content-type": "application/json", authorization: `Bearer ${options.token}` });
@@ -132,18 +178,26 @@ export async function prewarm(body: PrewarmBody, options: PrewarmOptions): Promi
         headers,
         body: JSON.stringify(body),
         signal: AbortSignal.timeout(Math.min(options.attemptTimeoutMs, remaining)),
+        // A router that redirects is misconfigured or not the router: following it would send the token
+        // wherever the Location points.
+        redirect: "manual",
       });
       status = res.status;
-      // Drain the body so the connection can be reused or closed cleanly.
-      await res.arrayBuffer().catch(() => undefined);
+      // Nothing in the body matters: it is never read, so its size cannot matter either.
+      await discardBody(res);
       if (res.ok) return result(true, null);
       error = `HTTP ${res.status}`;
+      if (res.status >= 300 && res.status < 400) {
+        const location = res.headers.get("location");
+        const to = location === null ? "" : ` to ${redactUrlCredentials(location)}`;
+        return result(false, `${error}: a redirect${to}, not followed (not retried)`);
+      }
       if (!RETRY_STATUSES.has(res.status)) return result(false, `${error} (not retried)`);
       if (res.status === 429 || res.status === 503)
         retryAfterMs = parseRetryAfter(res.headers.get("retry-after"), now());
     } catch (err) {
       status = null;
-      const failure = classify(err, options.token);
+      const failure = classifyFailure(err, options.token);
       error = failure.reason;
       if (!failure.transient) return result(false, `${error} (not retried)`);
     }

@@ -91,6 +91,7 @@ async function declareAll(): Promise<number> {
         memoryMib: env.memoryMib ?? 256,
         probes: cfg.probes,
         nodeClass: cfg.nodeClass,
+        pod: cfg.pod,
         secrets: {
           database: environmentObjectName("db", env.environmentId),
           clickhouse: environmentObjectName("clickhouse", env.environmentId),

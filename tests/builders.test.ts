@@ -1,13 +1,26 @@
 import { strict as assert } from "assert";
 import { parse as parseToml } from "smol-toml";
-import { ANNOTATIONS, LABELS, PROBES, ROLLOUT, SIZING } from "../lib/constants";
+import {
+  ANNOTATIONS,
+  LABELS,
+  NAMESPACE_POD_SECURITY_DEFAULTS,
+  POD_DEFAULTS,
+  PROBES,
+  ROLLOUT,
+  SIZING,
+} from "../lib/constants";
+import { Namespace } from "kubernetes-models/v1";
+import { Deployment } from "kubernetes-models/apps/v1";
 import {
   ciliumPolicyManifest,
   deploymentManifest,
   gossipServiceManifest,
+  namespaceManifest,
   podDisruptionBudgetManifest,
+  podSecurityLabels,
   rolloutTimeoutSeconds,
   serviceManifest,
+  terminationGracePeriodSeconds,
   type SentinelWorkload,
 } from "../lib/kube";
 import { buildLabels, sharedLabels } from "../lib/labels";
@@ -18,6 +31,7 @@ import { proposeIdentity, resolveReplicas, sentinelAddress } from "../providers/
 
 const identity = { workspaceId: "ws_1", projectId: "proj_1", appId: "app_1", environmentId: "env_1" };
 const RFC1035 = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;
+const clone = (value: unknown): any => JSON.parse(JSON.stringify(value));
 
 function workload(overrides: Partial<SentinelWorkload> = {}): SentinelWorkload {
   return {
@@ -35,6 +49,7 @@ function workload(overrides: Partial<SentinelWorkload> = {}): SentinelWorkload {
     regionName: "us-east-1",
     regionId: "reg_use1",
     address: "abcdefgh1234.sentinel.svc.cluster.local:8040",
+    pod: { ...POD_DEFAULTS },
     ...overrides,
   };
 }
@@ -303,13 +318,127 @@ describe("Deployment", () => {
     assert.equal(pod.enableServiceLinks, false);
   });
 
-  it("gives pulumi up a timeout above the worst-case rollout", () => {
+  it("gives pulumi up a timeout above the worst-case rollout, terminations included", () => {
     for (const replicas of [0, 1, 3, 10]) {
-      const startup = PROBES.startup.periodSeconds * PROBES.startup.failureThreshold;
-      const worstCase = Math.max(1, replicas) * (ROLLOUT.minReadySeconds + startup);
-      assert.ok(rolloutTimeoutSeconds(replicas) > worstCase, `replicas ${replicas}`);
+      for (const grace of [1, 40, 3900]) {
+        const startup = PROBES.startup.periodSeconds * PROBES.startup.failureThreshold;
+        const worstCase = Math.max(1, replicas) * (ROLLOUT.minReadySeconds + startup + grace);
+        assert.ok(rolloutTimeoutSeconds(replicas, grace) > worstCase, `replicas ${replicas}, grace ${grace}`);
+      }
     }
-    assert.equal(rolloutTimeoutSeconds(3), 3 * (120 + 120 + 30) + 60);
+    // Each pod: 120 s scheduling and pull, 120 s startup probe, 30 s minReady, 10 + 30 s termination.
+    assert.equal(rolloutTimeoutSeconds(3, 40), 3 * (120 + 120 + 30 + 40) + 60);
+    assert.equal(rolloutTimeoutSeconds(3), rolloutTimeoutSeconds(3, 40), "the default is the default pod's");
+    assert.ok(rolloutTimeoutSeconds(3, 400) - rolloutTimeoutSeconds(3, 40) === 3 * 360);
+  });
+});
+
+describe("Deployment: rollouts that drop no request", () => {
+  it("keeps a stopping pod serving for preStopSeconds (a kubelet sleep, no shell), then drains", () => {
+    const pod = (deploymentManifest(workload()) as any).spec.template.spec;
+    assert.deepEqual(pod.containers[0].lifecycle, { preStop: { sleep: { seconds: 10 } } });
+    assert.equal(pod.terminationGracePeriodSeconds, 10 + 30);
+    assert.equal(terminationGracePeriodSeconds(POD_DEFAULTS), 40);
+  });
+
+  it("sizes the grace period from the configured delay and drain, and omits a 0-second hook", () => {
+    for (const [preStopSeconds, drainSeconds] of [
+      [0, 1],
+      [1, 1],
+      [45, 120],
+      [300, 3600],
+    ]) {
+      const pod = (
+        deploymentManifest(workload({ pod: { ...POD_DEFAULTS, preStopSeconds, drainSeconds } })) as any
+      ).spec.template.spec;
+      assert.equal(pod.terminationGracePeriodSeconds, preStopSeconds + drainSeconds);
+      const hook = pod.containers[0].lifecycle;
+      // sleep 0 is invalid before PodLifecycleSleepActionAllowZero (1.33 beta): no hook instead.
+      if (preStopSeconds === 0) assert.equal(hook, undefined);
+      else {
+        assert.deepEqual(hook, { preStop: { sleep: { seconds: preStopSeconds } } });
+        // Kubernetes rejects a sleep longer than the grace period; the drain leaves time after it.
+        assert.ok(hook.preStop.sleep.seconds < pod.terminationGracePeriodSeconds);
+      }
+    }
+  });
+});
+
+describe("Deployment: restricted pods", () => {
+  it("runs as the configured non-root user and group with the runtime's seccomp profile", () => {
+    const pod = (deploymentManifest(workload()) as any).spec.template.spec;
+    assert.deepEqual(pod.securityContext, {
+      runAsNonRoot: true,
+      runAsUser: 65532,
+      runAsGroup: 65532,
+      seccompProfile: { type: "RuntimeDefault" },
+    });
+    const other = (
+      deploymentManifest(workload({ pod: { ...POD_DEFAULTS, runAsUser: 1000, runAsGroup: 2000 } })) as any
+    ).spec.template.spec;
+    assert.equal(other.securityContext.runAsUser, 1000);
+    assert.equal(other.securityContext.runAsGroup, 2000);
+  });
+
+  it("drops every capability, forbids escalation and mounts the root filesystem read-only, with /tmp writable", () => {
+    const pod = (deploymentManifest(workload()) as any).spec.template.spec;
+    const c = pod.containers[0];
+    assert.deepEqual(c.securityContext, {
+      allowPrivilegeEscalation: false,
+      capabilities: { drop: ["ALL"] },
+      readOnlyRootFilesystem: true,
+    });
+    assert.deepEqual(c.volumeMounts, [{ name: "tmp", mountPath: "/tmp" }]);
+    assert.deepEqual(pod.volumes, [{ name: "tmp", emptyDir: { sizeLimit: "64Mi" } }]);
+  });
+
+  it("sets a priority class only when one is configured", () => {
+    const none = (deploymentManifest(workload()) as any).spec.template.spec;
+    assert.equal("priorityClassName" in none, false);
+    const some = (
+      deploymentManifest(workload({ pod: { ...POD_DEFAULTS, priorityClassName: "edge-proxy" } })) as any
+    ).spec.template.spec;
+    assert.equal(some.priorityClassName, "edge-proxy");
+  });
+
+  it("validates against the Kubernetes schema in every combination", () => {
+    for (const pod of [
+      { ...POD_DEFAULTS },
+      { ...POD_DEFAULTS, preStopSeconds: 0, drainSeconds: 1, priorityClassName: "edge-proxy" },
+      {
+        runAsUser: 2147483647,
+        runAsGroup: 1,
+        priorityClassName: null,
+        preStopSeconds: 300,
+        drainSeconds: 3600,
+      },
+    ]) {
+      new Deployment(deploymentManifest(workload({ pod })) as any).validate();
+    }
+    // The schema check is live: a wrong type in a new field fails it.
+    const broken = clone(deploymentManifest(workload()));
+    broken.spec.template.spec.containers[0].lifecycle.preStop.sleep.seconds = "10";
+    assert.throws(() => new Deployment(broken).validate());
+  });
+});
+
+describe("Namespace: Pod Security Admission", () => {
+  it("labels enforce, warn and audit with their levels, enforce pinned to a version", () => {
+    const labels = podSecurityLabels(NAMESPACE_POD_SECURITY_DEFAULTS);
+    assert.deepEqual(labels, {
+      "pod-security.kubernetes.io/enforce": "restricted",
+      "pod-security.kubernetes.io/enforce-version": "v1.30",
+      "pod-security.kubernetes.io/warn": "restricted",
+      "pod-security.kubernetes.io/warn-version": "latest",
+      "pod-security.kubernetes.io/audit": "restricted",
+      "pod-security.kubernetes.io/audit-version": "latest",
+    });
+    const mixed = podSecurityLabels({ enforce: "baseline", warn: "restricted", audit: "privileged" });
+    assert.equal(mixed["pod-security.kubernetes.io/enforce"], "baseline");
+    assert.equal(mixed["pod-security.kubernetes.io/warn"], "restricted");
+    assert.equal(mixed["pod-security.kubernetes.io/audit"], "privileged");
+    const ns = namespaceManifest("sentinel", { ...sharedLabels(), ...labels });
+    new Namespace({ apiVersion: "v1", kind: "Namespace", metadata: ns.metadata } as any).validate();
   });
 });
 

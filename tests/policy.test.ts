@@ -4,13 +4,21 @@
 import { strict as assert } from "assert";
 import { unknownCheckingProxy } from "@pulumi/policy";
 import { unknown as sdkUnknown } from "@pulumi/pulumi";
-import { COMPONENTS, DEFAULT_NODE_CLASS, ENV_VARS, LABELS } from "../lib/constants";
+import {
+  COMPONENTS,
+  DEFAULT_NODE_CLASS,
+  ENV_VARS,
+  LABELS,
+  NAMESPACE_POD_SECURITY_DEFAULTS,
+  POD_DEFAULTS,
+} from "../lib/constants";
 import {
   ciliumPolicyManifest,
   deploymentManifest,
   gossipServiceManifest,
   namespaceManifest,
   podDisruptionBudgetManifest,
+  podSecurityLabels,
   serviceManifest,
   type SentinelWorkload,
 } from "../lib/kube";
@@ -64,6 +72,7 @@ function workload(overrides: Partial<SentinelWorkload> = {}): SentinelWorkload {
     regionName: "us-east-1",
     regionId: "reg_use1",
     address: "abcdefgh1234.sentinel.svc.cluster.local:8040",
+    pod: { ...POD_DEFAULTS },
     ...overrides,
   };
 }
@@ -77,7 +86,13 @@ const gossipService = (): Obj =>
   clone(gossipServiceManifest("sentinel-gossip-env-1", "sentinel", gossipLabels));
 const ciliumPolicy = (): Obj =>
   clone(ciliumPolicyManifest("sentinel-gossip-env-1", "sentinel", gossipLabels));
-const namespace = (): Obj => clone(namespaceManifest("sentinel", { ...sharedLabels() }));
+const namespace = (): Obj =>
+  clone(
+    namespaceManifest("sentinel", {
+      ...sharedLabels(),
+      ...podSecurityLabels(NAMESPACE_POD_SECURITY_DEFAULTS),
+    }),
+  );
 /** A per-environment Secret as SentinelEnvironment declares it. */
 const secret = (): Obj => ({
   apiVersion: "v1",
@@ -121,6 +136,9 @@ describe("policy pack", () => {
         ["sentinel-pdb-drainable", "mandatory"],
         ["sentinel-images-pinned", "mandatory"],
         ["sentinel-credentials-in-secrets", "mandatory"],
+        ["sentinel-pod-security", "mandatory"],
+        ["sentinel-graceful-termination", "mandatory"],
+        ["sentinel-namespace-pod-security", "mandatory"],
         ["sentinel-probe-paths-distinct", "advisory"],
       ],
     );
@@ -462,7 +480,9 @@ describe("policy sentinel-images-pinned", () => {
 
   it("checks init containers too, and parses references", () => {
     const d = deployment();
-    podSpec(d).initContainers = [{ name: "migrate", image: "busybox" }];
+    podSpec(d).initContainers = [
+      { name: "migrate", image: "busybox", securityContext: clone(container(d).securityContext) },
+    ];
     assert.deepEqual(evaluate(TYPES.deployment, d), [
       [
         "sentinel-images-pinned",
@@ -621,6 +641,233 @@ describe("policy sentinel-probe-paths-distinct (advisory)", () => {
       ],
     );
     assert.deepEqual(evaluate(TYPES.deployment, deployment()), []);
+  });
+});
+
+describe("policy sentinel-pod-security", () => {
+  const only = (d: Obj) =>
+    evaluate(TYPES.deployment, d).filter(([policy]) => policy === "sentinel-pod-security");
+  const C = `${D}: container "sentinel"`;
+
+  it("passes the builder's pods, with the settings on the pod or on the container", () => {
+    assert.deepEqual(only(deployment()), []);
+    const d = deployment();
+    const { runAsNonRoot, seccompProfile } = podSpec(d).securityContext;
+    podSpec(d).securityContext = {};
+    Object.assign(container(d).securityContext, { runAsNonRoot, seccompProfile });
+    assert.deepEqual(only(d), []);
+  });
+
+  // One broken field at a time: [what, break it, the message].
+  const cases: [string, (d: Obj) => void, string][] = [
+    [
+      "runAsNonRoot absent",
+      (d) => delete podSpec(d).securityContext.runAsNonRoot,
+      `${D}: container "sentinel" must run with runAsNonRoot: true (pod or container)`,
+    ],
+    [
+      "runAsNonRoot false on the container",
+      (d) => (container(d).securityContext.runAsNonRoot = false),
+      `${D}: container "sentinel" must run with runAsNonRoot: true (pod or container)`,
+    ],
+    [
+      "user 0",
+      (d) => (podSpec(d).securityContext.runAsUser = 0),
+      `${D}: container "sentinel" must not run as user 0 (runAsUser)`,
+    ],
+    [
+      "user 0 on the container",
+      (d) => (container(d).securityContext.runAsUser = 0),
+      `${D}: container "sentinel" must not run as user 0 (runAsUser)`,
+    ],
+    [
+      "no seccomp profile",
+      (d) => delete podSpec(d).securityContext.seccompProfile,
+      `${D}: container "sentinel" must use seccompProfile RuntimeDefault (or Localhost), on the pod or the container`,
+    ],
+    [
+      "Unconfined on the container",
+      (d) => (container(d).securityContext.seccompProfile = { type: "Unconfined" }),
+      `${D}: container "sentinel" must use seccompProfile RuntimeDefault (or Localhost), on the pod or the container`,
+    ],
+    [
+      "escalation allowed",
+      (d) => (container(d).securityContext.allowPrivilegeEscalation = true),
+      `${C} must set securityContext.allowPrivilegeEscalation: false`,
+    ],
+    [
+      "escalation not set",
+      (d) => delete container(d).securityContext.allowPrivilegeEscalation,
+      `${C} must set securityContext.allowPrivilegeEscalation: false`,
+    ],
+    ["privileged", (d) => (container(d).securityContext.privileged = true), `${C} must not be privileged`],
+    [
+      "capabilities kept",
+      (d) => (container(d).securityContext.capabilities.drop = ["NET_RAW"]),
+      `${C} must drop every capability (securityContext.capabilities.drop: [ALL])`,
+    ],
+    [
+      "capability added",
+      (d) => (container(d).securityContext.capabilities.add = ["NET_ADMIN", "NET_BIND_SERVICE"]),
+      `${C} adds capabilities NET_ADMIN; only NET_BIND_SERVICE is allowed`,
+    ],
+    [
+      "writable root",
+      (d) => (container(d).securityContext.readOnlyRootFilesystem = false),
+      `${C} must set securityContext.readOnlyRootFilesystem: true (mount an emptyDir where it writes)`,
+    ],
+    ["hostNetwork", (d) => (podSpec(d).hostNetwork = true), `${D}: pods must not use hostNetwork`],
+    ["hostPID", (d) => (podSpec(d).hostPID = true), `${D}: pods must not use hostPID`],
+    [
+      "hostPath volume",
+      (d) => podSpec(d).volumes.push({ name: "host", hostPath: { path: "/" } }),
+      `${D}: volume host is of type hostPath; the restricted standard allows configMap, csi, downwardAPI, emptyDir, ephemeral, persistentVolumeClaim, projected, secret`,
+    ],
+  ];
+  for (const [what, breakIt, message] of cases) {
+    it(`rejects ${what}`, () => {
+      const d = deployment();
+      breakIt(d);
+      assert.deepEqual(only(d), [["sentinel-pod-security", message]]);
+    });
+  }
+
+  it("checks init containers and every workload type, and allows NET_BIND_SERVICE back", () => {
+    const d = deployment();
+    podSpec(d).initContainers = [{ name: "init", image: "busybox:1.36" }];
+    assert.deepEqual(
+      only(d).map(([, m]) => m),
+      [
+        `${D}: init container "init" must set securityContext.allowPrivilegeEscalation: false`,
+        `${D}: init container "init" must drop every capability (securityContext.capabilities.drop: [ALL])`,
+        `${D}: init container "init" must set securityContext.readOnlyRootFilesystem: true (mount an emptyDir where it writes)`,
+      ],
+    );
+    const ok = deployment();
+    container(ok).securityContext.capabilities.add = ["NET_BIND_SERVICE"];
+    assert.deepEqual(only(ok), []);
+    const pod = { apiVersion: "v1", kind: "Pod", metadata: { name: "p" }, spec: podSpec(deployment()) };
+    assert.deepEqual(
+      evaluate("kubernetes:core/v1:Pod", pod).filter(([p]) => p === "sentinel-pod-security"),
+      [],
+    );
+    pod.spec.hostIPC = true;
+    assert.deepEqual(
+      evaluate("kubernetes:core/v1:Pod", pod).filter(([p]) => p === "sentinel-pod-security"),
+      [["sentinel-pod-security", "Pod p: pods must not use hostIPC"]],
+    );
+  });
+
+  it("does not report what is not known yet", () => {
+    const d = deployment();
+    podSpec(d).securityContext.runAsNonRoot = UNKNOWN_MARKERS[1];
+    container(d).securityContext = UNKNOWN_MARKERS[6];
+    podSpec(d).volumes = UNKNOWN_MARKERS[5];
+    assert.deepEqual(only(d), []);
+  });
+});
+
+describe("policy sentinel-graceful-termination", () => {
+  const only = (d: Obj, config?: PackConfig) =>
+    evaluate(TYPES.deployment, d, config).filter(([policy]) => policy === "sentinel-graceful-termination");
+
+  it("passes a preStop sleep that the grace period outlasts, and an exec or httpGet hook", () => {
+    assert.deepEqual(only(deployment()), []);
+    const d = deployment();
+    container(d).lifecycle = { preStop: { exec: { command: ["/bin/sleep", "5"] } } };
+    assert.deepEqual(only(d), []);
+  });
+
+  it("rejects a container without a preStop hook", () => {
+    const d = deployment({ pod: { ...POD_DEFAULTS, preStopSeconds: 0 } });
+    assert.deepEqual(only(d), [
+      [
+        "sentinel-graceful-termination",
+        `${D}: container "sentinel" has no preStop hook; without one a stopping pod gets SIGTERM while ` +
+          "endpoints still send it requests (use lifecycle.preStop.sleep)",
+      ],
+    ]);
+    // The fleet's pod.preStopSeconds 0 is a choice the pack can be told about.
+    assert.deepEqual(only(d, { "sentinel-graceful-termination": { minPreStopSeconds: 0 } }), []);
+  });
+
+  it("rejects a sleep shorter than minPreStopSeconds", () => {
+    const d = deployment({ pod: { ...POD_DEFAULTS, preStopSeconds: 3 } });
+    assert.deepEqual(only(d), []);
+    assert.deepEqual(only(d, { "sentinel-graceful-termination": { minPreStopSeconds: 5 } }), [
+      [
+        "sentinel-graceful-termination",
+        `${D}: container "sentinel" preStop sleeps 3 s; at least 5 s keep a stopping pod serving while endpoints move`,
+      ],
+    ]);
+  });
+
+  it("rejects a grace period the sleep uses up, Kubernetes' default of 30 s included", () => {
+    const d = deployment();
+    podSpec(d).terminationGracePeriodSeconds = 10;
+    const message = (grace: number, sleep: number) => [
+      "sentinel-graceful-termination",
+      `${D}: terminationGracePeriodSeconds ${grace} does not outlast container "sentinel"'s preStop sleep of ` +
+        `${sleep} s; the pod is killed before it can drain`,
+    ];
+    assert.deepEqual(only(d), [message(10, 10)]);
+    delete podSpec(d).terminationGracePeriodSeconds;
+    container(d).lifecycle.preStop.sleep.seconds = 45;
+    assert.deepEqual(only(d), [message(30, 45)]);
+    podSpec(d).terminationGracePeriodSeconds = UNKNOWN_MARKERS[2];
+    assert.deepEqual(only(d), []);
+  });
+});
+
+describe("policy sentinel-namespace-pod-security", () => {
+  const N = "Namespace sentinel";
+  const only = (ns: Obj, config?: PackConfig) =>
+    evaluate(TYPES.namespace, ns, config).filter(([policy]) => policy === "sentinel-namespace-pod-security");
+
+  it("passes the fleet's namespace", () => {
+    assert.deepEqual(only(namespace()), []);
+  });
+
+  it("requires enforce, warn and audit with valid levels", () => {
+    const ns = namespace();
+    delete ns.metadata.labels["pod-security.kubernetes.io/warn"];
+    ns.metadata.labels["pod-security.kubernetes.io/audit"] = "strict";
+    assert.deepEqual(only(ns), [
+      [
+        "sentinel-namespace-pod-security",
+        `${N} has no label pod-security.kubernetes.io/warn; it must be one of restricted, baseline, privileged`,
+      ],
+      [
+        "sentinel-namespace-pod-security",
+        `${N} label pod-security.kubernetes.io/audit is "strict"; it must be one of restricted, baseline, privileged`,
+      ],
+    ]);
+  });
+
+  it("rejects an enforce level below minimumEnforce, which config can lower", () => {
+    const ns = namespace();
+    ns.metadata.labels["pod-security.kubernetes.io/enforce"] = "baseline";
+    const below = [
+      "sentinel-namespace-pod-security",
+      `${N} enforces Pod Security level baseline; it must be restricted or stricter`,
+    ];
+    assert.deepEqual(only(ns), [below]);
+    assert.deepEqual(only(ns, { "sentinel-namespace-pod-security": { minimumEnforce: "baseline" } }), []);
+    ns.metadata.labels["pod-security.kubernetes.io/enforce"] = "privileged";
+    assert.equal(only(ns, { "sentinel-namespace-pod-security": { minimumEnforce: "baseline" } }).length, 1);
+  });
+
+  it("rejects a version label that is not latest or v1.<minor>", () => {
+    const ns = namespace();
+    ns.metadata.labels["pod-security.kubernetes.io/enforce-version"] = "1.30";
+    assert.deepEqual(only(ns), [
+      [
+        "sentinel-namespace-pod-security",
+        `${N} label pod-security.kubernetes.io/enforce-version is 1.30; it must be latest or v1.<minor>`,
+      ],
+    ]);
+    delete ns.metadata.labels["pod-security.kubernetes.io/enforce-version"];
+    assert.deepEqual(only(ns), [], "a version label is optional (Kubernetes defaults to latest)");
   });
 });
 

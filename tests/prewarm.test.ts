@@ -1,9 +1,19 @@
 // The prewarm HTTP call (lib/prewarm.ts) against real HTTP servers on 127.0.0.1: request shape, retries,
-// backoff, Retry-After, per-attempt timeout, overall deadline, connection refused. Plus the pure helpers.
+// backoff, Retry-After, per-attempt timeout, overall deadline, connection refused; what a misbehaving router
+// or URL cannot do (redirects, endless bodies, credentials in the URL). Plus the pure helpers.
 import { strict as assert } from "assert";
 import * as http from "http";
 import type { AddressInfo } from "net";
-import { backoffMs, parseRetryAfter, prewarm, type PrewarmBody } from "../lib/prewarm";
+import {
+  backoffMs,
+  classifyFailure,
+  parseRetryAfter,
+  prewarm,
+  prewarmUrlProblem,
+  redactUrlCredentials,
+  TRANSIENT_CODES,
+  type PrewarmBody,
+} from "../lib/prewarm";
 
 const BODY: PrewarmBody = {
   workspaceId: "ws_acme",
@@ -301,6 +311,238 @@ describe("prewarm against a real HTTP server", function () {
     assert.ok(received[0].at >= upAt);
     assert.ok(Date.now() - started < 4000);
     assert.equal(result.delaysMs.length, result.attempts - 1);
+  });
+});
+
+/**
+ * A server whose every response is an endless body, written as fast as the connection takes it. It counts
+ * the bytes the connection accepted: an upper bound on what the client can have read, and so on what it can
+ * hold. `limit` ends the body after that many bytes instead (a huge but finite body).
+ */
+async function startFloodServer(
+  status: number,
+  limit = Infinity,
+): Promise<TestServer & { accepted: number[] }> {
+  const accepted: number[] = [];
+  const chunk = Buffer.alloc(64 * 1024, 0x61);
+  const srv = await startServer((n, _req, res) => {
+    accepted[n] = 0;
+    res.writeHead(status, { "content-type": "application/octet-stream" });
+    let stopped = false;
+    res.on("close", () => (stopped = true));
+    const pump = (): void => {
+      while (!stopped) {
+        if (accepted[n] >= limit) {
+          res.end();
+          return;
+        }
+        accepted[n] += chunk.length;
+        if (!res.write(chunk)) {
+          res.once("drain", pump);
+          return;
+        }
+      }
+    };
+    pump();
+  });
+  return { ...srv, accepted };
+}
+
+const MiB = 1024 * 1024;
+
+describe("prewarm against a misbehaving router", function () {
+  this.timeout(20_000);
+
+  afterEach(async () => {
+    const closing = servers.splice(0).map(
+      (s) =>
+        new Promise<void>((resolve) => {
+          s.closeAllConnections();
+          if (!s.listening) resolve();
+          else s.close(() => resolve());
+        }),
+    );
+    await Promise.all(closing);
+  });
+
+  it("follows no redirect: a 3xx is a failure, reported with its Location redacted and not retried", async () => {
+    const elsewhere = await startServer((_n, _req, res) => reply(res, 200));
+    const target = elsewhere.url.replace("http://", "http://admin:hunter2-secret@");
+    for (const code of [301, 302, 303, 307, 308]) {
+      const srv = await startServer((_n, _req, res) => reply(res, code, { location: target }));
+      const result = await prewarm(BODY, {
+        url: srv.url,
+        token: TOKEN,
+        attemptTimeoutMs: 500,
+        deadlineMs: 3000,
+      });
+      assert.deepEqual([result.ok, result.status, result.attempts, srv.received.length], [false, code, 1, 1]);
+      assert.equal(
+        result.error,
+        `HTTP ${code}: a redirect to ${elsewhere.url.replace("http://", "http://[redacted]@")}, not followed (not retried)`,
+      );
+      assert.ok(!String(result.error).includes("hunter2"));
+    }
+    assert.equal(elsewhere.received.length, 0, "the token went where the redirect pointed");
+  });
+
+  it("never holds a body: 20 concurrent calls against endless bodies each accept a bounded number of bytes", async () => {
+    const ok = await startFloodServer(200);
+    const failing = await startFloodServer(503);
+    const started = Date.now();
+    const results = await Promise.all([
+      ...Array.from({ length: 10 }, () =>
+        prewarm(BODY, { url: ok.url, token: TOKEN, attemptTimeoutMs: 3000, deadlineMs: 5000 }),
+      ),
+      ...Array.from({ length: 10 }, () =>
+        prewarm(BODY, {
+          url: failing.url,
+          token: TOKEN,
+          attemptTimeoutMs: 1000,
+          deadlineMs: 1000,
+          maxDelayMs: 100,
+          baseDelayMs: 50,
+        }),
+      ),
+    ]);
+    const elapsed = Date.now() - started;
+    // Let the servers notice the closed connections, then read their counts.
+    await new Promise((r) => setTimeout(r, 100));
+    const counts = [...ok.accepted, ...failing.accepted];
+    const total = counts.reduce((a, b) => a + b, 0);
+    const largest = Math.max(...counts);
+    console.log(
+      `      endless bodies: ${counts.length} responses, at most ${(largest / MiB).toFixed(2)} MiB accepted by ` +
+        `one connection, ${(total / MiB).toFixed(1)} MiB by all (kernel socket buffers included)`,
+    );
+    assert.ok(results.slice(0, 10).every((r) => r.ok && r.attempts === 1));
+    for (const r of results.slice(10))
+      // The last attempt may run out of deadline before its answer on a busy machine: no status then.
+      assert.ok(!r.ok && (r.status === 503 || r.status === null) && r.attempts > 1, JSON.stringify(r));
+    // Counted, not timed: a connection takes what fits its socket buffers before the client cancels, far below
+    // the 64 MiB a reading client pulls in the control below.
+    assert.ok(largest < 16 * MiB, `one connection accepted ${largest} bytes`);
+    assert.ok(counts.length === 10 + results.slice(10).reduce((n, r) => n + r.attempts, 0));
+    // Nor did any call wait for a body to end (it never ends): each returned well inside its attempt timeout.
+    assert.ok(elapsed < 3000, `took ${elapsed} ms`);
+  });
+
+  it("control: a client that reads the body accepts all of a huge one, so the bound above is not a given", async () => {
+    const huge = await startFloodServer(200, 64 * MiB);
+    const res = await fetch(huge.url, { method: "POST", body: "{}" });
+    let read = 0;
+    for await (const part of res.body as AsyncIterable<Uint8Array>) read += part.length;
+    assert.equal(read, 64 * MiB);
+    assert.equal(huge.accepted[0], 64 * MiB);
+  });
+
+  it("refuses a URL with credentials before any request, and never echoes it", async () => {
+    const srv = await startServer((_n, _req, res) => reply(res, 200));
+    for (const url of [
+      srv.url.replace("http://", "http://user:s3cret-pw@"),
+      srv.url.replace("http://", "http://s3cret-token@"),
+      srv.url.replace("http://", "http://:s3cret-pw@"),
+    ]) {
+      const result = await prewarm(BODY, { url, token: TOKEN, attemptTimeoutMs: 200, deadlineMs: 1000 });
+      assert.deepEqual([result.ok, result.attempts, result.status], [false, 0, null]);
+      assert.equal(
+        result.error,
+        "the prewarm URL contains credentials (user:password@); they are refused and never sent or logged (not retried)",
+      );
+      assert.ok(!JSON.stringify(result).includes("s3cret"));
+    }
+    assert.equal(srv.received.length, 0);
+    assert.equal(prewarmUrlProblem("not a url"), "the prewarm URL is not a valid URL");
+    assert.equal(
+      prewarmUrlProblem("ftp://router/prewarm"),
+      "the prewarm URL's scheme ftp: is not http: or https:",
+    );
+    assert.equal(prewarmUrlProblem(srv.url), null);
+  });
+
+  it("does not retry a name that does not exist (ENOTFOUND), when the resolver says so", async function () {
+    // `.invalid` never resolves (RFC 6761); a resolver that can be reached answers NXDOMAIN. Without one,
+    // getaddrinfo fails with EAI_AGAIN instead, which is retried, and this case cannot be observed.
+    const probe = await fetch("http://sentinel-fleet-prewarm.invalid/").catch(
+      (e: { cause?: { code?: string } }) => e,
+    );
+    if ((probe as { cause?: { code?: string } }).cause?.code !== "ENOTFOUND") this.skip();
+    const result = await prewarm(BODY, {
+      url: "http://sentinel-fleet-prewarm.invalid/prewarm",
+      token: TOKEN,
+      attemptTimeoutMs: 1000,
+      deadlineMs: 5000,
+    });
+    assert.deepEqual([result.ok, result.attempts, result.error], [false, 1, "ENOTFOUND (not retried)"]);
+  });
+});
+
+describe("classifyFailure", () => {
+  /** What Node's fetch throws: TypeError("fetch failed") with the system error as its cause. */
+  const fetchError = (code: string, message = `getaddrinfo ${code} router.example`) =>
+    Object.assign(new TypeError("fetch failed"), { cause: Object.assign(new Error(message), { code }) });
+
+  it("retries a resolver that could not answer, not a name that does not exist", () => {
+    assert.deepEqual(classifyFailure(fetchError("EAI_AGAIN"), TOKEN), {
+      transient: true,
+      reason: "EAI_AGAIN",
+    });
+    assert.deepEqual(classifyFailure(fetchError("ENOTFOUND"), TOKEN), {
+      transient: false,
+      reason: "ENOTFOUND",
+    });
+    assert.equal(TRANSIENT_CODES.has("ENOTFOUND"), false);
+  });
+
+  it("retries refused, reset and timed-out connections; not TLS or unknown failures", () => {
+    for (const code of [
+      "ECONNREFUSED",
+      "ECONNRESET",
+      "ETIMEDOUT",
+      "UND_ERR_SOCKET",
+      "UND_ERR_CONNECT_TIMEOUT",
+    ])
+      assert.equal(classifyFailure(fetchError(code), TOKEN).transient, true, code);
+    for (const code of ["CERT_HAS_EXPIRED", "ERR_TLS_CERT_ALTNAME_INVALID", "DEPTH_ZERO_SELF_SIGNED_CERT"])
+      assert.equal(classifyFailure(fetchError(code), TOKEN).transient, false, code);
+    assert.deepEqual(classifyFailure(Object.assign(new Error("x"), { name: "TimeoutError" }), TOKEN), {
+      transient: true,
+      reason: "attempt timed out",
+    });
+    assert.equal(classifyFailure(new TypeError("something else"), TOKEN).transient, false);
+  });
+
+  it("redacts the token and URL credentials from what fetch says", () => {
+    // fetch's own words when given a URL with credentials.
+    const refused = new TypeError(
+      "Request cannot be constructed from a URL that includes credentials: http://user:pw-LEAK@127.0.0.1:9/x",
+    );
+    const { reason } = classifyFailure(refused, TOKEN);
+    assert.equal(
+      reason,
+      "Request cannot be constructed from a URL that includes credentials: http://[redacted]@127.0.0.1:9/x",
+    );
+    assert.equal(
+      classifyFailure(new TypeError(`bad header Bearer ${TOKEN}`), TOKEN).reason,
+      "bad header Bearer [redacted]",
+    );
+  });
+});
+
+describe("redactUrlCredentials", () => {
+  it("removes every URL's userinfo, whatever it holds, and leaves other text alone", () => {
+    const cases: [string, string][] = [
+      ["https://u:p@router.example/x", "https://[redacted]@router.example/x"],
+      ["https://token@router.example", "https://[redacted]@router.example"],
+      ["https://u:p@ss@router.example/a@b", "https://[redacted]@router.example/a@b"],
+      [
+        "a http://a:b@h1/ and HTTPS://c:d@h2?q=e@f",
+        "a http://[redacted]@h1/ and HTTPS://[redacted]@h2?q=e@f",
+      ],
+      ["https://router.example/x?user=a@b", "https://router.example/x?user=a@b"],
+      ["mail me@example.com", "mail me@example.com"],
+    ];
+    for (const [input, output] of cases) assert.equal(redactUrlCredentials(input), output, input);
   });
 });
 

@@ -298,6 +298,59 @@ describe("router prewarm hook", function () {
       assert.equal(lines[1].level, "info");
       assertNoToken(lines.map((l) => l.message));
     });
+
+    it("refuses a URL with credentials and never logs them, even when validation was bypassed", async () => {
+      // The config validation rejects such a URL; these settings go around it, as a future caller might.
+      const withCredentials = {
+        ...settings,
+        regions: settings.regions.map((r) => ({
+          ...r,
+          prewarmUrl: `http://ops:s3cret-LEAK@127.0.0.1:${port}/prewarm/{region}/{k8sName}`,
+        })),
+      };
+      const { logger, lines } = capturingLogger();
+      const result = await runPrewarmHook(hookArgs(deps[0]), withCredentials, logger);
+      assert.ok(result !== null && !result.ok && result.attempts === 0);
+      assert.equal(received.length, 0);
+      assert.equal(lines.length, 1);
+      assert.equal(lines[0].level, "warn");
+      assert.match(lines[0].message, /the prewarm URL contains credentials/);
+      for (const l of lines)
+        assert.ok(!l.message.includes("s3cret") && !l.message.includes("ops:"), l.message);
+    });
+
+    it("warns about a redirect without following it or logging the Location's credentials", async () => {
+      const elsewhere = `http://ops:s3cret-LEAK@127.0.0.1:${port}/elsewhere`;
+      const redirecting = http.createServer((_req, res) => {
+        res.writeHead(307, { location: elsewhere });
+        res.end();
+      });
+      await new Promise<void>((resolve) => redirecting.listen(0, "127.0.0.1", resolve));
+      try {
+        const redirectPort = (redirecting.address() as AddressInfo).port;
+        const viaRedirect = {
+          ...settings,
+          regions: settings.regions.map((r) => ({
+            ...r,
+            prewarmUrl: `http://127.0.0.1:${redirectPort}/prewarm/{region}`,
+          })),
+        };
+        const { logger, lines } = capturingLogger();
+        const result = await runPrewarmHook(hookArgs(deps[0]), viaRedirect, logger);
+        assert.ok(result !== null && !result.ok && result.status === 307 && result.attempts === 1);
+        assert.equal(received.length, 0, "the redirect was followed");
+        assert.equal(lines.length, 1);
+        assert.match(
+          lines[0].message,
+          /HTTP 307: a redirect to http:\/\/\[redacted\]@127\.0\.0\.1:\d+\/elsewhere, not followed/,
+        );
+        assert.ok(!lines[0].message.includes("s3cret"));
+        assertNoToken(lines.map((l) => l.message));
+      } finally {
+        redirecting.closeAllConnections();
+        await new Promise<void>((resolve) => redirecting.close(() => resolve()));
+      }
+    });
   });
 
   describe("under the mock engine", () => {

@@ -5,7 +5,7 @@ import { Namespace, Secret, Service } from "kubernetes-models/v1";
 import { Deployment } from "kubernetes-models/apps/v1";
 import { PodDisruptionBudget } from "kubernetes-models/policy/v1";
 import { LABELS, PREWARM } from "../lib/constants";
-import { rolloutTimeoutSeconds } from "../lib/kube";
+import { podSecurityLabels, rolloutTimeoutSeconds } from "../lib/kube";
 import { environmentObjectName } from "../lib/names";
 import { proposeIdentity } from "../providers/identity";
 import {
@@ -261,7 +261,11 @@ for (const preview of [false, true]) {
         const labels = meta(r).labels;
         assert.equal(labels[LABELS.managedBy], "sentinel-fleet", r.urn);
         if (r.type === T.namespace) {
-          assert.deepEqual(labels, { [LABELS.managedBy]: "sentinel-fleet", [LABELS.component]: "sentinel" });
+          assert.deepEqual(labels, {
+            [LABELS.managedBy]: "sentinel-fleet",
+            [LABELS.component]: "sentinel",
+            ...podSecurityLabels({ enforce: "restricted", warn: "restricted", audit: "restricted" }),
+          });
           continue;
         }
         for (const key of [LABELS.workspaceId, LABELS.projectId, LABELS.appId, LABELS.environmentId]) {

@@ -1,0 +1,66 @@
+// The oldest Pulumi engine this program runs on, checked before anything is declared. Of what the program needs
+// from the engine (README, "Minimum versions"), resource hooks are the newest, and the one the engine reports:
+// the resource monitor answers SupportsFeature("resourceHooks") from Pulumi 3.182.0 on. Without this check an
+// older CLI fails at the first hook registration with the SDK's "does not support resource hooks", which names
+// no version.
+import * as pulumi from "@pulumi/pulumi";
+import { MINIMUM_VERSIONS, PROJECT } from "./constants";
+
+/* eslint-disable @typescript-eslint/no-require-imports */
+const resproto = require("@pulumi/pulumi/proto/resource_pb") as {
+  SupportsFeatureRequest: new () => { setId(id: string): void };
+};
+/* eslint-enable @typescript-eslint/no-require-imports */
+
+/** gRPC's UNIMPLEMENTED: a monitor too old to know SupportsFeature knows no feature. */
+const GRPC_UNIMPLEMENTED = 12;
+
+/** The part of the SDK's resource monitor client this module calls. */
+export interface FeatureMonitor {
+  supportsFeature(
+    req: unknown,
+    callback: (err: (Error & { code?: number }) | null, resp?: { getHassupport(): boolean }) => void,
+  ): unknown;
+}
+
+/** Whether the engine's resource monitor supports a feature, asked the way the SDK asks it. */
+export function monitorSupports(monitor: FeatureMonitor, feature: string): Promise<boolean> {
+  const req = new resproto.SupportsFeatureRequest();
+  req.setId(feature);
+  return new Promise((resolve, reject) => {
+    monitor.supportsFeature(req, (err, resp) => {
+      if (err !== null && err.code === GRPC_UNIMPLEMENTED) resolve(false);
+      else if (err !== null) reject(err);
+      else resolve(resp?.getHassupport() === true);
+    });
+  });
+}
+
+/** The SDK's resource monitor client (undefined outside an engine), seen as the one call made on it. */
+function sdkMonitor(): FeatureMonitor | undefined {
+  const m: unknown = pulumi.runtime.getMonitor();
+  return m === undefined ? undefined : (m as FeatureMonitor);
+}
+
+export class EngineTooOldError extends Error {
+  constructor(missing: string) {
+    super(
+      `${PROJECT} needs Pulumi CLI ${MINIMUM_VERSIONS.pulumiCli} or later: this engine does not support ` +
+        `${missing}. Upgrade the Pulumi CLI (pulumi version shows the one in use); nothing was created.`,
+    );
+    this.name = "EngineTooOldError";
+  }
+}
+
+/**
+ * Rejects with EngineTooOldError when the engine lacks what the program needs. Without a resource monitor
+ * (the program loaded outside any engine) there is nothing to ask, and it resolves.
+ */
+export async function requireSupportedEngine(
+  monitor: FeatureMonitor | undefined = sdkMonitor(),
+): Promise<void> {
+  if (monitor === undefined) return;
+  if (!(await monitorSupports(monitor, "resourceHooks"))) {
+    throw new EngineTooOldError("resource hooks (the router prewarm hook)");
+  }
+}
