@@ -36,3 +36,17 @@ export function sentinelDbUser(regionName: string): string {
   const base = `sentinel_${regionName.replace(/[^A-Za-z0-9]+/g, "_")}`;
   return base.length <= 32 ? base : `${base.slice(0, 23)}_${shortHash(regionName)}`;
 }
+
+/** The two sentinel logins of a region, used alternately as the credential rotation generation advances. */
+export type LoginSlot = "a" | "b";
+
+/**
+ * MySQL user of a region's login in `slot`: login A is the single-login release's `sentinel_<region>` (so an
+ * upgrade keeps it), login B `sentinelb_<region>`. The prefixes differ before the region part, so no region
+ * name's A login can equal another's B login; both stay within MySQL's 32 characters.
+ */
+export function sentinelDbLogin(regionName: string, slot: LoginSlot): string {
+  if (slot === "a") return sentinelDbUser(regionName);
+  const base = `sentinelb_${regionName.replace(/[^A-Za-z0-9]+/g, "_")}`;
+  return base.length <= 32 ? base : `${base.slice(0, 23)}_${shortHash(regionName)}`;
+}

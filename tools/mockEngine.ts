@@ -51,6 +51,7 @@ export interface CapturedResource {
   readonly outputs: Record<string, any>;
   readonly id: string | undefined;
   readonly retainOnDelete: boolean;
+  readonly deleteBeforeReplace: boolean;
   readonly customTimeouts: { create: string; update: string; delete: string } | null;
   readonly hooks: { afterCreate: string[]; afterUpdate: string[] };
   /** URNs the engine would create this resource after (from Output inputs and dependsOn alike). */
@@ -99,6 +100,11 @@ export interface RunOptions {
   readonly onRegister?: (count: number) => void;
   /** Record every registration (default true); benchmarks turn it off to measure only the program and SDK. */
   readonly record?: boolean;
+  /**
+   * The inputs a dynamic resource has in the prior state, by resource name: what the engine passes to `check`
+   * as `olds` when the resource already exists (default: none, a first deployment).
+   */
+  readonly priorInputs?: (name: string) => Record<string, unknown> | undefined;
 }
 
 const DEFAULT_PROGRAM = path.join(PROJECT_ROOT, "index");
@@ -110,6 +116,7 @@ interface Recorder {
   record: boolean;
   preview: boolean;
   fireHooks: boolean;
+  priorInputs?: (name: string) => Record<string, unknown> | undefined;
   resources: CapturedResource[];
   hooks: Map<string, RegisteredHook>;
   firedHooks: FiredHook[];
@@ -192,6 +199,7 @@ async function record(run: Recorder, req: any, response: any): Promise<void> {
     outputs: rpc.deserializeProperties(response.getObject(), true),
     id: response.getId() === "" ? undefined : response.getId(),
     retainOnDelete: req.getRetainondelete() === true,
+    deleteBeforeReplace: req.getDeletebeforereplace() === true,
     customTimeouts:
       timeouts === undefined
         ? null
@@ -254,7 +262,7 @@ function mocksFor(run: Recorder): pulumi.runtime.Mocks {
       if (!args.custom) return { id: undefined, state: {} };
       if (args.type === DYNAMIC_TYPE) {
         const provider = loadDynamicProvider(String(inputs.__provider));
-        const result = (await provider.check({}, inputs)) as {
+        const result = (await provider.check(run.priorInputs?.(args.name) ?? {}, inputs)) as {
           inputs: Record<string, unknown>;
           failures: any[];
         };
@@ -334,6 +342,7 @@ export async function runProgram(options: RunOptions): Promise<ProgramRun> {
     record: options.record ?? true,
     preview: options.preview,
     fireHooks: options.fireHooks ?? true,
+    priorInputs: options.priorInputs,
     resources: [],
     hooks: new Map(),
     firedHooks: [],
