@@ -133,6 +133,7 @@ export async function deployFleet(cfg: FleetConfig): Promise<FleetOutputs> {
       redisUrl,
       otel,
       retainSentinelRows: cfg.retainSentinelRows,
+      waves: cfg.waves ?? undefined,
     });
     // One export per sentinel, not one per field: each is an Output the program keeps until it ends.
     outputs[env.environmentId] = Object.fromEntries(

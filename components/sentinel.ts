@@ -70,6 +70,11 @@ export interface SentinelArgs {
    * Default: none.
    */
   readonly prerequisites?: readonly pulumi.Resource[];
+  /**
+   * The previous rollout wave's Deployments of the same environment: this Deployment is created or updated
+   * only after they have converged (README, "Region waves"). Default: none (no waves, or the first wave).
+   */
+  readonly after?: readonly pulumi.Resource[];
   /** Probe paths. Required (the fleet config supplies defaults). */
   readonly probes: ProbePaths;
   /** Node class the pods tolerate and require. Required (default in fleet config: node-class=sentinel). */
@@ -171,7 +176,7 @@ export class Sentinel extends pulumi.ComponentResource {
       },
       {
         parent: this,
-        dependsOn: args.prerequisites === undefined ? undefined : [...args.prerequisites],
+        dependsOn: [...(args.prerequisites ?? []), ...(args.after ?? [])],
         customTimeouts: { create: timeout, update: timeout },
         hooks: hook === undefined ? undefined : { afterCreate: [hook], afterUpdate: [hook] },
       },
