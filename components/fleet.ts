@@ -31,6 +31,9 @@ function deployRegion(
     // Secrets are named, not auto-named: rotate them in place (Reloader restarts the pods) instead of a
     // delete-then-create that would leave pods without their Secret for a moment.
     enableSecretMutable: true,
+    // Cutover from the original agent (README): take over the objects it applied, fields it owned included.
+    // Flipping these later is an in-place update of the provider, not a replacement of its objects.
+    ...(region.cutover ? { upsertExistingObjects: true, enablePatchForce: true } : {}),
   });
 
   // The namespace is shared by every environment in the cluster, and possibly by other stacks (shards), so it
