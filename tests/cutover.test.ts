@@ -7,6 +7,7 @@ import { startDatabase, type TestDatabase } from "../tools/mariadb";
 import { DYNAMIC_TYPE, type ProgramRun } from "../tools/mockEngine";
 import { secret, startProviderHost, type Props, type ProviderHost } from "../tools/providerHost";
 import { proposeIdentity } from "../providers/identity";
+import { checkSentinelRecord, diffSentinelRecord, UNKNOWN } from "../providers/sentinelRecord";
 import { exampleConfig, runExample } from "./support/fixtures";
 import { withOverride } from "./support/overrides";
 
@@ -202,5 +203,46 @@ describe("cutover: adopt a row, then preview an image change", function () {
     const after = (await host.check({ olds: next, news: changed })).inputs;
     const quiet = await host.diff({ id: state.id, olds: updated.properties, news: after, oldInputs: next });
     assert.equal(quiet.changes, "none");
+  });
+});
+
+describe("cutover: when diff refuses a stale adopted identity", () => {
+  const spec = {
+    workspaceId: "ws_1",
+    projectId: "proj_1",
+    environmentId: "env_1",
+    environmentSlug: "staging",
+    regionId: "reg_use1",
+    namespace: "sentinel",
+    image: "ghcr.io/unkeyed/unkey:v1",
+  };
+  const checked = (changes: Props = {}) =>
+    checkSentinelRecord({}, { spec: { ...spec, ...changes } }).inputs as Props;
+  const adopted = {
+    ...checked(),
+    sentinelId: ORIGINAL.id,
+    k8sName: ORIGINAL.k8sName,
+    row: { ...checked().row, sentinelId: ORIGINAL.id, k8sName: ORIGINAL.k8sName },
+    version: 42,
+    createdAt: 1,
+    updatedAt: null,
+  };
+
+  it("only for an in-place change of a row whose recorded identity differs from the inputs", () => {
+    const image = checked({ image: "ghcr.io/unkeyed/unkey:v2" });
+    assert.throws(() => diffSentinelRecord(adopted, image), /adopted an existing row/);
+    // No change: the engine keeps the old outputs. A move to another row: a new identity is expected.
+    assert.equal(diffSentinelRecord(adopted, checked()).changes, false);
+    assert.deepEqual(diffSentinelRecord(adopted, checked({ regionId: "reg_euc1" })).replaces, [
+      "spec.regionId",
+    ]);
+    // An identity not known yet (preview with unknown inputs) is not a mismatch.
+    assert.equal(
+      diffSentinelRecord(adopted, { ...image, sentinelId: UNKNOWN, k8sName: UNKNOWN }).changes,
+      true,
+    );
+    // The proposed identity that create kept (no adoption) never trips it.
+    const own = { ...checked(), version: 1, createdAt: 1, updatedAt: null };
+    assert.equal(diffSentinelRecord(own, image).changes, true);
   });
 });
