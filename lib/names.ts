@@ -58,6 +58,8 @@ export interface DeclaredResource {
   readonly name: string;
   /** Where the name comes from, for error messages: the config key and the values joined into it. */
   readonly origin: string;
+  /** The config key path of that origin, e.g. `sentinel-fleet:environments[2] (env_x)`. */
+  readonly path: string;
 }
 
 /** A problem in the same shape as the configuration parser's (path, message). */
@@ -103,49 +105,53 @@ export interface NamingConfig {
 export function declaredResources(cfg: NamingConfig): DeclaredResource[] {
   const T = RESOURCE_TYPES;
   const out: DeclaredResource[] = [
-    { qualifiedType: T.mysqlProvider, name: "platform-db", origin: "the program" },
+    { qualifiedType: T.mysqlProvider, name: "platform-db", origin: "the program", path: "sentinel-fleet" },
   ];
   const deployed = cfg.regions.filter((r) => cfg.deployRegions.includes(r.name));
   for (const region of deployed) {
     const origin = `region ${JSON.stringify(region.name)}`;
+    const path = `sentinel-fleet:regions[${cfg.regions.indexOf(region)}] (${region.name})`;
     const base = `region-${region.name}`;
     out.push(
-      { qualifiedType: T.kubernetesProvider, name: base, origin },
-      { qualifiedType: T.kubernetesProvider, name: `${base}-namespace`, origin },
-      { qualifiedType: T.namespace, name: `${base}-namespace`, origin },
+      { qualifiedType: T.kubernetesProvider, name: base, origin, path },
+      { qualifiedType: T.kubernetesProvider, name: `${base}-namespace`, origin, path },
+      { qualifiedType: T.namespace, name: `${base}-namespace`, origin, path },
     );
     for (const login of [`${base}-sentinel-db`, `${base}-sentinel-db-b`]) {
       for (const qualifiedType of [T.password, T.user, T.grant])
-        out.push({ qualifiedType, name: login, origin });
+        out.push({ qualifiedType, name: login, origin, path });
     }
   }
   const environment = T.environment;
   const sentinel = `${environment}$${T.sentinel}`;
-  for (const env of cfg.environments) {
+  for (const [i, env] of cfg.environments.entries()) {
     const regions = env.regions.filter((name) => cfg.deployRegions.includes(name));
     if (regions.length === 0) continue;
+    const path = `sentinel-fleet:environments[${i}] (${env.environmentId})`;
     out.push({
       qualifiedType: environment,
       name: env.environmentId,
-      origin: `environment ${env.environmentId}`,
+      origin: `environment ${JSON.stringify(env.environmentId)}`,
+      path,
     });
     for (const region of regions) {
       const origin = `environment ${JSON.stringify(env.environmentId)} in region ${JSON.stringify(region)}`;
       const pair = `${env.environmentId}-${region}`;
       const kinds = ["db", "clickhouse", "redis", ...(cfg.otel === null ? [] : ["otel"])];
       for (const kind of kinds)
-        out.push({ qualifiedType: `${environment}$${T.secret}`, name: `${pair}-${kind}`, origin });
-      out.push({ qualifiedType: `${environment}$${T.service}`, name: `${pair}-gossip`, origin });
+        out.push({ qualifiedType: `${environment}$${T.secret}`, name: `${pair}-${kind}`, origin, path });
+      out.push({ qualifiedType: `${environment}$${T.service}`, name: `${pair}-gossip`, origin, path });
       if (cfg.ciliumNetworkPolicies) {
         out.push({
           qualifiedType: `${environment}$${T.ciliumPolicy}`,
           name: `${pair}-gossip-policy`,
           origin,
+          path,
         });
       }
-      out.push({ qualifiedType: sentinel, name: pair, origin });
+      out.push({ qualifiedType: sentinel, name: pair, origin, path });
       for (const type of [T.record, T.deployment, T.service, T.pdb]) {
-        out.push({ qualifiedType: `${sentinel}$${type}`, name: pair, origin });
+        out.push({ qualifiedType: `${sentinel}$${type}`, name: pair, origin, path });
       }
     }
   }
@@ -182,9 +188,8 @@ export function nameCollisionProblems(cfg: NamingConfig): NameProblem[] {
     reported.add(pairKey);
     const type = key.slice(0, key.lastIndexOf("::")).split("$").pop();
     problems.push({
-      path: origins.some((o) => o.startsWith("environment"))
-        ? "sentinel-fleet:environments"
-        : "sentinel-fleet:regions",
+      // The later of the two in the configuration is the one to point at.
+      path: (others[others.length - 1] ?? first).path,
       message:
         `${origins.join(" and ")} would both declare ${type} ${JSON.stringify(first.name)} ` +
         "(Pulumi names join environment ids and region names with '-'); rename one of them",
@@ -193,13 +198,13 @@ export function nameCollisionProblems(cfg: NamingConfig): NameProblem[] {
   // Not URNs, but the same kind of clash: two regions whose logins are one MySQL user would rotate each
   // other's password. Every configured region counts, not only this shard's: shards share the database.
   const logins = new Map<string, string>();
-  for (const region of cfg.regions) {
+  for (const [i, region] of cfg.regions.entries()) {
     for (const slot of ["a", "b"] as const) {
       const login = sentinelDbLogin(region.name, slot);
       const other = logins.get(login);
       if (other !== undefined && other !== region.name) {
         problems.push({
-          path: "sentinel-fleet:regions",
+          path: `sentinel-fleet:regions[${i}] (${region.name})`,
           message:
             `regions ${JSON.stringify(other)} and ${JSON.stringify(region.name)} would share the MySQL login ` +
             `${JSON.stringify(login)} (non-alphanumeric runs become one '_'); rename one of them`,

@@ -51,16 +51,27 @@ describe("Pulumi names that collide", () => {
     const cfg = config(["c", "b-c"], [env("a-b", ["c"]), env("a", ["b-c"])]);
     const problems = nameCollisionProblems(cfg);
     assert.equal(problems.length, 1, JSON.stringify(problems));
-    assert.equal(problems[0].path, "sentinel-fleet:environments");
+    assert.equal(problems[0].path, "sentinel-fleet:environments[1] (a)");
     assert.match(problems[0].message, /environment "a-b" in region "c" and environment "a" in region "b-c"/);
     assert.match(problems[0].message, /would both declare [^ ]+ "a-b-c-[a-z-]+"/);
+  });
+
+  it("reports every clash at once, each pair once", () => {
+    const cfg = config(
+      ["c", "b-c", "z", "y-z"],
+      [env("a-b", ["c"]), env("a", ["b-c"]), env("x-y", ["z"]), env("x", ["y-z"]), env("ok", ["c", "z"])],
+    );
+    assert.deepEqual(
+      nameCollisionProblems(cfg).map((p) => p.path),
+      ["sentinel-fleet:environments[1] (a)", "sentinel-fleet:environments[3] (x)"],
+    );
   });
 
   it("rejects a region whose name ends like another region's resource suffix, of the same type", () => {
     // region-x-namespace is both region x's namespace provider and region x-namespace's own provider.
     const problems = nameCollisionProblems(config(["x", "x-namespace"], [env("e", ["x"])]));
     assert.equal(problems.length, 1, JSON.stringify(problems));
-    assert.equal(problems[0].path, "sentinel-fleet:regions");
+    assert.equal(problems[0].path, "sentinel-fleet:regions[1] (x-namespace)");
     assert.match(
       problems[0].message,
       /region "x-namespace" and region "x"|region "x" and region "x-namespace"/,
@@ -93,6 +104,7 @@ describe("Pulumi names that collide", () => {
     const problems = nameCollisionProblems(cfg);
     assert.ok(problems.length >= 1);
     assert.match(problems[0].message, /regions "a-b" and "a--b" would share the MySQL login "sentinel_a_b"/);
+    assert.equal(problems[0].path, "sentinel-fleet:regions[1] (a--b)");
   });
 
   it("lists exactly what the program registers (example stack, a shard, no Cilium, no otel)", async function () {
@@ -121,7 +133,7 @@ describe("Pulumi names that collide", () => {
       (err: Error) => {
         assert.ok(err instanceof FleetConfigError, String(err));
         assert.match(err.message, /1 problem; nothing was created/);
-        assert.match(err.message, /sentinel-fleet:environments: environment "a-b" in region "c"/);
+        assert.match(err.message, /sentinel-fleet:environments\[1\] \(a\): environment "a-b" in region "c"/);
         return true;
       },
     );
