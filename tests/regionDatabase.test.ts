@@ -173,7 +173,10 @@ describe("database logins under the mock engine", function () {
   this.timeout(120_000);
   const runs = new Map<number, ProgramRun>();
   before(async () => {
-    for (const g of [0, 1, 2, 3]) runs.set(g, await runExample(false, rotation(g)));
+    // One deployment after another, each starting from the previous one's state (unchanged passwords kept).
+    for (const g of [0, 1, 2, 3]) {
+      runs.set(g, await runExample(false, rotation(g), { previous: runs.get(g - 1) }));
+    }
   });
 
   it("declares two logins per region, each with a 40-character alphanumeric password", () => {
@@ -242,6 +245,44 @@ describe("database logins under the mock engine", function () {
           assert.notDeepEqual(keepers(run, region, inUse), keepers(runs.get(g - 1)!, region, inUse));
         }
       }
+    }
+  });
+
+  it("keeps working for pods not yet restarted: the login their DSN names keeps that password at the switch", () => {
+    const passwordOf = (run: ProgramRun, region: string, slot: "a" | "b") =>
+      unwrapSecrets(byName(run, T.user, loginResourceName(region, slot)).inputs.plaintextPassword) as string;
+    const dsnLogin = (dsn: string) => {
+      const m = /^([A-Za-z0-9_]+):([A-Za-z0-9]+)@/.exec(dsn);
+      assert.ok(m !== null, "a DSN with user and password");
+      return { user: m[1], password: m[2] };
+    };
+    const slotOf = (user: string, region: string) => (user === sentinelDbLogin(region, "a") ? "a" : "b");
+    for (const region of REGIONS) {
+      for (const g of [0, 1, 2]) {
+        const [now, next] = [runs.get(g)!, runs.get(g + 1)!];
+        const old = dsnLogin(dsnsOf(now, region)[0].primary);
+        const fresh = dsnLogin(dsnsOf(next, region)[0].primary);
+        const oldSlot = slotOf(old.user, region);
+        // The DSN a running pod still has is accepted by the database after the switch.
+        assert.equal(
+          passwordOf(now, region, oldSlot),
+          old.password,
+          `generation ${g}: DSN matches its login`,
+        );
+        assert.equal(
+          passwordOf(next, region, oldSlot),
+          old.password,
+          `${g} -> ${g + 1}: old login unchanged`,
+        );
+        // The new DSN names the other login, with the password that login now has, and that password is new.
+        assert.notEqual(fresh.user, old.user);
+        const newSlot = slotOf(fresh.user, region);
+        assert.equal(passwordOf(next, region, newSlot), fresh.password);
+        assert.notEqual(passwordOf(now, region, newSlot), fresh.password, `${g} -> ${g + 1}: renewed`);
+      }
+      // Two increments before the restarts finished: the login of the oldest DSN has a new password by then.
+      const first = dsnLogin(dsnsOf(runs.get(0)!, region)[0].primary);
+      assert.notEqual(passwordOf(runs.get(2)!, region, slotOf(first.user, region)), first.password);
     }
   });
 

@@ -105,6 +105,8 @@ export interface RunOptions {
    * as `olds` when the resource already exists (default: none, a first deployment).
    */
   readonly priorInputs?: (name: string) => Record<string, unknown> | undefined;
+  /** The previous deployment (a run's result), for what the engine keeps from state (see RandomPassword). */
+  readonly previous?: ProgramRun;
 }
 
 const DEFAULT_PROGRAM = path.join(PROJECT_ROOT, "index");
@@ -117,6 +119,7 @@ interface Recorder {
   preview: boolean;
   fireHooks: boolean;
   priorInputs?: (name: string) => Record<string, unknown> | undefined;
+  previous?: ProgramRun;
   resources: CapturedResource[];
   hooks: Map<string, RegisteredHook>;
   firedHooks: FiredHook[];
@@ -255,6 +258,15 @@ function fireHook(
   });
 }
 
+/** JSON with object keys sorted, to compare inputs regardless of key order. */
+function stableJson(value: unknown): string {
+  return JSON.stringify(value, (_k, v: unknown) =>
+    typeof v === "object" && v !== null && !Array.isArray(v)
+      ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => a.localeCompare(b)))
+      : v,
+  );
+}
+
 function mocksFor(run: Recorder): pulumi.runtime.Mocks {
   return {
     async newResource(args: pulumi.runtime.MockResourceArgs): Promise<pulumi.runtime.MockResourceResult> {
@@ -276,15 +288,21 @@ function mocksFor(run: Recorder): pulumi.runtime.Mocks {
       }
       const state = { ...inputs };
       if (args.type === "random:index/randomPassword:RandomPassword") {
-        // Unknown until created, then a password of the requested shape (alphanumeric here).
+        // Unknown until created, then a password of the requested shape (alphanumeric here). With a previous
+        // deployment, a password whose inputs (keepers included) did not change keeps its result: the random
+        // provider replaces a RandomPassword only when one of them changes.
         const length = Number(inputs.length ?? 16);
-        state.result = run.preview
-          ? UNKNOWN
-          : crypto
-              .randomBytes(length * 2)
-              .toString("base64")
-              .replace(/[^A-Za-z0-9]/g, "")
-              .slice(0, length);
+        const kept = run.previous?.resources.find((r) => r.type === args.type && r.name === args.name);
+        const same = kept !== undefined && stableJson(kept.inputs) === stableJson(inputs);
+        state.result = same
+          ? kept.outputs.result
+          : run.preview
+            ? UNKNOWN
+            : crypto
+                .randomBytes(length * 2)
+                .toString("base64")
+                .replace(/[^A-Za-z0-9]/g, "")
+                .slice(0, length);
       }
       if (run.preview) return { id: undefined, state };
       const meta = inputs.metadata as { name?: string; namespace?: string } | undefined;
@@ -343,6 +361,7 @@ export async function runProgram(options: RunOptions): Promise<ProgramRun> {
     preview: options.preview,
     fireHooks: options.fireHooks ?? true,
     priorInputs: options.priorInputs,
+    previous: options.previous,
     resources: [],
     hooks: new Map(),
     firedHooks: [],
