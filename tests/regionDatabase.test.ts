@@ -6,6 +6,7 @@ import { loginSlotPlan, loginResourceName } from "../components/regionDatabase";
 import { ENV_VARS } from "../lib/constants";
 import { dsnAddress, joinHostPort, mysqlDsn, splitHostPort } from "../lib/dsn";
 import { sentinelDbLogin, sentinelDbUser } from "../lib/names";
+import { startDatabase, type TestDatabase } from "../tools/mariadb";
 import { unwrapSecrets, type CapturedResource, type ProgramRun } from "../tools/mockEngine";
 import { runExample } from "./support/fixtures";
 import { withOverride } from "./support/overrides";
@@ -332,5 +333,58 @@ describe("database logins under the mock engine", function () {
         assert.match(replica, /@tcp\(\[2001:db8::11\]:3306\)\/unkey\?/);
       }
     }
+  });
+});
+
+describe("database grants: why deleteBeforeReplace (the bridged provider's statements, against MariaDB)", function () {
+  this.timeout(60_000);
+  let db: TestDatabase;
+  before(async () => {
+    db = await startDatabase();
+  });
+  after(async function () {
+    this.timeout(30_000);
+    await db?.stop();
+  });
+
+  // What @pulumi/mysql 3.x's Grant runs (terraform-provider-mysql v1.9.0, mysql/resource_grant.go): create is
+  // `GRANT <privileges> ON db.* TO user`, delete is `REVOKE GRANT OPTION ON db.*` then
+  // `REVOKE <its privileges> ON db.*`. A change of privileges is a replacement: a create and a delete.
+  const login = "'sentinel_grant_test'@'%'";
+  const create = (privileges: string[]) =>
+    db.admin(`GRANT ${privileges.join(", ")} ON \`${db.database}\`.* TO ${login}`);
+  const remove = async (privileges: string[]) => {
+    await db.admin(`REVOKE GRANT OPTION ON \`${db.database}\`.* FROM ${login}`);
+    await db.admin(`REVOKE ${privileges.join(", ")} ON \`${db.database}\`.* FROM ${login}`);
+  };
+  const privilegesNow = async (): Promise<string[]> => {
+    const rows = (await db.admin(`SHOW GRANTS FOR ${login}`)) as Record<string, string>[];
+    const onDb = rows.map((r) => Object.values(r)[0]).find((g) => g.includes(`\`${db.database}\``));
+    if (onDb === undefined) return [];
+    return /^GRANT (.*) ON /.exec(onDb)![1].split(", ").sort();
+  };
+  const replace = async (from: string[], to: string[], deleteBeforeReplace: boolean) => {
+    await db.admin(`DROP USER IF EXISTS ${login}`);
+    await db.admin(`CREATE USER ${login} IDENTIFIED BY 'x'`);
+    await create(from);
+    if (deleteBeforeReplace) {
+      await remove(from);
+      await create(to);
+    } else {
+      await create(to);
+      await remove(from);
+    }
+    return privilegesNow();
+  };
+
+  it("ends with the new privileges only when the old grant is deleted first", async function () {
+    if (!db.throwaway) this.skip(); // creates and drops a user
+    // Pulumi's default order: create the replacement, then delete the old grant.
+    assert.deepEqual(await replace(["SELECT"], ["SELECT", "SHOW VIEW"], false), ["SHOW VIEW"]);
+    assert.deepEqual(await replace(["SELECT", "SHOW VIEW"], ["SELECT"], false), []);
+    // deleteBeforeReplace, as the program declares its grants.
+    assert.deepEqual(await replace(["SELECT"], ["SELECT", "SHOW VIEW"], true), ["SELECT", "SHOW VIEW"]);
+    assert.deepEqual(await replace(["SELECT", "SHOW VIEW"], ["SELECT"], true), ["SELECT"]);
+    await db.admin(`DROP USER IF EXISTS ${login}`);
   });
 });
