@@ -76,6 +76,8 @@ export function regionDatabaseLogins(
         host: db.sentinelUserHost,
         plaintextPassword: password.result,
         // TLS(merge): helper "db" sets `tlsOption` here (lib/databaseTls.ts) when database.tls requires it.
+        // Note: the bridged provider (terraform-provider-mysql v1.9.0) replaces a User when tls_option changes,
+        // and a create-first replacement of the same user@host fails ("CREATE USER ... already exists").
       },
       { provider: platformDb },
     );
