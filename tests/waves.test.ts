@@ -82,6 +82,20 @@ describe("region waves: the order", () => {
 describe("region waves under the mock engine", function () {
   this.timeout(120_000);
 
+  it("holds back a later wave's row too, so its image and version change only after the previous wave", async () => {
+    const run = await runWithWaves([["us-east-1"], ["eu-central-1"]], true);
+    const urnOf = (type: string, name: string) =>
+      run.resources.find((x) => x.type === type && x.name === name)!.urn;
+    const record = run.resources.find(
+      (x) => x.type === "pulumi-nodejs:dynamic:Resource" && x.name === "env_storefront_prod-eu-central-1",
+    )!;
+    assert.ok(record.dependencies.includes(urnOf(DEPLOYMENT, "env_storefront_prod-us-east-1")));
+    const first = run.resources.find(
+      (x) => x.type === "pulumi-nodejs:dynamic:Resource" && x.name === "env_storefront_prod-us-east-1",
+    )!;
+    assert.ok(!first.dependencies.some((d) => d.includes(DEPLOYMENT)));
+  });
+
   it("without waves, no Deployment waits for another", async () => {
     const deps = deploymentDependencies(await runExample(true));
     assert.equal(deps.size, 5);
