@@ -70,7 +70,6 @@ export interface NameProblem {
 
 /** Type tokens of what the program declares (components/), as they appear in URNs. */
 export const RESOURCE_TYPES = {
-  stack: "pulumi:pulumi:Stack",
   kubernetesProvider: "pulumi:providers:kubernetes",
   mysqlProvider: "pulumi:providers:mysql",
   namespace: "kubernetes:core/v1:Namespace",
