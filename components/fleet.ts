@@ -3,24 +3,19 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as mysql from "@pulumi/mysql";
 import * as pulumi from "@pulumi/pulumi";
-import * as random from "@pulumi/random";
-import type { FleetConfig, RegionConfig } from "../lib/config";
-import { DSN_PARAMS } from "../lib/constants";
+import { FleetConfigError, type FleetConfig, type RegionConfig } from "../lib/config";
+import { joinHostPort } from "../lib/dsn";
 import { exportable } from "../lib/exportable";
 import { namespaceManifest, podSecurityLabels } from "../lib/kube";
 import { sharedLabels } from "../lib/labels";
-import { sentinelDbUser } from "../lib/names";
+import { nameCollisionProblems } from "../lib/names";
 import { createPrewarmHook } from "./prewarmHook";
+import { regionDatabaseLogins } from "./regionDatabase";
 import type { SentinelIdentity } from "./sentinel";
 import { SentinelEnvironment, type SentinelRegionTarget } from "./sentinelEnvironment";
 
 /** Stack output: environment id → region name → the sentinel's identity. No secrets. */
 export type FleetOutputs = Record<string, Record<string, pulumi.Output<SentinelIdentity>>>;
-
-/** `user:password@tcp(host:port)/db?params`, the Go MySQL driver's DSN the sentinel reads. */
-export function mysqlDsn(user: string, password: string, address: string, database: string): string {
-  return `${user}:${password}@tcp(${address})/${database}?${DSN_PARAMS}`;
-}
 
 function deployRegion(
   region: RegionConfig,
@@ -36,6 +31,9 @@ function deployRegion(
     // Secrets are named, not auto-named: rotate them in place (Reloader restarts the pods) instead of a
     // delete-then-create that would leave pods without their Secret for a moment.
     enableSecretMutable: true,
+    // Cutover from the original agent (README): take over the objects it applied, fields it owned included.
+    // Flipping these later is an in-place update of the provider, not a replacement of its objects.
+    ...(region.cutover ? { upsertExistingObjects: true, enablePatchForce: true } : {}),
   });
 
   // The namespace is shared by every environment in the cluster, and possibly by other stacks (shards), so it
@@ -52,47 +50,14 @@ function deployRegion(
     { provider: namespaceProvider, retainOnDelete: true },
   );
 
-  // One sentinel database login per region: the namespace is the trust boundary (anyone who can read one
-  // Secret in it can read them all), so per-environment logins would add rotation work, not isolation.
-  const password = new random.RandomPassword(`${base}-sentinel-db`, {
-    length: 40,
-    // Alphanumeric: a DSN has no escaping for '@', '/', '(' and the like; 40 characters still give ~238 bits.
-    special: false,
-    keepers: { rotation: cfg.database.credentialRotation },
-  });
-  const user = new mysql.User(
-    `${base}-sentinel-db`,
-    {
-      user: sentinelDbUser(region.name),
-      host: cfg.database.sentinelUserHost,
-      plaintextPassword: password.result,
-    },
-    { provider: platformDb },
-  );
-  const grant = new mysql.Grant(
-    `${base}-sentinel-db`,
-    {
-      user: user.user,
-      host: user.host,
-      database: cfg.database.database,
-      table: "*",
-      privileges: [...cfg.database.sentinelPrivileges],
-    },
-    { provider: platformDb },
-  );
-  // The DSNs depend on the grant, so pods never get a login before it can read anything.
-  const dsn = (address: string) =>
-    pulumi
-      .all([user.user, password.result, grant.id])
-      .apply(([u, p]) => pulumi.secret(mysqlDsn(u, p, address, cfg.database.database)));
-
+  const logins = regionDatabaseLogins(region, cfg, platformDb);
   return {
     id: region.id,
     name: region.name,
     provider,
     namespace: namespace.metadata.name,
-    databasePrimaryDsn: dsn(cfg.database.primaryAddress),
-    databaseReplicaDsn: dsn(cfg.database.replicaAddress),
+    databasePrimaryDsn: logins.primaryDsn,
+    databaseReplicaDsn: logins.replicaDsn,
     // Only where there is a router to call; elsewhere the hook would warn on every rollout.
     prewarmHook: region.prewarmUrl === null ? undefined : prewarmHook,
   };
@@ -106,8 +71,11 @@ function deployRegion(
  * peak memory (390 MB instead of 1.7 GB) and a quarter less time (README, "Fleet scale").
  */
 export async function deployFleet(cfg: FleetConfig): Promise<FleetOutputs> {
+  // Before anything is declared: the engine would otherwise stop at the first duplicate URN, mid-fleet.
+  const collisions = nameCollisionProblems(cfg);
+  if (collisions.length > 0) throw new FleetConfigError(collisions);
   const platformDb = new mysql.Provider("platform-db", {
-    endpoint: `${cfg.database.host}:${cfg.database.port}`,
+    endpoint: joinHostPort(cfg.database.host, cfg.database.port),
     username: cfg.database.user,
     password: cfg.database.password.toOutput(),
   });
@@ -172,6 +140,7 @@ export async function deployFleet(cfg: FleetConfig): Promise<FleetOutputs> {
       otel,
       retainSentinelRows: cfg.retainSentinelRows,
       pod: cfg.pod,
+      waves: cfg.waves ?? undefined,
     });
     // One export per sentinel, not one per field: each is an Output the program keeps until it ends.
     outputs[env.environmentId] = Object.fromEntries(

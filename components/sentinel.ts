@@ -71,6 +71,12 @@ export interface SentinelArgs {
    * Default: none.
    */
   readonly prerequisites?: readonly pulumi.Resource[];
+  /**
+   * The previous rollout wave's Deployments of the same environment: this sentinel's row and Deployment are
+   * created or updated only after they have converged (README, "Region waves"). Default: none (no waves, or
+   * the first wave).
+   */
+  readonly after?: readonly pulumi.Resource[];
   /** Probe paths. Required (the fleet config supplies defaults). */
   readonly probes: ProbePaths;
   /** Node class the pods tolerate and require. Required (default in fleet config: node-class=sentinel). */
@@ -123,7 +129,13 @@ export class Sentinel extends pulumi.ComponentResource {
         cpuMillicores: args.cpuMillicores,
         memoryMib: args.memoryMib,
       },
-      { parent: this, retainOnDelete: args.retainRecord ?? false },
+      {
+        parent: this,
+        retainOnDelete: args.retainRecord ?? false,
+        // A later wave's row (the image agents and routers read, its version) changes only once the previous
+        // wave has converged too; its Service and PDB wait for it.
+        dependsOn: args.after === undefined ? undefined : [...args.after],
+      },
     );
 
     // One apply turns the row into all three objects; each object then takes its metadata and spec with one
@@ -180,7 +192,7 @@ export class Sentinel extends pulumi.ComponentResource {
       },
       {
         parent: this,
-        dependsOn: args.prerequisites === undefined ? undefined : [...args.prerequisites],
+        dependsOn: [...(args.prerequisites ?? []), ...(args.after ?? [])],
         customTimeouts: { create: timeout, update: timeout },
         hooks: hook === undefined ? undefined : { afterCreate: [hook], afterUpdate: [hook] },
       },

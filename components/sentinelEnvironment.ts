@@ -5,6 +5,7 @@ import { COMPONENTS, ENV_VARS, TOKENS } from "../lib/constants";
 import { ciliumPolicyManifest, gossipServiceManifest } from "../lib/kube";
 import { buildLabels } from "../lib/labels";
 import { environmentObjectName } from "../lib/names";
+import { orderByWave } from "../lib/waves";
 import { assertValid, environmentProblems } from "../lib/validate";
 import { Sentinel, type SentinelIdentity } from "./sentinel";
 
@@ -73,6 +74,11 @@ export interface SentinelEnvironmentArgs {
   readonly retainSentinelRows?: boolean;
   /** Pod user and group, priority class, preStop delay and drain time. Default: POD_DEFAULTS. */
   readonly pod?: PodConfig;
+  /**
+   * Ordered rollout waves of region names: a region's Deployment waits for the environment's Deployments in
+   * its previous wave. Every region of `regions` must be in one. Default: none (every region in parallel).
+   */
+  readonly waves?: readonly (readonly string[])[];
 }
 
 /**
@@ -99,7 +105,9 @@ export class SentinelEnvironment extends pulumi.ComponentResource {
     };
 
     const sentinels: Record<string, pulumi.Output<SentinelIdentity>> = {};
-    for (const region of args.regions) {
+    // In wave order, so each wave's Deployments exist by the time the next wave's Sentinels are declared.
+    const deploymentsByWave: pulumi.Resource[][] = [];
+    for (const { region, wave } of orderByWave(args.regions, args.waves ?? null)) {
       const child = (kind: string) => `${name}-${region.name}-${kind}`;
       const inRegion = { parent: this, provider: region.provider };
       // The Secrets as a table walked by a loop, not a helper function: the SDK records and source-maps the full
@@ -181,6 +189,7 @@ export class SentinelEnvironment extends pulumi.ComponentResource {
           },
           gossipServiceName: names.gossip,
           prerequisites,
+          after: deploymentsByWave[wave - 1],
           probes: args.probes,
           nodeClass: args.nodeClass,
           prewarmHook: region.prewarmHook,
@@ -190,6 +199,7 @@ export class SentinelEnvironment extends pulumi.ComponentResource {
         { parent: this, providers: [region.provider] },
       );
       sentinels[region.name] = sentinel.identity;
+      (deploymentsByWave[wave] ??= []).push(sentinel.deployment);
     }
 
     this.sentinels = sentinels;

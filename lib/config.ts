@@ -31,6 +31,9 @@ import {
 export interface RegionConfig {
   /** The platform's `regions.id`. */
   readonly id: string;
+  // TEMP(merge): config — the config helper's schema replaces this (CONFIG_KEYS.md).
+  /** While true, the region's Kubernetes provider takes over objects that already exist (default false). */
+  readonly cutover: boolean;
   /** e.g. `us-east-1`; names resources, appears in the TOML and the prewarm URL. */
   readonly name: string;
   /** kubeconfig context of the region's cluster; null: the current context. */
@@ -73,8 +76,9 @@ export interface DatabaseConfig extends ConnectionSettings {
   /** Host part of the sentinel MySQL users. */
   readonly sentinelUserHost: string;
   readonly sentinelPrivileges: readonly string[];
-  /** Changing it rotates every sentinel database password (a `keepers` value). */
-  readonly credentialRotation: string;
+  // TEMP(merge): config — the config helper's schema replaces this (CONFIG_KEYS.md).
+  /** The rotation generation, a non-negative integer (default 0): each increment switches pods to the other login. */
+  readonly credentialRotation: number;
 }
 
 export interface OtelConfig {
@@ -126,6 +130,9 @@ export interface FleetConfig {
   readonly pod: PodConfig;
   readonly namespacePodSecurity: NamespacePodSecurity;
   // END TEMP(merge): config
+  // TEMP(merge): config — the config helper's schema replaces this (CONFIG_KEYS.md).
+  /** Ordered rollout waves of region names; null: no waves, every region in parallel (default null). */
+  readonly waves: readonly (readonly string[])[] | null;
 }
 
 /** Raw stack configuration: full keys (`sentinel-fleet:regions`) to values as Pulumi or YAML gives them. */
@@ -411,6 +418,7 @@ export function parseFleetConfig(raw: RawConfig): FleetConfig {
         id,
         name,
         kubeContext: optionalString(`${path}.kubeContext`, o.kubeContext),
+        cutover: false, // TEMP(merge): config (tests set it through a FleetConfig)
         prewarmUrl: ownUrl ?? (template === null ? null : template.split("{region}").join(name)),
       });
     });
@@ -563,15 +571,11 @@ export function parseFleetConfig(raw: RawConfig): FleetConfig {
 
   const sentinelUserHost =
     optionalString(`${DATABASE_CONFIG_KEY}.sentinelUserHost`, dbObj.sentinelUserHost) ?? "%";
-  const rotationRaw = dbObj.credentialRotation ?? "1";
-  let credentialRotation = "1";
-  if (typeof rotationRaw === "string" || typeof rotationRaw === "number")
-    credentialRotation = String(rotationRaw);
-  else
-    p.add(
-      `${DATABASE_CONFIG_KEY}.credentialRotation`,
-      `must be a string or number, got ${show(rotationRaw)}`,
-    );
+  // TEMP(merge): config — no validation here; the config helper's schema validates it.
+  const rotationRaw = Number(dbObj.credentialRotation ?? 0);
+  const credentialRotation = Number.isInteger(rotationRaw) && rotationRaw >= 0 ? rotationRaw : 0;
+  // TEMP(merge): config (tests set it through a FleetConfig)
+  const waves = null;
 
   if (p.list.length > 0) throw new FleetConfigError(p.list);
 
@@ -607,6 +611,7 @@ export function parseFleetConfig(raw: RawConfig): FleetConfig {
       ...recordOrEmpty(typed("namespacePodSecurity")),
     },
     // END TEMP(merge): config
+    waves, // TEMP(merge): config
   });
 }
 

@@ -36,3 +36,181 @@ export function sentinelDbUser(regionName: string): string {
   const base = `sentinel_${regionName.replace(/[^A-Za-z0-9]+/g, "_")}`;
   return base.length <= 32 ? base : `${base.slice(0, 23)}_${shortHash(regionName)}`;
 }
+
+/** The two sentinel logins of a region, used alternately as the credential rotation generation advances. */
+export type LoginSlot = "a" | "b";
+
+/**
+ * MySQL user of a region's login in `slot`: login A is the single-login release's `sentinel_<region>` (so an
+ * upgrade keeps it), login B `sentinelb_<region>`. The prefixes differ before the region part, so no region
+ * name's A login can equal another's B login; both stay within MySQL's 32 characters.
+ */
+export function sentinelDbLogin(regionName: string, slot: LoginSlot): string {
+  if (slot === "a") return sentinelDbUser(regionName);
+  const base = `sentinelb_${regionName.replace(/[^A-Za-z0-9]+/g, "_")}`;
+  return base.length <= 32 ? base : `${base.slice(0, 23)}_${shortHash(regionName)}`;
+}
+
+/** One resource the program declares: what its URN is made of, and the configuration it comes from. */
+export interface DeclaredResource {
+  /** The qualified type as the engine writes it into the URN: the parent type chain joined with `$`. */
+  readonly qualifiedType: string;
+  readonly name: string;
+  /** Where the name comes from, for error messages: the config key and the values joined into it. */
+  readonly origin: string;
+  /** The config key path of that origin, e.g. `sentinel-fleet:environments[2] (env_x)`. */
+  readonly path: string;
+}
+
+/** A problem in the same shape as the configuration parser's (path, message). */
+export interface NameProblem {
+  readonly path: string;
+  readonly message: string;
+}
+
+/** Type tokens of what the program declares (components/), as they appear in URNs. */
+export const RESOURCE_TYPES = {
+  kubernetesProvider: "pulumi:providers:kubernetes",
+  mysqlProvider: "pulumi:providers:mysql",
+  namespace: "kubernetes:core/v1:Namespace",
+  password: "random:index/randomPassword:RandomPassword",
+  user: "mysql:index/user:User",
+  grant: "mysql:index/grant:Grant",
+  environment: "sentinel-fleet:index:SentinelEnvironment",
+  sentinel: "sentinel-fleet:index:Sentinel",
+  secret: "kubernetes:core/v1:Secret",
+  service: "kubernetes:core/v1:Service",
+  ciliumPolicy: "kubernetes:cilium.io/v2:CiliumNetworkPolicy",
+  record: "pulumi-nodejs:dynamic:Resource",
+  deployment: "kubernetes:apps/v1:Deployment",
+  pdb: "kubernetes:policy/v1:PodDisruptionBudget",
+} as const;
+
+/** What names depend on, as a structural subset of FleetConfig (so this module needs no config import). */
+export interface NamingConfig {
+  readonly regions: readonly { readonly name: string }[];
+  readonly deployRegions: readonly string[];
+  readonly environments: readonly { readonly environmentId: string; readonly regions: readonly string[] }[];
+  readonly ciliumNetworkPolicies: boolean;
+  readonly otel: unknown;
+}
+
+/**
+ * Every resource the program (components/fleet.ts, sentinelEnvironment.ts, sentinel.ts, regionDatabase.ts)
+ * declares for `cfg`, by URN-relevant parts: the engine builds a URN from the stack, the project, the parent
+ * type chain, the type and the name, so two resources collide exactly when the last two are equal. Keep in
+ * step with the components: tests/names.test.ts compares this list with what the program registers.
+ */
+export function declaredResources(cfg: NamingConfig): DeclaredResource[] {
+  const T = RESOURCE_TYPES;
+  const out: DeclaredResource[] = [
+    { qualifiedType: T.mysqlProvider, name: "platform-db", origin: "the program", path: "sentinel-fleet" },
+  ];
+  const deployed = cfg.regions.filter((r) => cfg.deployRegions.includes(r.name));
+  for (const region of deployed) {
+    const origin = `region ${JSON.stringify(region.name)}`;
+    const path = `sentinel-fleet:regions[${cfg.regions.indexOf(region)}] (${region.name})`;
+    const base = `region-${region.name}`;
+    out.push(
+      { qualifiedType: T.kubernetesProvider, name: base, origin, path },
+      { qualifiedType: T.kubernetesProvider, name: `${base}-namespace`, origin, path },
+      { qualifiedType: T.namespace, name: `${base}-namespace`, origin, path },
+    );
+    for (const login of [`${base}-sentinel-db`, `${base}-sentinel-db-b`]) {
+      for (const qualifiedType of [T.password, T.user, T.grant])
+        out.push({ qualifiedType, name: login, origin, path });
+    }
+  }
+  const environment = T.environment;
+  const sentinel = `${environment}$${T.sentinel}`;
+  for (const [i, env] of cfg.environments.entries()) {
+    const regions = env.regions.filter((name) => cfg.deployRegions.includes(name));
+    if (regions.length === 0) continue;
+    const path = `sentinel-fleet:environments[${i}] (${env.environmentId})`;
+    out.push({
+      qualifiedType: environment,
+      name: env.environmentId,
+      origin: `environment ${JSON.stringify(env.environmentId)}`,
+      path,
+    });
+    for (const region of regions) {
+      const origin = `environment ${JSON.stringify(env.environmentId)} in region ${JSON.stringify(region)}`;
+      const pair = `${env.environmentId}-${region}`;
+      const kinds = ["db", "clickhouse", "redis", ...(cfg.otel === null ? [] : ["otel"])];
+      for (const kind of kinds)
+        out.push({ qualifiedType: `${environment}$${T.secret}`, name: `${pair}-${kind}`, origin, path });
+      out.push({ qualifiedType: `${environment}$${T.service}`, name: `${pair}-gossip`, origin, path });
+      if (cfg.ciliumNetworkPolicies) {
+        out.push({
+          qualifiedType: `${environment}$${T.ciliumPolicy}`,
+          name: `${pair}-gossip-policy`,
+          origin,
+          path,
+        });
+      }
+      out.push({ qualifiedType: sentinel, name: pair, origin, path });
+      for (const type of [T.record, T.deployment, T.service, T.pdb]) {
+        out.push({ qualifiedType: `${sentinel}$${type}`, name: pair, origin, path });
+      }
+    }
+  }
+  return out;
+}
+
+/**
+ * Configurations whose resources would share a URN: the engine would stop mid-registration with "Duplicate
+ * resource URN", after creating part of the fleet. One problem per clash, naming both origins and the name.
+ */
+export function nameCollisionProblems(cfg: NamingConfig): NameProblem[] {
+  const seen = new Map<string, DeclaredResource>();
+  const clashes = new Map<string, { first: DeclaredResource; others: DeclaredResource[] }>();
+  for (const r of declaredResources(cfg)) {
+    const key = `${r.qualifiedType}::${r.name}`;
+    const first = seen.get(key);
+    if (first === undefined) {
+      seen.set(key, r);
+      continue;
+    }
+    const clash = clashes.get(key) ?? { first, others: [] };
+    clash.others.push(r);
+    clashes.set(key, clash);
+  }
+  const problems: NameProblem[] = [];
+  const reported = new Set<string>();
+  for (const [key, { first, others }] of clashes) {
+    const origins = [first.origin, ...others.map((o) => o.origin)].filter(
+      (o, i, all) => all.indexOf(o) === i,
+    );
+    // One resource kind clashing is enough to report a pair of origins; the others would repeat it.
+    const pairKey = origins.join("\n");
+    if (reported.has(pairKey)) continue;
+    reported.add(pairKey);
+    const type = key.slice(0, key.lastIndexOf("::")).split("$").pop();
+    problems.push({
+      // The later of the two in the configuration is the one to point at.
+      path: (others[others.length - 1] ?? first).path,
+      message:
+        `${origins.join(" and ")} would both declare ${type} ${JSON.stringify(first.name)} ` +
+        "(Pulumi names join environment ids and region names with '-'); rename one of them",
+    });
+  }
+  // Not URNs, but the same kind of clash: two regions whose logins are one MySQL user would rotate each
+  // other's password. Every configured region counts, not only this shard's: shards share the database.
+  const logins = new Map<string, string>();
+  for (const [i, region] of cfg.regions.entries()) {
+    for (const slot of ["a", "b"] as const) {
+      const login = sentinelDbLogin(region.name, slot);
+      const other = logins.get(login);
+      if (other !== undefined && other !== region.name) {
+        problems.push({
+          path: `sentinel-fleet:regions[${i}] (${region.name})`,
+          message:
+            `regions ${JSON.stringify(other)} and ${JSON.stringify(region.name)} would share the MySQL login ` +
+            `${JSON.stringify(login)} (non-alphanumeric runs become one '_'); rename one of them`,
+        });
+      }
+      logins.set(login, region.name);
+    }
+  }
+  return problems;
+}

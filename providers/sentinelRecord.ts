@@ -261,6 +261,28 @@ export function diffSentinelRecord(
     ...UPDATE_ROW_KEYS.filter((k) => differs("row", k)),
   ];
   const sameRow = replaces.length > 0 && !isUnknown(news.sentinelId) && news.sentinelId === olds.sentinelId;
+  // An adopting create stores the row's own identity in the outputs, but the engine keeps the checked inputs
+  // (the proposed identity) as the resource's inputs, and check sees only those; a preview of an update then
+  // shows the checked inputs as the outputs (the dynamic-provider host does not support provider previews),
+  // i.e. the proposed names: every Kubernetes object of the sentinel would appear renamed. Only a refresh (read
+  // returns the adopted identity as inputs) fixes the inputs, so say that instead of previewing a false rename.
+  // Without changes the engine keeps the old outputs, and nothing is wrong.
+  const stale =
+    replaces.length === 0 &&
+    updates.length > 0 &&
+    typeof olds.sentinelId === "string" &&
+    typeof news.sentinelId === "string" &&
+    !isUnknown(news.sentinelId) &&
+    (news.sentinelId !== olds.sentinelId || news.k8sName !== olds.k8sName);
+  if (stale) {
+    throw new Error(
+      `sentinel ${String(field(news.spec, "environmentId"))} in region ${String(field(news.spec, "regionId"))} ` +
+        `adopted an existing row (id ${olds.sentinelId}, k8s_name ${String(olds.k8sName)}), but its inputs still ` +
+        `hold the proposed identity (id ${news.sentinelId}, k8s_name ${String(news.k8sName)}): this change would ` +
+        "preview as a rename of its Kubernetes objects. Run `pulumi refresh` once (or pass --refresh) to record " +
+        'the adopted identity, then preview again (README, "Cutover from the original agent").',
+    );
+  }
   return { changes: replaces.length + updates.length > 0, replaces, deleteBeforeReplace: sameRow };
 }
 

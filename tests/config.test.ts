@@ -57,7 +57,7 @@ describe("stack configuration", () => {
     assert.equal(cfg.database.port, 3306);
     assert.equal(cfg.database.replicaAddress, "mysql-replica.platform.svc.cluster.local:3306");
     assert.deepEqual(cfg.database.sentinelPrivileges, ["SELECT"]);
-    assert.equal(cfg.database.credentialRotation, "2026-11");
+    assert.equal(cfg.database.credentialRotation, 0);
     assert.equal(
       cfg.regions[0].prewarmUrl,
       "http://router.us-east-1.platform.internal:8080/_unkey/internal/prewarm",

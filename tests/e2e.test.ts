@@ -574,7 +574,7 @@ describe("end-to-end test (what can be checked without Docker, kind or the Pulum
       );
       const cfg = {
         ...fleetConfig(),
-        regions: [{ id: "r'1\\", name: "x-1", kubeContext: "k", prewarmUrl: null }],
+        regions: [{ id: "r'1\\", name: "x-1", kubeContext: "k", prewarmUrl: null, cutover: false }],
       };
       assert.equal(
         regionsSql(cfg),

@@ -88,9 +88,10 @@ for (const preview of [false, true]) {
       assert.equal(count(T.cnp), 5);
       assert.equal(count(T.namespace), 2);
       assert.equal(count(T.k8sProvider), 4);
-      assert.equal(count("random:index/randomPassword:RandomPassword"), 2);
-      assert.equal(count("mysql:index/user:User"), 2);
-      assert.equal(count("mysql:index/grant:Grant"), 2);
+      // Two database logins per region, used alternately (tests/regionDatabase.test.ts).
+      assert.equal(count("random:index/randomPassword:RandomPassword"), 4);
+      assert.equal(count("mysql:index/user:User"), 4);
+      assert.equal(count("mysql:index/grant:Grant"), 4);
       assert.equal(count("pulumi:providers:mysql"), 1);
       for (const type of [T.deployment, T.pdb, T.cnp]) {
         const perRegion = ofType(run, type).map(regionOf).sort();
@@ -415,7 +416,7 @@ describe("the program with other settings", () => {
       ["env_billing_staging", "env_storefront_prod"],
     );
     assert.equal(ofType(run, T.deployment).length, 2);
-    assert.equal(ofType(run, "mysql:index/user:User").length, 1);
+    assert.equal(ofType(run, "mysql:index/user:User").length, 2); // the region's logins A and B
     const exported = run.exports.sentinels as Record<string, Record<string, unknown>>;
     assert.deepEqual(Object.keys(exported).sort(), ["env_billing_staging", "env_storefront_prod"]);
     for (const regions of Object.values(exported)) assert.deepEqual(Object.keys(regions), ["eu-central-1"]);
@@ -446,41 +447,6 @@ describe("the program with other settings", () => {
     assert.ok(ofType(run, DYNAMIC_TYPE).every((r) => r.retainOnDelete));
     const normal = await runExample(true);
     assert.ok(ofType(normal, DYNAMIC_TYPE).every((r) => !r.retainOnDelete));
-  });
-
-  it("gives each region's sentinels a read-only database login, rotated by a config value", async () => {
-    const run = await runExample(false);
-    const users = ofType(run, "mysql:index/user:User");
-    assert.deepEqual(
-      users.map((u) => [u.inputs.user, u.inputs.host]),
-      [
-        ["sentinel_us_east_1", "%"],
-        ["sentinel_eu_central_1", "%"],
-      ],
-    );
-    for (const g of ofType(run, "mysql:index/grant:Grant")) {
-      assert.deepEqual(g.inputs.privileges, ["SELECT"]);
-      assert.equal(g.inputs.database, "unkey");
-      assert.equal(g.inputs.table, "*");
-    }
-    for (const p of ofType(run, "random:index/randomPassword:RandomPassword")) {
-      assert.deepEqual(p.inputs.keepers, { rotation: "2026-11" });
-      assert.equal(p.inputs.special, false);
-      assert.equal(p.inputs.length, 40);
-    }
-    const db = ofType(run, T.secret).find(
-      (s) =>
-        meta(s).name === environmentObjectName("db", "env_storefront_prod") && regionOf(s) === "us-east-1",
-    ) as CapturedResource;
-    const dsns = unwrapSecrets(db.inputs.stringData) as Record<string, string>;
-    assert.match(
-      dsns.UNKEY_DATABASE_PRIMARY,
-      /^sentinel_us_east_1:[A-Za-z0-9]{40}@tcp\(mysql\.platform\.svc\.cluster\.local:3306\)\/unkey\?parseTime=true&interpolateParams=true$/,
-    );
-    assert.match(
-      dsns.UNKEY_DATABASE_REPLICA,
-      /@tcp\(mysql-replica\.platform\.svc\.cluster\.local:3306\)\/unkey\?/,
-    );
   });
 
   it("keeps names stable when environments and regions are reordered", async () => {

@@ -51,6 +51,7 @@ export interface CapturedResource {
   readonly outputs: Record<string, any>;
   readonly id: string | undefined;
   readonly retainOnDelete: boolean;
+  readonly deleteBeforeReplace: boolean;
   readonly customTimeouts: { create: string; update: string; delete: string } | null;
   readonly hooks: { afterCreate: string[]; afterUpdate: string[] };
   /** URNs the engine would create this resource after (from Output inputs and dependsOn alike). */
@@ -99,6 +100,13 @@ export interface RunOptions {
   readonly onRegister?: (count: number) => void;
   /** Record every registration (default true); benchmarks turn it off to measure only the program and SDK. */
   readonly record?: boolean;
+  /**
+   * The inputs a dynamic resource has in the prior state, by resource name: what the engine passes to `check`
+   * as `olds` when the resource already exists (default: none, a first deployment).
+   */
+  readonly priorInputs?: (name: string) => Record<string, unknown> | undefined;
+  /** The previous deployment (a run's result), for what the engine keeps from state (see RandomPassword). */
+  readonly previous?: ProgramRun;
 }
 
 const DEFAULT_PROGRAM = path.join(PROJECT_ROOT, "index");
@@ -110,6 +118,8 @@ interface Recorder {
   record: boolean;
   preview: boolean;
   fireHooks: boolean;
+  priorInputs?: (name: string) => Record<string, unknown> | undefined;
+  previous?: ProgramRun;
   resources: CapturedResource[];
   hooks: Map<string, RegisteredHook>;
   firedHooks: FiredHook[];
@@ -192,6 +202,7 @@ async function record(run: Recorder, req: any, response: any): Promise<void> {
     outputs: rpc.deserializeProperties(response.getObject(), true),
     id: response.getId() === "" ? undefined : response.getId(),
     retainOnDelete: req.getRetainondelete() === true,
+    deleteBeforeReplace: req.getDeletebeforereplace() === true,
     customTimeouts:
       timeouts === undefined
         ? null
@@ -247,6 +258,15 @@ function fireHook(
   });
 }
 
+/** JSON with object keys sorted, to compare inputs regardless of key order. */
+function stableJson(value: unknown): string {
+  return JSON.stringify(value, (_k, v: unknown) =>
+    typeof v === "object" && v !== null && !Array.isArray(v)
+      ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => a.localeCompare(b)))
+      : v,
+  );
+}
+
 function mocksFor(run: Recorder): pulumi.runtime.Mocks {
   return {
     async newResource(args: pulumi.runtime.MockResourceArgs): Promise<pulumi.runtime.MockResourceResult> {
@@ -254,7 +274,7 @@ function mocksFor(run: Recorder): pulumi.runtime.Mocks {
       if (!args.custom) return { id: undefined, state: {} };
       if (args.type === DYNAMIC_TYPE) {
         const provider = loadDynamicProvider(String(inputs.__provider));
-        const result = (await provider.check({}, inputs)) as {
+        const result = (await provider.check(run.priorInputs?.(args.name) ?? {}, inputs)) as {
           inputs: Record<string, unknown>;
           failures: any[];
         };
@@ -268,15 +288,21 @@ function mocksFor(run: Recorder): pulumi.runtime.Mocks {
       }
       const state = { ...inputs };
       if (args.type === "random:index/randomPassword:RandomPassword") {
-        // Unknown until created, then a password of the requested shape (alphanumeric here).
+        // Unknown until created, then a password of the requested shape (alphanumeric here). With a previous
+        // deployment, a password whose inputs (keepers included) did not change keeps its result: the random
+        // provider replaces a RandomPassword only when one of them changes.
         const length = Number(inputs.length ?? 16);
-        state.result = run.preview
-          ? UNKNOWN
-          : crypto
-              .randomBytes(length * 2)
-              .toString("base64")
-              .replace(/[^A-Za-z0-9]/g, "")
-              .slice(0, length);
+        const kept = run.previous?.resources.find((r) => r.type === args.type && r.name === args.name);
+        const same = kept !== undefined && stableJson(kept.inputs) === stableJson(inputs);
+        state.result = same
+          ? kept.outputs.result
+          : run.preview
+            ? UNKNOWN
+            : crypto
+                .randomBytes(length * 2)
+                .toString("base64")
+                .replace(/[^A-Za-z0-9]/g, "")
+                .slice(0, length);
       }
       if (run.preview) return { id: undefined, state };
       const meta = inputs.metadata as { name?: string; namespace?: string } | undefined;
@@ -334,6 +360,8 @@ export async function runProgram(options: RunOptions): Promise<ProgramRun> {
     record: options.record ?? true,
     preview: options.preview,
     fireHooks: options.fireHooks ?? true,
+    priorInputs: options.priorInputs,
+    previous: options.previous,
     resources: [],
     hooks: new Map(),
     firedHooks: [],
