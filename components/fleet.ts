@@ -55,7 +55,7 @@ function deployRegion(
     length: 40,
     // Alphanumeric: a DSN has no escaping for '@', '/', '(' and the like; 40 characters still give ~238 bits.
     special: false,
-    keepers: { rotation: cfg.database.credentialRotation },
+    keepers: { rotation: String(cfg.database.credentialRotation) },
   });
   const user = new mysql.User(
     `${base}-sentinel-db`,

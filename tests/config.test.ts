@@ -57,7 +57,7 @@ describe("stack configuration", () => {
     assert.equal(cfg.database.port, 3306);
     assert.equal(cfg.database.replicaAddress, "mysql-replica.platform.svc.cluster.local:3306");
     assert.deepEqual(cfg.database.sentinelPrivileges, ["SELECT"]);
-    assert.equal(cfg.database.credentialRotation, "2026-11");
+    assert.equal(cfg.database.credentialRotation, 0);
     assert.equal(
       cfg.regions[0].prewarmUrl,
       "http://router.us-east-1.platform.internal:8080/_unkey/internal/prewarm",
@@ -202,8 +202,8 @@ describe("stack configuration", () => {
       const envs = baseEnvs();
       envs[0] = { ...envs[0], replica: 2 };
       assert.deepEqual(problems({ [K("enviroments")]: [], [K("environments")]: envs }), [
-        "sentinel-fleet:enviroments: unknown key (known: platform, image, namespace, regions, deployRegions, environments, probes, nodeClass, ciliumNetworkPolicies, database, otel, prewarm, retainSentinelRows, databasePassword, clickhouseUrl, redisUrl, prewarmToken, otelHeaders)",
-        "sentinel-fleet:environments[0] (env_storefront_prod).replica: unknown key (known: workspaceId, projectId, appId, environmentId, slug, regions, replicas, cpuMillicores, memoryMib, image)",
+        "sentinel-fleet:enviroments: unknown key (known: platform, image, namespace, namespacePodSecurity, pod, probes, nodeClass, ciliumNetworkPolicies, retainSentinelRows, prewarm, regions, deployRegions, waves, stackRole, regionBaseStack, shards, shard, environments, database, databasePassword, databaseCaCert, clickhouseUrl, redisUrl, otel, otelHeaders, prewarmToken)",
+        "sentinel-fleet:environments[0] (env_storefront_prod).replica: unknown key (known: environmentId, workspaceId, projectId, appId, slug, shard, regions, replicas, cpuMillicores, memoryMib, image)",
       ]);
     });
 
@@ -303,5 +303,373 @@ describe("stack configuration", () => {
     // The same counter sees registrations when the configuration is valid.
     await runExample(true, {}, { onRegister: () => registered++ });
     assert.ok(registered > 0);
+  });
+});
+
+const CERT = "-----BEGIN CERTIFICATE-----\nMIIBszCCAVmgAwIBAgIU\n-----END CERTIFICATE-----\n";
+const exampleRegions = () =>
+  structuredClone(exampleConfig().config[K("regions")]) as Record<string, unknown>[];
+const exampleDatabase = () =>
+  structuredClone(exampleConfig().config[K("database")]) as Record<string, unknown>;
+const withSecret = (name: string) => [...exampleConfig().secretKeys, K(name)];
+
+describe("stack configuration: the keys for rollouts, pods, TLS, waves and shards", () => {
+  it("fills every new key's default", () => {
+    const cfg = parse();
+    assert.deepEqual(cfg.pod, {
+      runAsUser: 65532,
+      runAsGroup: 65532,
+      priorityClassName: null,
+      preStopSeconds: 10,
+      drainSeconds: 30,
+    });
+    assert.deepEqual(cfg.namespacePodSecurity, {
+      enforce: "restricted",
+      warn: "restricted",
+      audit: "restricted",
+    });
+    assert.equal(cfg.stackRole, "fleet");
+    assert.equal(cfg.waves, null);
+    assert.deepEqual([cfg.regionBaseStack, cfg.shards, cfg.shard], [null, [], null]);
+    assert.deepEqual(
+      cfg.regions.map((r) => r.cutover),
+      [false, false],
+    );
+    assert.deepEqual(
+      cfg.environments.map((e) => e.shard),
+      [null, null, null],
+    );
+    assert.equal(cfg.database.operationTimeoutMs, 30000);
+    assert.deepEqual(cfg.database.tls, { mode: "disabled", caFile: null });
+    assert.equal(cfg.database.caCert, null);
+    assert.equal(cfg.database.credentialRotation, 0);
+  });
+
+  it("parses a sharded environment stack, waves, a CA and a cutover", () => {
+    const envs = baseEnvs().map((e, i) => ({ ...e, shard: i === 0 ? "a" : "b" }));
+    const regions = exampleRegions();
+    regions[1].cutover = true;
+    const cfg = parse(
+      {
+        [K("environments")]: envs,
+        [K("regions")]: regions,
+        [K("shards")]: ["a", "b"],
+        [K("shard")]: "a",
+        [K("stackRole")]: "environmentShard",
+        [K("regionBaseStack")]: "acme/sentinel-fleet/base-us",
+        [K("waves")]: [["us-east-1"], ["eu-central-1"]],
+        [K("database")]: {
+          ...exampleDatabase(),
+          tls: { mode: "verify-identity" },
+          operationTimeoutMs: 10000,
+        },
+        [K("databaseCaCert")]: CERT,
+        [K("pod")]: { priorityClassName: "sentinel-critical", preStopSeconds: 0, drainSeconds: 3600 },
+        [K("namespacePodSecurity")]: { warn: "baseline" },
+      },
+      withSecret("databaseCaCert"),
+    );
+    assert.deepEqual(
+      [cfg.stackRole, cfg.regionBaseStack, cfg.shards, cfg.shard],
+      ["environmentShard", "acme/sentinel-fleet/base-us", ["a", "b"], "a"],
+    );
+    assert.deepEqual(
+      cfg.environments.map((e) => e.shard),
+      ["a", "b", "b"],
+    );
+    assert.deepEqual(cfg.waves, [["us-east-1"], ["eu-central-1"]]);
+    assert.deepEqual(
+      cfg.regions.map((r) => r.cutover),
+      [false, true],
+    );
+    assert.deepEqual(cfg.database.tls, { mode: "verify-identity", caFile: null });
+    assert.equal(cfg.database.operationTimeoutMs, 10000);
+    assert.equal(cfg.database.caCert?.reveal(), CERT);
+    assert.deepEqual(cfg.pod, {
+      runAsUser: 65532,
+      runAsGroup: 65532,
+      priorityClassName: "sentinel-critical",
+      preStopSeconds: 0,
+      drainSeconds: 3600,
+    });
+    assert.deepEqual(cfg.namespacePodSecurity, {
+      enforce: "restricted",
+      warn: "baseline",
+      audit: "restricted",
+    });
+  });
+
+  describe("rejects each class of mistake", () => {
+    it("pod settings: root ids, fractions, ranges, a PriorityClass that is not a DNS subdomain, typos", () => {
+      assert.deepEqual(
+        problems({
+          [K("pod")]: {
+            runAsUser: 0,
+            runAsGroup: 1.5,
+            priorityClassName: "High_Prio",
+            preStopSeconds: 301,
+            drainSeconds: 0,
+            grace: 3,
+          },
+        }),
+        [
+          "sentinel-fleet:pod.grace: unknown key (known: runAsUser, runAsGroup, priorityClassName, preStopSeconds, drainSeconds)",
+          "sentinel-fleet:pod.runAsUser: must be a non-root user id from 1 to 2147483647, got 0",
+          "sentinel-fleet:pod.runAsGroup: must be a non-root group id from 1 to 2147483647, got 1.5",
+          'sentinel-fleet:pod.priorityClassName: "High_Prio" is not a valid PriorityClass name (a DNS subdomain)',
+          "sentinel-fleet:pod.preStopSeconds: must be an integer from 0 to 300, got 301",
+          "sentinel-fleet:pod.drainSeconds: must be an integer from 1 to 3600, got 0",
+        ],
+      );
+    });
+
+    it("pod security levels and stack roles outside their sets, a cutover that is not a boolean", () => {
+      const regions = exampleRegions();
+      regions[0].cutover = "yes";
+      assert.deepEqual(
+        problems({
+          [K("namespacePodSecurity")]: { enforce: "strict", warn: 3 },
+          [K("stackRole")]: "primary",
+          [K("regions")]: regions,
+        }),
+        [
+          'sentinel-fleet:namespacePodSecurity.enforce: must be one of restricted, baseline, privileged, got "strict"',
+          "sentinel-fleet:namespacePodSecurity.warn: must be one of restricted, baseline, privileged, got 3",
+          'sentinel-fleet:regions[0].cutover: must be true or false, got "yes"',
+          'sentinel-fleet:stackRole: must be one of fleet, regionBase, environmentShard, got "primary"',
+        ],
+      );
+    });
+
+    it("a platform with `$` (the sentinel would expand it) or longer than regions.platform", () => {
+      const rule = "at most 64 characters: letters, digits, '_', '.', '-', starting with a letter or digit";
+      assert.deepEqual(problems({ [K("platform")]: "aws$UNKEY_DATABASE_PRIMARY" }), [
+        `sentinel-fleet:platform: "aws$UNKEY_DATABASE_PRIMARY" is not a valid platform name (${rule})`,
+      ]);
+      assert.deepEqual(problems({ [K("platform")]: '"aws"\nregion = "x"' }), [
+        `sentinel-fleet:platform: "\\"aws\\"\\nregion = \\"x\\"" is not a valid platform name (${rule})`,
+      ]);
+      assert.deepEqual(problems({ [K("platform")]: "a".repeat(65) }), [
+        "sentinel-fleet:platform: must be at most 64 characters (regions.platform), got 65",
+      ]);
+    });
+
+    it("region ids with spaces or too long, kubeconfig contexts with whitespace", () => {
+      const rule = "at most 64 characters: letters, digits, '_', '.', '-', starting with a letter or digit";
+      const regions = exampleRegions();
+      regions[0] = { ...regions[0], id: "reg use1", kubeContext: "my context" };
+      regions[1] = { ...regions[1], id: "x".repeat(65), kubeContext: "ctx\n" };
+      assert.deepEqual(problems({ [K("regions")]: regions }), [
+        `sentinel-fleet:regions[0].id: "reg use1" is not a valid region id (${rule})`,
+        'sentinel-fleet:regions[0].kubeContext: "my context" is not a kubeconfig context (printable ASCII, no spaces, at most 253)',
+        "sentinel-fleet:regions[1].id: must be at most 64 characters (regions.id), got 65",
+        'sentinel-fleet:regions[1].kubeContext: "ctx\\n" is not a kubeconfig context (printable ASCII, no spaces, at most 253)',
+      ]);
+    });
+
+    it("ids the database's collation treats as equal: case-only and trailing-space differences, naming both", () => {
+      const collation = "under the database's default collation (case-insensitive, trailing spaces ignored)";
+      const envs = baseEnvs();
+      envs[1] = { ...envs[1], environmentId: "ENV_storefront_prod" };
+      assert.deepEqual(problems({ [K("environments")]: envs }), [
+        `sentinel-fleet:environments[1] (ENV_storefront_prod).environmentId: environment id "ENV_storefront_prod" equals "env_storefront_prod" (environments[0]) ${collation}`,
+      ]);
+      const regions = exampleRegions();
+      regions[1] = { ...regions[1], id: "REG_use1" };
+      assert.deepEqual(problems({ [K("regions")]: regions }), [
+        `sentinel-fleet:regions[1].id: region id "REG_use1" equals "reg_use1" (regions[0]) ${collation}`,
+      ]);
+      regions[1] = { ...regions[1], id: "REG_USE1 " };
+      assert.deepEqual(problems({ [K("regions")]: regions }), [
+        "sentinel-fleet:regions[1].id: \"REG_USE1 \" is not a valid region id (at most 64 characters: letters, digits, '_', '.', '-', starting with a letter or digit)",
+        `sentinel-fleet:regions[1].id: region id "REG_USE1 " equals "reg_use1" (regions[0]) ${collation}`,
+      ]);
+    });
+
+    it("accepts IPv6 database hosts, with or without brackets, and bracket them in the pods' addresses", () => {
+      for (const host of ["::1", "[::1]"]) {
+        const database = { ...exampleDatabase(), host, primaryAddress: undefined, replicaAddress: undefined };
+        const cfg = parse({ [K("database")]: database });
+        assert.equal(cfg.database.host, "::1");
+        assert.equal(cfg.database.primaryAddress, "[::1]:3306");
+        assert.equal(cfg.database.replicaAddress, "[::1]:3306");
+      }
+      const cfg = parse({
+        [K("database")]: {
+          ...exampleDatabase(),
+          primaryAddress: "[fd00::7]:3307",
+          replicaAddress: "mysql-ro",
+        },
+      });
+      assert.deepEqual(
+        [cfg.database.primaryAddress, cfg.database.replicaAddress],
+        ["[fd00::7]:3307", "mysql-ro:3306"],
+      );
+    });
+
+    it("a database host with a port, or that is no host at all; addresses that are not host[:port]", () => {
+      const bad = (fields: Record<string, unknown>) =>
+        problems({ [K("database")]: { ...exampleDatabase(), ...fields } });
+      assert.deepEqual(bad({ host: "db:3306" }), [
+        'sentinel-fleet:database.host: "db:3306" includes a port; set the port in sentinel-fleet:database.port',
+      ]);
+      assert.deepEqual(bad({ host: "[::1]:3306" }), [
+        'sentinel-fleet:database.host: "[::1]:3306" includes a port; set the port in sentinel-fleet:database.port',
+      ]);
+      assert.deepEqual(bad({ host: "db host" }), [
+        'sentinel-fleet:database.host: "db host" is not a hostname, an IPv4 address or an IPv6 address',
+      ]);
+      assert.deepEqual(bad({ host: "[10.0.0.1]" }), [
+        'sentinel-fleet:database.host: "[10.0.0.1]" is not an IPv6 address in brackets',
+      ]);
+      assert.deepEqual(bad({ primaryAddress: "::1", replicaAddress: "db:70000" }), [
+        'sentinel-fleet:database.primaryAddress: must be host, host:port, [IPv6] or [IPv6]:port, got "::1"',
+        'sentinel-fleet:database.replicaAddress: must be host, host:port, [IPv6] or [IPv6]:port, got "db:70000"',
+      ]);
+    });
+
+    it("deadlines, TLS modes and rotation generations out of their ranges", () => {
+      const bad = (fields: Record<string, unknown>) =>
+        problems({ [K("database")]: { ...exampleDatabase(), ...fields } });
+      assert.deepEqual(bad({ operationTimeoutMs: 999, tls: { mode: "on" }, credentialRotation: -1 }), [
+        "sentinel-fleet:database.operationTimeoutMs: must be an integer from 1000 to 600000, got 999",
+        'sentinel-fleet:database.tls.mode: must be one of disabled, required, verify-ca, verify-identity, got "on"',
+        "sentinel-fleet:database.credentialRotation: must be a non-negative integer, got -1",
+      ]);
+      assert.deepEqual(bad({ operationTimeoutMs: 2000, credentialRotation: "2026-11" }), [
+        "sentinel-fleet:database.operationTimeoutMs: must be at least connectTimeoutMs (5000): connecting is part of every operation, got 2000",
+        'sentinel-fleet:database.credentialRotation: must be a non-negative integer, got "2026-11"',
+      ]);
+      assert.deepEqual(bad({ credentialRotation: 1.5, tls: { mode: "required", caFile: "ca.pem" } }), [
+        'sentinel-fleet:database.tls.caFile: a CA bundle verifies the server: it needs tls.mode verify-ca or verify-identity, got "required"',
+        "sentinel-fleet:database.credentialRotation: must be a non-negative integer, got 1.5",
+      ]);
+    });
+
+    it("a CA given twice, a CA without verification, a CA that is not PEM, never echoing it", () => {
+      const tls = { mode: "verify-identity", caFile: "ca.pem" };
+      assert.deepEqual(
+        problems(
+          { [K("database")]: { ...exampleDatabase(), tls }, [K("databaseCaCert")]: CERT },
+          withSecret("databaseCaCert"),
+        ),
+        [
+          "sentinel-fleet:databaseCaCert: is set and so is sentinel-fleet:database.tls.caFile: give the CA bundle one way",
+        ],
+      );
+      const found = problems({ [K("databaseCaCert")]: "not-pem-LEAKCHECK" }, withSecret("databaseCaCert"));
+      assert.deepEqual(found, [
+        "sentinel-fleet:databaseCaCert: [secret] is not PEM text (-----BEGIN CERTIFICATE----- ... -----END CERTIFICATE-----)",
+        'sentinel-fleet:databaseCaCert: a CA bundle verifies the server: it needs sentinel-fleet:database.tls.mode verify-ca or verify-identity, got "disabled"',
+      ]);
+      assert.ok(!found.join("\n").includes("LEAKCHECK"));
+      assert.deepEqual(problems({ [K("databaseCaCert")]: CERT }).slice(0, 1), [
+        "sentinel-fleet:databaseCaCert: is stored in plaintext; set it with `pulumi config set --secret sentinel-fleet:databaseCaCert <value>`",
+      ]);
+    });
+
+    it("prewarm URLs with credentials, never echoing them", () => {
+      const regions = exampleRegions();
+      regions[0].prewarmUrl = "ftp://admin:s3cret-LEAKCHECK@router/x";
+      regions[1].prewarmUrl = "http://token-LEAKCHECK@router.{region}/prewarm";
+      const found = problems({
+        [K("regions")]: regions,
+        [K("prewarm")]: { urlTemplate: "https://user:hunter2-LEAKCHECK@router.{region}/{zone}" },
+      });
+      const message =
+        "must not contain credentials (user:password@); the prewarm token authenticates to the router";
+      assert.deepEqual(found, [
+        `sentinel-fleet:prewarm.urlTemplate: ${message}`,
+        `sentinel-fleet:regions[0].prewarmUrl: ${message}`,
+        `sentinel-fleet:regions[1].prewarmUrl: ${message}`,
+      ]);
+      assert.ok(!found.join("\n").includes("LEAKCHECK"));
+    });
+
+    it('secrets the sentinel expands into its TOML: a `"`, a `\\` or a control character, never echoed', () => {
+      const message =
+        "[secret] must not contain '\"', '\\' or control characters such as a newline: the sentinel expands it into its TOML configuration";
+      const found = problems({
+        [K("redisUrl")]: 'rediss://:LEAKCHECK"b@redis:6380',
+        [K("clickhouseUrl")]: "clickhouse://u:LEAKCHECK\\w@ch:9000/db",
+        [K("otelHeaders")]: "x-api-key=LEAKCHECK\r\nx-evil=1",
+      });
+      assert.deepEqual(found, [
+        `sentinel-fleet:clickhouseUrl: ${message}`,
+        `sentinel-fleet:redisUrl: ${message}`,
+        `sentinel-fleet:otelHeaders: ${message}`,
+      ]);
+      assert.ok(!found.join("\n").includes("LEAKCHECK"));
+      assert.deepEqual(problems({ [K("redisUrl")]: "rediss://:pw@redis:6380/0\n" }), [
+        `sentinel-fleet:redisUrl: ${message}`,
+      ]);
+    });
+
+    it("waves: unknown regions, a region twice, an empty wave, a deployed region in no wave", () => {
+      assert.deepEqual(problems({ [K("waves")]: [["us-east-1"], ["us-east-1", "mars-1"], []] }), [
+        'sentinel-fleet:waves[1][0]: region "us-east-1" is already in waves[0]',
+        'sentinel-fleet:waves[1][1]: unknown region "mars-1" (known: us-east-1, eu-central-1)',
+        "sentinel-fleet:waves[2]: must be a non-empty list of region names, got []",
+        "sentinel-fleet:waves: must place every region of deployRegions in a wave; in none: eu-central-1",
+      ]);
+      assert.deepEqual(problems({ [K("waves")]: ["us-east-1"] }), [
+        'sentinel-fleet:waves[0]: must be a non-empty list of region names, got "us-east-1"',
+      ]);
+      // A region shard only needs its own regions in waves.
+      assert.deepEqual(
+        parse({ [K("waves")]: [["eu-central-1"]], [K("deployRegions")]: ["eu-central-1"] }).waves,
+        [["eu-central-1"]],
+      );
+    });
+
+    it("shards: an environment shard without shards, unknown and duplicate shards, a shard of the wrong role", () => {
+      const envs = baseEnvs();
+      envs[0] = { ...envs[0], shard: "a" };
+      assert.deepEqual(problems({ [K("environments")]: envs }), [
+        "sentinel-fleet:environments[0] (env_storefront_prod).shard: is only allowed when sentinel-fleet:shards is set",
+      ]);
+      envs[1] = { ...envs[1], shard: "c" };
+      assert.deepEqual(
+        problems({ [K("environments")]: envs, [K("shards")]: ["a", "b", "a"], [K("shard")]: "a" }),
+        [
+          'sentinel-fleet:shards[2]: duplicate shard "a"',
+          'sentinel-fleet:shard: is only for stackRole environmentShard, got stackRole "fleet"',
+          'sentinel-fleet:environments[1] (env_storefront_preview).shard: unknown shard "c" (known: a, b)',
+          "sentinel-fleet:environments[2] (env_billing_staging).shard: is required when sentinel-fleet:shards is set (one of: a, b)",
+        ],
+      );
+    });
+
+    it("environment shards: the base stack and the shard required, a shard that selects nothing", () => {
+      const envs = baseEnvs().map((e, i) => ({ ...e, shard: i === 0 ? "a" : "b" }));
+      const shard = {
+        [K("environments")]: envs,
+        [K("shards")]: ["a", "b", "c"],
+        [K("stackRole")]: "environmentShard",
+      };
+      assert.deepEqual(problems(shard), [
+        "sentinel-fleet:regionBaseStack: is required with stackRole environmentShard (the region base stack <org>/<project>/<stack>)",
+        "sentinel-fleet:shard: is required with stackRole environmentShard when sentinel-fleet:shards is set (one of: a, b, c)",
+      ]);
+      assert.deepEqual(problems({ ...shard, [K("shard")]: "c", [K("regionBaseStack")]: "base" }), [
+        'sentinel-fleet:regionBaseStack: "base" is not a stack reference (<org>/<project>/<stack>)',
+        'sentinel-fleet:shard: "c" selects no environment in deployRegions (us-east-1, eu-central-1)',
+      ]);
+      // env_storefront_preview (shard b) runs only in us-east-1.
+      envs[2] = { ...envs[2], shard: "a" };
+      assert.deepEqual(
+        problems({
+          ...shard,
+          [K("environments")]: envs,
+          [K("shard")]: "b",
+          [K("regionBaseStack")]: "acme/sentinel-fleet/base",
+          [K("deployRegions")]: ["eu-central-1"],
+        }),
+        ['sentinel-fleet:shard: "b" selects no environment in deployRegions (eu-central-1)'],
+      );
+      assert.deepEqual(problems({ [K("regionBaseStack")]: "acme/proj/base" }), [
+        'sentinel-fleet:regionBaseStack: is only for stackRole environmentShard, got stackRole "fleet"',
+      ]);
+    });
   });
 });

@@ -460,7 +460,7 @@ describe("the program with other settings", () => {
       assert.equal(g.inputs.table, "*");
     }
     for (const p of ofType(run, "random:index/randomPassword:RandomPassword")) {
-      assert.deepEqual(p.inputs.keepers, { rotation: "2026-11" });
+      assert.deepEqual(p.inputs.keepers, { rotation: "0" });
       assert.equal(p.inputs.special, false);
       assert.equal(p.inputs.length, 40);
     }
