@@ -31,7 +31,9 @@ async function main(): Promise<void> {
   );
 }
 
-main().catch((e: unknown) => {
-  process.stderr.write(`schema: ${e instanceof Error ? e.message : String(e)}\n`);
-  process.exit(1);
-});
+if (require.main === module) {
+  main().catch((e: unknown) => {
+    process.stderr.write(`schema: ${e instanceof Error ? e.message : String(e)}\n`);
+    process.exit(1);
+  });
+}

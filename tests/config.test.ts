@@ -1,8 +1,24 @@
 import { strict as assert } from "assert";
+import * as fs from "fs";
+import * as path from "path";
 import { inspect } from "util";
-import { ENCRYPTED, FleetConfigError, parseFleetConfig, type FleetConfig } from "../lib/config";
+import { parse as parseToml } from "smol-toml";
+import * as YAML from "yaml";
+import {
+  CONFIG_KEYS,
+  configReferenceRows,
+  ENCRYPTED,
+  FleetConfigError,
+  parseFleetConfig,
+  stackFileJsonSchema,
+  type FleetConfig,
+} from "../lib/config";
 import { DEFAULT_PROBE_PATH } from "../lib/constants";
-import { exampleConfig, runExample, TEST_SECRETS } from "./support/fixtures";
+import { renderSentinelToml } from "../lib/toml";
+import { parseConnectionSettings } from "../providers/connection";
+import { TABLE_END, TABLE_START } from "../scripts/schema";
+import { expandEnv } from "./support/expandEnv";
+import { exampleConfig, ROOT, runExample, TEST_SECRETS } from "./support/fixtures";
 
 const K = (name: string) => `sentinel-fleet:${name}`;
 
@@ -671,5 +687,248 @@ describe("stack configuration: the keys for rollouts, pods, TLS, waves and shard
         'sentinel-fleet:regionBaseStack: is only for stackRole environmentShard, got stackRole "fleet"',
       ]);
     });
+  });
+});
+
+describe("the schema's other products: the stack file's JSON Schema and the README's reference", () => {
+  // ajv is not a dependency of this project: it is installed for eslint (draft-07, the schema's dialect).
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const Ajv = require("ajv") as new (opts: object) => {
+    compile(
+      schema: object,
+    ): ((data: unknown) => boolean) & { errors?: { dataPath: string; message: string }[] };
+  };
+  const validate = new Ajv({ allErrors: true }).compile(stackFileJsonSchema());
+  const exampleFile = () =>
+    YAML.parse(fs.readFileSync(path.join(ROOT, "Pulumi.dev.yaml"), "utf8")) as StackFile;
+  type StackFile = { config: Record<string, unknown> };
+  const rejected = (file: StackFile): string[] => {
+    assert.equal(validate(file), false, "the JSON Schema accepted a broken stack file");
+    return (validate.errors ?? []).map((e) => `${e.dataPath} ${e.message}`);
+  };
+
+  it("the committed JSON Schema is the one the schema generates (npm run schema)", () => {
+    const committed = JSON.parse(
+      fs.readFileSync(path.join(ROOT, "schema", "stack-config.schema.json"), "utf8"),
+    );
+    assert.deepEqual(
+      committed,
+      stackFileJsonSchema(),
+      "schema/stack-config.schema.json is stale: npm run schema",
+    );
+  });
+
+  it("the example stack points editors at it", () => {
+    const first = fs.readFileSync(path.join(ROOT, "Pulumi.dev.yaml"), "utf8").split("\n")[0];
+    assert.equal(first, "# yaml-language-server: $schema=./schema/stack-config.schema.json");
+  });
+
+  it("accepts the example stack, with its secrets as `secure` values and other namespaces' keys", () => {
+    const file = exampleFile();
+    for (const name of Object.keys(TEST_SECRETS)) file.config[name] = { secure: "v1:AAAA:BBBB" };
+    file.config["kubernetes:context"] = "kind-us-east-1";
+    assert.equal(validate(file), true, JSON.stringify(validate.errors));
+  });
+
+  it("rejects broken stack files the program rejects too", () => {
+    const cases: [string, Record<string, unknown>, RegExp][] = [
+      ["a typo in a key", { [K("enviroments")]: [] }, /property name/],
+      ["a negative replica count", { [K("environments")]: [{ ...baseEnvs()[0], replicas: -1 }] }, />= 0/],
+      ["an upper-case region name", { [K("regions")]: [{ id: "r1", name: "US_East" }] }, /pattern/],
+      ["a secret in plaintext", { [K("redisUrl")]: "redis://:pw@redis:6379" }, /should be object/],
+      ["a string where a boolean belongs", { [K("ciliumNetworkPolicies")]: "yes" }, /should be boolean/],
+      [
+        "a TLS mode outside its set",
+        { [K("database")]: { ...exampleDatabase(), tls: { mode: "on" } } },
+        /allowed/,
+      ],
+      ["a root user", { [K("pod")]: { runAsUser: 0 } }, />= 1/],
+      [
+        "an unknown key inside an object",
+        { [K("database")]: { ...exampleDatabase(), passwrd: "x" } },
+        /additional/,
+      ],
+    ];
+    for (const [what, overrides, expected] of cases) {
+      const file = exampleFile();
+      Object.assign(file.config, overrides);
+      assert.match(rejected(file).join("\n"), expected, what);
+      assert.throws(
+        () =>
+          parseFleetConfig({
+            values: { ...file.config, ...TEST_SECRETS, ...overrides },
+            secretKeys: Object.keys(TEST_SECRETS).filter((k) => !(k in overrides)),
+          }),
+        FleetConfigError,
+        what,
+      );
+    }
+  });
+
+  it("the README's configuration reference is the table the schema generates (npm run schema)", () => {
+    const readme = fs.readFileSync(path.join(ROOT, "README.md"), "utf8");
+    const section = readme.slice(readme.indexOf(TABLE_START), readme.indexOf(TABLE_END));
+    const rows = section
+      .split("\n")
+      .filter((l) => l.startsWith("|"))
+      .slice(2)
+      .map((l) =>
+        l
+          .slice(1, -1)
+          .split(" | ")
+          .map((c) => c.trim()),
+      );
+    assert.deepEqual(
+      rows,
+      configReferenceRows().map((r) => [r.key, r.type, r.default, r.meaning]),
+      "README.md's configuration reference is stale: npm run schema",
+    );
+    // Every key of the program is documented, nested keys included.
+    for (const k of [...CONFIG_KEYS.plain, ...CONFIG_KEYS.secret]) {
+      assert.ok(
+        rows.some((r) => r[0] === `\`${k.slice("sentinel-fleet:".length)}\``),
+        k,
+      );
+    }
+    assert.ok(rows.some((r) => r[0] === "`database.tls.mode`"));
+  });
+});
+
+describe("values the sentinel expands into its TOML (UNKEY_CONFIG_DATA)", () => {
+  const cfg = parse();
+  const toml = (platform: string) =>
+    renderSentinelToml({
+      sentinelId: "s_0123456789abcdefghij",
+      workspaceId: "ws_acme",
+      environmentId: "env_storefront_prod",
+      platform,
+      region: "us-east-1",
+      lanSeeds: ["sentinel-gossip-env-storefront-prod-5579f510.sentinel.svc.cluster.local"],
+    });
+  const env = (overrides: Record<string, string> = {}) => ({
+    UNKEY_DATABASE_PRIMARY:
+      "sentinel_us_east_1:Pw0rd@tcp([fd00::7]:3306)/unkey?parseTime=true&interpolateParams=true",
+    UNKEY_DATABASE_REPLICA:
+      "sentinel_us_east_1:Pw0rd@tcp(mysql-ro:3306)/unkey?parseTime=true&interpolateParams=true",
+    UNKEY_CLICKHOUSE_URL: cfg.clickhouseUrl.reveal(),
+    UNKEY_REDIS_URL: cfg.redisUrl.reveal(),
+    ...overrides,
+  });
+  const loaded = (platform: string, vars: Record<string, string>) =>
+    parseToml(expandEnv(toml(platform), vars)) as Record<string, any>;
+  const accepted = (name: string, value: string) => {
+    try {
+      parse({ [K(name)]: value });
+      return true;
+    } catch (err) {
+      assert.ok(err instanceof FleetConfigError);
+      return false;
+    }
+  };
+
+  it("expands references as the sentinel does: $VAR, ${VAR} and ${VAR:-default}", () => {
+    assert.equal(
+      expandEnv("a=$X b=${X} c=${Y:-d} e=${Z} f=$ g=$$", { X: "1", Z: "" }),
+      "a=1 b=1 c=d e= f=$ g=",
+    );
+  });
+
+  it("keeps the parsed configuration intact for every value the validation accepts", () => {
+    const urls = [
+      "rediss://:p%40ss%22w0rd@redis.platform:6380/0?protocol=3",
+      "redis://default:pa$$word@10.0.0.7:6379",
+      "rediss://user:~!*()=+,;'$HOME@[fd00::1]:6380",
+    ];
+    for (const url of urls) {
+      assert.ok(accepted("redisUrl", url), url);
+      const config = loaded(cfg.platform, env({ UNKEY_REDIS_URL: url }));
+      assert.equal(config.redis.url, url);
+      assert.equal(config.platform, "aws");
+      assert.equal(config.database.primary, env().UNKEY_DATABASE_PRIMARY);
+      assert.deepEqual(Object.keys(config).sort(), [
+        "clickhouse",
+        "database",
+        "environment_id",
+        "gossip",
+        "http_port",
+        "observability",
+        "platform",
+        "redis",
+        "region",
+        "sentinel_id",
+        "workspace_id",
+      ]);
+    }
+    const platform = "aws.eu_2-b";
+    assert.ok(accepted("platform", platform));
+    assert.equal(loaded(platform, env()).platform, platform);
+  });
+
+  it("rejects the values that would have broken it or injected keys", () => {
+    const injection = 'redis://r:6379"\nplatform = "evil';
+    assert.equal(accepted("redisUrl", injection), false);
+    const injected = loaded(cfg.platform, env({ UNKEY_REDIS_URL: injection }));
+    assert.deepEqual({ ...injected.redis }, { url: "redis://r:6379", platform: "evil" });
+    const broken = 'redis://r:6379\n[database]\nprimary = "x"';
+    assert.equal(accepted("redisUrl", broken), false);
+    assert.throws(() => loaded(cfg.platform, env({ UNKEY_REDIS_URL: broken })));
+    const quoted = 'redis://r:6379" # ';
+    assert.equal(accepted("redisUrl", quoted), false);
+    assert.notEqual(loaded(cfg.platform, env({ UNKEY_REDIS_URL: quoted })).redis.url, quoted);
+    const backslash = "redis://r:6379/\\u0041";
+    assert.equal(accepted("redisUrl", backslash), false);
+    assert.equal(loaded(cfg.platform, env({ UNKEY_REDIS_URL: backslash })).redis.url, "redis://r:6379/A");
+    // A `$` in a plain value pulls another variable, a credential here, into the configuration.
+    const platform = "aws$UNKEY_DATABASE_PRIMARY";
+    assert.equal(accepted("platform", platform), false);
+    assert.equal(loaded(platform, env()).platform, `aws${env().UNKEY_DATABASE_PRIMARY}`);
+  });
+});
+
+describe("the provider's view of the connection (parseConnectionSettings)", () => {
+  it("parses JSON text or an object, with the defaults, IPv6 without brackets, the program's keys ignored", () => {
+    const database = exampleDatabase();
+    const expected = {
+      host: "::1",
+      port: 3306,
+      user: "root",
+      database: "unkey",
+      connectTimeoutMs: 5000,
+      operationTimeoutMs: 30000,
+      tls: { mode: "disabled", caFile: null },
+    };
+    for (const raw of [{ ...database, host: "[::1]" }, JSON.stringify({ ...database, host: "::1" })]) {
+      assert.deepEqual(parseConnectionSettings(raw), { settings: expected, problems: [] });
+    }
+    assert.deepEqual(
+      parseConnectionSettings({ ...database, tls: { mode: "verify-ca", caFile: "certs/ca.pem" } }).settings
+        ?.tls,
+      { mode: "verify-ca", caFile: "certs/ca.pem" },
+    );
+  });
+
+  it("names every problem with its key path, as the program does", () => {
+    assert.deepEqual(
+      parseConnectionSettings({ host: "db:3306", port: 0, name: "un-key", tls: { mode: "x" } }),
+      {
+        settings: null,
+        problems: [
+          {
+            path: "sentinel-fleet:database.host",
+            message: '"db:3306" includes a port; set the port in sentinel-fleet:database.port',
+          },
+          { path: "sentinel-fleet:database.user", message: "must be a non-empty string, got undefined" },
+          { path: "sentinel-fleet:database.name", message: 'is not a MySQL database name: "un-key"' },
+          { path: "sentinel-fleet:database.port", message: "must be an integer from 1 to 65535, got 0" },
+          {
+            path: "sentinel-fleet:database.tls.mode",
+            message: 'must be one of disabled, required, verify-ca, verify-identity, got "x"',
+          },
+        ],
+      },
+    );
+    assert.deepEqual(parseConnectionSettings(undefined).problems, [
+      { path: "sentinel-fleet:database", message: "is required (host, user, name)" },
+    ]);
   });
 });
