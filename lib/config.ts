@@ -662,7 +662,14 @@ const plainSchema = stackConfigSchema.omit(
 type PlainConfig = z.output<typeof plainSchema>;
 
 /** The configuration keys of this program, for documentation and tooling. */
-export const CONFIG_KEYS = { plain: PLAIN_KEYS.map(key), secret: SECRET_KEYS.map(key) } as const;
+export const CONFIG_KEYS = {
+  plain: PLAIN_KEYS.map(key),
+  secret: SECRET_KEYS.map(key),
+  /** Secrets a stack needs (prewarmToken: with a prewarm URL); synth stands in for the ones not set. */
+  requiredSecret: SECRET_KEYS.filter((k) =>
+    String((stackConfigSchema.shape[k].meta() as DocMeta | undefined)?.["x-default"]).startsWith("required"),
+  ).map(key),
+} as const;
 export { DATABASE_PASSWORD_CONFIG_KEY, DATABASE_CA_CERT_CONFIG_KEY };
 
 // ---------------------------------------------------------------------------------------------------------
