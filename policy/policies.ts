@@ -1,4 +1,4 @@
-// The sentinel fleet's guardrails as Pulumi resource policies (spec: ../shared/reference/sentinel-spec.md).
+// The sentinel fleet's guardrails as Pulumi resource policies (spec: docs/sentinel-spec.md).
 //
 // Each rule is a pure function over (type, props) that returns violation messages; `policies` wraps them for
 // the Pulumi policy server, and `evaluatePolicies` runs the same wrappers offline (synth, tests) without the
