@@ -232,6 +232,22 @@ const imageRef = () => {
   const e = err((v) => `${show(v)} is not a valid container image reference (registry/name[:tag][@digest])`);
   return text().max(255, e).regex(IMAGE_REF, e);
 };
+/** A string of at most `max` characters matching `re`; one message, `<value> <why>`, for either rule. */
+const matching = (re: RegExp, max: number, why: string) => {
+  const e = err((v) => `${show(v)} ${why}`);
+  return text().max(max, e).regex(re, e);
+};
+/** At most `max` characters (a database column's width), then `re`. */
+const column = (max: number, width: string, re: RegExp, why: string) =>
+  text()
+    .max(
+      max,
+      err((v) => `must be at most ${max} characters (${width}), got ${String(v).length}`),
+    )
+    .regex(
+      re,
+      err((v) => `${show(v)} ${why}`),
+    );
 const oneOf = <T extends string>(values: readonly [T, ...T[]]) =>
   z.enum(
     values,
@@ -313,32 +329,27 @@ const podSecurityLevel = (mode: string) =>
     .default("restricted")
     .meta({ description: `the namespace's \`pod-security.kubernetes.io/${mode}\` level` });
 
+const probePath = (which: string) => {
+  const e = err((v) => `must be an absolute URL path, got ${show(v)}`);
+  return z
+    .string(e)
+    .regex(/^\/\S*$/, e)
+    .default(DEFAULT_PROBE_PATH)
+    .meta({ description: `the ${which} probe's path` });
+};
+
 const regionSchema = object({
-  id: text()
-    .max(
-      64,
-      err((v) => `must be at most 64 characters (regions.id), got ${String(v).length}`),
-    )
-    .regex(
-      PLAIN_ID,
-      err((v) => `${show(v)} is not a valid region id (${PLAIN_ID_RULE})`),
-    )
-    .meta({ description: "the platform's `regions.id`" }),
-  name: text()
-    .max(
-      63,
-      err((v) => `${show(v)} is not a valid region name (lowercase letters, digits and '-')`),
-    )
-    .regex(
-      DNS_LABEL,
-      err((v) => `${show(v)} is not a valid region name (lowercase letters, digits and '-')`),
-    )
-    .meta({ description: "e.g. `us-east-1`: names resources, appears in the TOML and prewarm URLs" }),
-  kubeContext: text()
-    .regex(
-      KUBE_CONTEXT,
-      err((v) => `${show(v)} is not a kubeconfig context (printable ASCII, no spaces, at most 253)`),
-    )
+  id: column(64, "regions.id", PLAIN_ID, `is not a valid region id (${PLAIN_ID_RULE})`).meta({
+    description: "the platform's `regions.id`",
+  }),
+  name: matching(DNS_LABEL, 63, "is not a valid region name (lowercase letters, digits and '-')").meta({
+    description: "e.g. `us-east-1`: names resources, appears in the TOML and prewarm URLs",
+  }),
+  kubeContext: matching(
+    KUBE_CONTEXT,
+    253,
+    "is not a kubeconfig context (printable ASCII, no spaces, at most 253)",
+  )
     .optional()
     .meta({
       description: "the cluster's kubeconfig context",
@@ -430,26 +441,11 @@ const databaseSchema = object(
 
 /** The stack configuration, key by key (without the `sentinel-fleet:` prefix), in the order problems are listed. */
 export const stackConfigSchema = object({
-  platform: text()
-    .max(
-      64,
-      err((v) => `must be at most 64 characters (regions.platform), got ${String(v).length}`),
-    )
-    .regex(
-      PLAIN_ID,
-      err((v) => `${show(v)} is not a valid platform name (${PLAIN_ID_RULE})`),
-    )
-    .meta({ description: "platform name (TOML `platform`), e.g. `aws`" }),
+  platform: column(64, "regions.platform", PLAIN_ID, `is not a valid platform name (${PLAIN_ID_RULE})`).meta({
+    description: "platform name (TOML `platform`), e.g. `aws`",
+  }),
   image: imageRef().meta({ description: "the sentinel image, pinned by tag or digest" }),
-  namespace: text()
-    .max(
-      63,
-      err((v) => `${show(v)} is not a valid namespace name (RFC 1035 label)`),
-    )
-    .regex(
-      RFC1035_LABEL,
-      err((v) => `${show(v)} is not a valid namespace name (RFC 1035 label)`),
-    )
+  namespace: matching(RFC1035_LABEL, 63, "is not a valid namespace name (RFC 1035 label)")
     .default(DEFAULT_NAMESPACE)
     .meta({ description: "the namespace in every cluster (RFC 1035 label)" }),
   namespacePodSecurity: object({
@@ -466,15 +462,7 @@ export const stackConfigSchema = object({
     runAsGroup: int(1, 2_147_483_647, "a non-root group id")
       .default(65532)
       .meta({ description: "the pods' group" }),
-    priorityClassName: text()
-      .max(
-        253,
-        err((v) => `${show(v)} is not a valid PriorityClass name (a DNS subdomain)`),
-      )
-      .regex(
-        DNS_SUBDOMAIN,
-        err((v) => `${show(v)} is not a valid PriorityClass name (a DNS subdomain)`),
-      )
+    priorityClassName: matching(DNS_SUBDOMAIN, 253, "is not a valid PriorityClass name (a DNS subdomain)")
       .optional()
       .meta({ description: "the pods' PriorityClass", "x-default": "none" } satisfies DocMeta),
     preStopSeconds: int(0, 300)
@@ -488,43 +476,14 @@ export const stackConfigSchema = object({
     .prefault({})
     .meta({ description: "the sentinel pods' security context and termination" }),
   probes: object({
-    livenessPath: z
-      .string(err((v) => `must be an absolute URL path, got ${show(v)}`))
-      .regex(
-        /^\/\S*$/,
-        err((v) => `must be an absolute URL path, got ${show(v)}`),
-      )
-      .default(DEFAULT_PROBE_PATH)
-      .meta({ description: "the liveness probe's path" }),
-    readinessPath: z
-      .string(err((v) => `must be an absolute URL path, got ${show(v)}`))
-      .regex(
-        /^\/\S*$/,
-        err((v) => `must be an absolute URL path, got ${show(v)}`),
-      )
-      .default(DEFAULT_PROBE_PATH)
-      .meta({ description: "the readiness probe's path" }),
-    startupPath: z
-      .string(err((v) => `must be an absolute URL path, got ${show(v)}`))
-      .regex(
-        /^\/\S*$/,
-        err((v) => `must be an absolute URL path, got ${show(v)}`),
-      )
-      .default(DEFAULT_PROBE_PATH)
-      .meta({ description: "the startup probe's path" }),
+    livenessPath: probePath("liveness"),
+    readinessPath: probePath("readiness"),
+    startupPath: probePath("startup"),
   })
     .prefault({})
     .meta({ description: "the probes' HTTP paths on port 8040" }),
   nodeClass: object({
-    key: text()
-      .max(
-        316,
-        err((v) => `${show(v)} is not a valid label key`),
-      )
-      .regex(
-        QUALIFIED_NAME,
-        err((v) => `${show(v)} is not a valid label key`),
-      )
+    key: matching(QUALIFIED_NAME, 316, "is not a valid label key")
       .default(DEFAULT_NODE_CLASS.key)
       .meta({ description: "the taint key pods tolerate and the node label key they require" }),
     value: labelValue().default(DEFAULT_NODE_CLASS.value).meta({ description: "its value" }),
@@ -1211,7 +1170,6 @@ export function stackFileJsonSchema(): Json {
   }
   return {
     $schema: "http://json-schema.org/draft-07/schema#",
-    $id: "https://github.com/unkeyed/sentinel-fleet/schema/stack-config.schema.json",
     title: "sentinel-fleet stack configuration (Pulumi.<stack>.yaml)",
     description: "Generated from lib/config.ts by `npm run schema`; do not edit.",
     type: "object",
