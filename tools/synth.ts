@@ -188,9 +188,10 @@ export function advisoryNotes(cfg: Pick<FleetConfig, "probes">, policies: readon
 }
 
 const REDACTED = "<redacted>";
+/** An update under the mock engine leaves nothing unknown (tested); were anything, it reads as this, not a UUID. */
 const UNKNOWN_TEXT = "<known after apply>";
 
-/** The object as a reviewer should see it: secrets redacted, values the preview cannot know marked. */
+/** The object as a reviewer should see it: secret values redacted, Secret keys kept. */
 function renderable(r: CapturedResource): Record<string, unknown> {
   const { apiVersion, kind, ...rest } = r.inputs as Record<string, unknown>;
   const body: Record<string, unknown> = { apiVersion, kind, ...rest };
