@@ -694,6 +694,22 @@ function renderPath(path: readonly Segment[], input: Record<string, unknown>): s
   return out;
 }
 
+/** For a check the schema gives no message of its own: still the key's value, in the same words. */
+function fallbackMessage(iss: { code?: string; expected?: unknown; input?: unknown }): string {
+  const kinds: Record<string, string> = {
+    string: "a string",
+    number: "a number",
+    int: "an integer",
+    boolean: "true or false",
+    object: "an object",
+    array: "a list",
+  };
+  if (iss.code === "invalid_type") {
+    return `must be ${kinds[scalar(iss.expected)] ?? scalar(iss.expected)}, got ${show(iss.input)}`;
+  }
+  return `is not valid, got ${show(iss.input)}`;
+}
+
 function fromIssues(issues: readonly z.core.$ZodIssue[]): Found[] {
   return issues.flatMap((i): Found[] => {
     const path = i.path.map((p) => (typeof p === "number" ? p : String(p)));
@@ -1001,10 +1017,11 @@ export function parseFleetConfig(raw: RawConfig): FleetConfig {
       found.push({ path: [name], message: `unknown key (known: ${ALL_KEYS.join(", ")})` });
       continue;
     }
-    input[name] = withoutNulls(typed(value));
+    const v = withoutNulls(typed(value));
+    if (v !== null) input[name] = v;
   }
 
-  const parsed = plainSchema.safeParse(input);
+  const parsed = plainSchema.safeParse(input, { error: fallbackMessage });
   if (!parsed.success) found.push(...fromIssues(parsed.error.issues));
   found.push(...crossFieldRules(input));
   const { found: secretProblems, secrets } = secretRules(raw, input);

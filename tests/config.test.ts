@@ -416,6 +416,32 @@ describe("stack configuration: the keys for rollouts, pods, TLS, waves and shard
   });
 
   describe("rejects each class of mistake", () => {
+    it("wrong types anywhere, each with its key path and value", () => {
+      const regions = [...exampleRegions(), "ap-south-1"];
+      assert.deepEqual(
+        problems({
+          [K("database")]: { ...exampleDatabase(), sentinelPrivileges: [5, "select"], port: "3306" },
+          [K("deployRegions")]: [3],
+          [K("probes")]: { livenessPath: 5 },
+          [K("nodeClass")]: "x",
+          [K("regions")]: regions,
+          [K("ciliumNetworkPolicies")]: "yes",
+          [K("waves")]: "us-east-1",
+        }),
+        [
+          "sentinel-fleet:probes.livenessPath: must be an absolute URL path, got 5",
+          'sentinel-fleet:nodeClass: must be an object, got "x"',
+          'sentinel-fleet:ciliumNetworkPolicies: must be true or false, got "yes"',
+          'sentinel-fleet:regions[2]: must be an object, got "ap-south-1"',
+          "sentinel-fleet:deployRegions[0]: must be a region name, got 3",
+          'sentinel-fleet:waves: must be a non-empty list of waves (lists of region names), got "us-east-1"',
+          'sentinel-fleet:database.port: must be an integer from 1 to 65535, got "3306"',
+          "sentinel-fleet:database.sentinelPrivileges[0]: must be a string, got 5",
+          'sentinel-fleet:database.sentinelPrivileges[1]: "select" is not a MySQL privilege such as "SELECT"',
+        ],
+      );
+    });
+
     it("pod settings: root ids, fractions, ranges, a PriorityClass that is not a DNS subdomain, typos", () => {
       assert.deepEqual(
         problems({
