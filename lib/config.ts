@@ -1159,7 +1159,7 @@ function withoutDocKeys(node: unknown): unknown {
   if (!isRecord(node)) return node;
   return Object.fromEntries(
     Object.entries(node)
-      .filter(([k]) => !k.startsWith("x-"))
+      .filter(([k, v]) => !k.startsWith("x-") && v !== undefined)
       .map(([k, v]) => [k, withoutDocKeys(v)]),
   );
 }
@@ -1183,7 +1183,14 @@ export function stackFileJsonSchema(): Json {
             required: ["secure"],
             additionalProperties: false,
           }
-        : withoutDocKeys(schema);
+        : schema.type === "boolean"
+          ? // `pulumi config set` without `--type` writes "true"/"false" as strings; the program reads both.
+            withoutDocKeys({
+              ...schema,
+              type: undefined,
+              anyOf: [{ type: "boolean" }, { type: "string", enum: ["true", "false"] }],
+            })
+          : withoutDocKeys(schema);
   }
   return {
     $schema: "http://json-schema.org/draft-07/schema#",

@@ -753,6 +753,8 @@ describe("the schema's other products: the stack file's JSON Schema and the READ
     const file = exampleFile();
     for (const name of Object.keys(TEST_SECRETS)) file.config[name] = { secure: "v1:AAAA:BBBB" };
     file.config["kubernetes:context"] = "kind-us-east-1";
+    // What `pulumi config set` without --type writes for a boolean.
+    file.config["sentinel-fleet:retainSentinelRows"] = "false";
     assert.equal(validate(file), true, JSON.stringify(validate.errors));
   });
 
