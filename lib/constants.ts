@@ -1,4 +1,4 @@
-// The one place for spec values (../shared/reference/sentinel-spec.md). Everything else imports from here.
+// The one place for spec values (docs/sentinel-spec.md). Everything else imports from here.
 // This module has no imports: the dynamic provider captures it into its serialized text, so it must stay
 // plain data.
 

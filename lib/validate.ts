@@ -1,4 +1,5 @@
 // Validation rules shared by the stack config parser and the components' own argument checks.
+import * as net from "net";
 
 /** Kubernetes label value (apimachinery IsValidLabelValue), at most 63 characters. */
 export const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/;
@@ -75,3 +76,53 @@ export function assertValid(what: string, problems: readonly string[]): void {
     throw new Error(`${what}: invalid arguments:\n${problems.map((p) => `  - ${p}`).join("\n")}`);
   }
 }
+
+/** Region ids and the platform name: they appear in URL templates, labels and the sentinel's TOML (no `$`). */
+export const PLAIN_ID = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
+export const PLAIN_ID_RULE =
+  "at most 64 characters: letters, digits, '_', '.', '-', starting with a letter or digit";
+/** A kubeconfig context name: printable ASCII without whitespace. */
+export const KUBE_CONTEXT = /^[\x21-\x7E]{1,253}$/;
+/** DNS subdomain (RFC 1123), e.g. a PriorityClass name. */
+export const DNS_SUBDOMAIN = /^(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+/** A StackReference name: `<org>/<project>/<stack>`. */
+export const STACK_REFERENCE =
+  /^[A-Za-z0-9][-A-Za-z0-9_.]*\/[A-Za-z0-9][-A-Za-z0-9_.]*\/[A-Za-z0-9][-A-Za-z0-9_.]*$/;
+
+/**
+ * MySQL's and MariaDB's default collations compare case-insensitively and ignore trailing spaces: two ids
+ * with the same key here are one row to the database.
+ */
+export const collationKey = (s: string): string => s.replace(/ +$/, "").toLowerCase();
+
+/** Characters that change the sentinel's TOML when a value is expanded into it through `${VAR}`. */
+export const TOML_BREAKING = /["\\\x00-\x1F\x7F]/;
+
+const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
+const HOSTNAME =
+  /^(?=.{1,253}$)[A-Za-z0-9]([-A-Za-z0-9]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([-A-Za-z0-9]{0,61}[A-Za-z0-9])?)*$/;
+
+/**
+ * A database address the pods dial: `host`, `host:port`, `[IPv6]` or `[IPv6]:port`. Returns it as
+ * `host:port` (IPv6 in brackets, the Go MySQL driver's form; the port defaults to 3306), or null.
+ */
+export function normalizeAddress(text: string): string | null {
+  const port = (p: string | undefined): string | null => {
+    if (p === undefined) return "3306";
+    const n = Number(p);
+    return /^\d{1,5}$/.test(p) && n >= 1 && n <= 65535 ? String(n) : null;
+  };
+  const v6 = /^\[([^\]]+)\](?::([^:]*))?$/.exec(text);
+  if (v6 !== null) {
+    const p = port(v6[2]);
+    return net.isIPv6(v6[1]) && p !== null ? `[${v6[1]}]:${p}` : null;
+  }
+  const m = /^([^:]+)(?::([^:]*))?$/.exec(text);
+  if (m === null) return null;
+  const p = port(m[2]);
+  return (IPV4.test(m[1]) || HOSTNAME.test(m[1])) && p !== null ? `${m[1]}:${p}` : null;
+}
+
+/** `host:port` for a host that may be an IPv6 literal. */
+export const joinHostPort = (host: string, port: number): string =>
+  host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;

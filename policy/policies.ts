@@ -1,9 +1,10 @@
-// The sentinel fleet's guardrails as Pulumi resource policies (spec: ../shared/reference/sentinel-spec.md).
+// The sentinel fleet's guardrails as Pulumi resource policies (spec: docs/sentinel-spec.md).
 //
 // Each rule is a pure function over (type, props) that returns violation messages; `policies` wraps them for
 // the Pulumi policy server, and `evaluatePolicies` runs the same wrappers offline (synth, tests) without the
-// Pulumi CLI. The pack is self-contained (no imports from the program): it is published and run on its own,
-// and it checks what the spec demands rather than what the program's constants happen to say.
+// Pulumi CLI. The spec values it checks (label keys, credential variables, the node class) come from
+// lib/constants.ts, the program's one place for them; that module has no imports, so the pack stays loadable
+// on its own from policy/.
 //
 // Values that are not known yet (preview) are never a violation: the engine sends them as marker strings, the
 // policy server turns reading one into an exception, and the SDK's mock deserializer yields an `Unknown` object
@@ -18,6 +19,7 @@ import type {
   ResourceValidationPolicy,
 } from "@pulumi/policy";
 import { parse as parseToml } from "smol-toml";
+import { DEFAULT_NODE_CLASS as NODE_CLASS, ENV_VARS, LABELS } from "../lib/constants";
 
 // ---------------------------------------------------------------------------------------------------------
 // Facts from the spec.
@@ -34,15 +36,7 @@ export const TYPES = {
 } as const;
 
 /** Label keys (spec section 5). */
-export const LABEL_KEYS = {
-  managedBy: "app.kubernetes.io/managed-by",
-  component: "app.kubernetes.io/component",
-  workspaceId: "unkey.com/workspace.id",
-  projectId: "unkey.com/project.id",
-  appId: "unkey.com/app.id",
-  environmentId: "unkey.com/environment.id",
-  sentinelId: "unkey.com/sentinel.id",
-} as const;
+export const LABEL_KEYS = LABELS;
 
 /** Labels every object but the shared namespace carries. */
 export const OBJECT_LABELS: readonly string[] = [
@@ -60,15 +54,15 @@ export const NAMESPACE_LABELS: readonly string[] = [LABEL_KEYS.managedBy, LABEL_
 
 /** Environment variables that carry credentials: they may only come from Secrets. */
 export const CREDENTIAL_ENV_VARS: readonly string[] = [
-  "UNKEY_DATABASE_PRIMARY",
-  "UNKEY_DATABASE_REPLICA",
-  "UNKEY_CLICKHOUSE_URL",
-  "UNKEY_REDIS_URL",
-  "OTEL_EXPORTER_OTLP_HEADERS",
+  ENV_VARS.databasePrimary,
+  ENV_VARS.databaseReplica,
+  ENV_VARS.clickhouseUrl,
+  ENV_VARS.redisUrl,
+  ENV_VARS.otelHeaders,
 ];
 
 /** The variable holding the sentinel's TOML configuration. */
-export const CONFIG_ENV_VAR = "UNKEY_CONFIG_DATA";
+export const CONFIG_ENV_VAR = ENV_VARS.config;
 /** TOML keys that hold credentials: each must be exactly a `${VAR}` reference. */
 export const TOML_CREDENTIAL_KEYS: readonly string[] = [
   "database.primary",
@@ -83,11 +77,7 @@ export interface NodeClassConfig {
   readonly value: string;
   readonly effect: string;
 }
-export const DEFAULT_NODE_CLASS: NodeClassConfig = {
-  key: "node-class",
-  value: "sentinel",
-  effect: "NoSchedule",
-};
+export const DEFAULT_NODE_CLASS: NodeClassConfig = { ...NODE_CLASS, effect: "NoSchedule" };
 
 // ---------------------------------------------------------------------------------------------------------
 // Reading props that may hold values not known yet.

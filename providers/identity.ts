@@ -20,7 +20,7 @@ function digest(kind: string, environmentId: string, regionId: string): bigint {
  * The identity this program proposes for the sentinel of (environment, region): the same on every machine and
  * every run, so `pulumi preview` shows real names and concurrent runs race for the same row instead of
  * inserting two. `k8sName` is an RFC 1035 label of `ROWS.k8sNameLength` characters, first a letter; 12
- * characters (~2^58 names) keep the unique `k8s_name` key collision-free at any realistic fleet size, where
+ * characters (26 × 36^11 ≈ 2^61.6 names) keep the unique `k8s_name` key collision-free at any realistic fleet size, where
  * 8 random characters would give a ~0.25% chance of one collision at 100,000 sentinels.
  */
 export function proposeIdentity(environmentId: string, regionId: string): SentinelIdentity {

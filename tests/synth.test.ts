@@ -5,10 +5,14 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import * as YAML from "yaml";
+import { Namespace, Secret, Service } from "kubernetes-models/v1";
+import { Deployment } from "kubernetes-models/apps/v1";
+import { PodDisruptionBudget } from "kubernetes-models/policy/v1";
 import { proposeIdentity } from "../providers/identity";
 import { syntheticConfig } from "../tools/syntheticFleet";
 import { programNodeArgs } from "../tools/pulumiProject";
 import { synthStack, type SynthResult } from "../tools/synth";
+import { main as synthCli } from "../scripts/synth";
 import { ROOT, readStackFile } from "./support/fixtures";
 
 function tempDir(): string {
@@ -16,6 +20,19 @@ function tempDir(): string {
 }
 
 const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+
+/** Runs the command in this process (fast), capturing what it writes. */
+async function cli(args: string[]): Promise<{ status: number; stdout: string; stderr: string }> {
+  let stdout = "";
+  let stderr = "";
+  const status = await synthCli(args, { out: (l) => (stdout += `${l}\n`), err: (l) => (stderr += `${l}\n`) });
+  return { status, stdout, stderr };
+}
+
+/** A user error is reported in words: no `    at file:line` frames. */
+function assertNoStackTrace(stderr: string): void {
+  assert.doesNotMatch(stderr, /^\s+at .+[:(]/m, stderr);
+}
 
 function writeStack(dir: string, config: Record<string, unknown>): string {
   const file = path.join(dir, "Pulumi.test.yaml");
@@ -82,26 +99,67 @@ describe("synth", function () {
       );
     });
 
-    it("redacts Secret data and marks values only known after apply", () => {
+    it("writes every Secret's keys with redacted values, the database DSNs included", () => {
       const secrets = result.files.filter((f) => path.basename(f).startsWith("secret-"));
+      assert.equal(secrets.length, 20);
       for (const file of secrets) {
         const object = YAML.parse(fs.readFileSync(file, "utf8"));
-        const data = object.stringData;
-        if (typeof data === "string") assert.equal(data, "<redacted>");
-        else for (const value of Object.values(data)) assert.equal(value, "<redacted>");
+        assert.equal(typeof object.stringData, "object", file);
+        assert.ok(Object.keys(object.stringData).length > 0, file);
+        for (const value of Object.values(object.stringData)) assert.equal(value, "<redacted>");
       }
-      const redis = YAML.parse(
-        fs.readFileSync(
-          secrets.find((f) => f.includes("secret-sentinel-redis-"))!,
-          "utf8",
-        ),
-      );
-      assert.deepEqual(redis.stringData, { UNKEY_REDIS_URL: "<redacted>" });
+      const read = (prefix: string) =>
+        YAML.parse(
+          fs.readFileSync(
+            secrets.find((f) => path.basename(f).startsWith(prefix))!,
+            "utf8",
+          ),
+        );
+      assert.deepEqual(read("secret-sentinel-redis-").stringData, { UNKEY_REDIS_URL: "<redacted>" });
+      assert.deepEqual(read("secret-sentinel-db-").stringData, {
+        UNKEY_DATABASE_PRIMARY: "<redacted>",
+        UNKEY_DATABASE_REPLICA: "<redacted>",
+      });
+      // Evaluated as an update: the mock engine generates passwords, so nothing is left unknown.
+      for (const file of result.files)
+        assert.ok(!fs.readFileSync(file, "utf8").includes("known after apply"), file);
       assert.deepEqual(result.placeholders, [
         "sentinel-fleet:databasePassword",
         "sentinel-fleet:clickhouseUrl",
         "sentinel-fleet:redisUrl",
         "sentinel-fleet:prewarmToken",
+      ]);
+    });
+
+    it("writes only valid Kubernetes objects (the OpenAPI schemas of kubernetes-models)", () => {
+      const models: Record<string, new (data: any) => { validate(): void }> = {
+        Namespace,
+        Secret,
+        Service,
+        Deployment,
+        PodDisruptionBudget,
+      };
+      const kinds = new Set<string>();
+      for (const file of result.files) {
+        const object = YAML.parse(fs.readFileSync(file, "utf8"));
+        kinds.add(object.kind);
+        if (object.kind === "CiliumNetworkPolicy") {
+          // A CRD: kubernetes-models has no schema for it; its shape is tested with the builders.
+          assert.equal(object.apiVersion, "cilium.io/v2");
+          assert.match(object.metadata.name, /^[a-z0-9-]{1,63}$/);
+          continue;
+        }
+        const Model = models[object.kind];
+        assert.ok(Model !== undefined, `no model for ${object.kind}`);
+        assert.doesNotThrow(() => new Model(object).validate(), file);
+      }
+      assert.deepEqual([...kinds].sort(), [
+        "CiliumNetworkPolicy",
+        "Deployment",
+        "Namespace",
+        "PodDisruptionBudget",
+        "Secret",
+        "Service",
       ]);
     });
 
@@ -126,8 +184,15 @@ describe("synth", function () {
       );
       assert.match(result.summary, /^5 sentinels; 47 Kubernetes objects: /m);
       assert.deepEqual(result.violations, []);
-      // The example stack still uses the original's single health endpoint for both probes.
+      // The example stack keeps the original's single health endpoint (the image has no other yet), and says so.
       assert.equal(result.advisories.length, 5);
+      assert.deepEqual(
+        result.advisories.map((a) => a.policy),
+        Array(5).fill("sentinel-probe-paths-distinct"),
+      );
+      assert.deepEqual(result.notes, [
+        "sentinel-probe-paths-distinct: the probes use /_unkey/internal/health, the one health endpoint the sentinel image serves today; set sentinel-fleet:probes.readinessPath to a readiness endpoint once the image has one",
+      ]);
     });
   });
 
@@ -152,9 +217,13 @@ describe("synth", function () {
     );
     assert.equal(written.length, 47);
     assert.match(r.stdout, new RegExp(`wrote 47 objects and sentinels.json to ${escape(dir)}/dev$`, "m"));
+    assert.match(
+      r.stdout,
+      /^ {2}why: sentinel-probe-paths-distinct: the probes use \/_unkey\/internal\/health/m,
+    );
   });
 
-  it("fails with exit code 2 and lists the violations when the config breaks a policy", () => {
+  it("fails with exit code 3 and lists the violations when the config breaks a policy", () => {
     const dir = tempDir();
     dirs.push(dir);
     const file = writeStack(dir, {
@@ -162,7 +231,7 @@ describe("synth", function () {
       "sentinel-fleet:image": "ghcr.io/unkeyed/unkey:latest",
     });
     const r = runCli(["--stack", "test", "--file", file, "--out", dir]);
-    assert.equal(r.status, 2, r.stderr);
+    assert.equal(r.status, 3, r.stderr);
     assert.match(r.stdout, /5 mandatory policy violation\(s\):/);
     assert.match(r.stdout, /sentinel-images-pinned: .*ghcr\.io\/unkeyed\/unkey:latest/);
     assert.match(r.stdout, new RegExp(`wrote 47 objects and sentinels.json to ${escape(dir)}/test`));
@@ -175,7 +244,73 @@ describe("synth", function () {
     const r = runCli(["--stack", "test", "--file", file, "--out", dir]);
     assert.equal(r.status, 1);
     assert.match(r.stderr, /sentinel-fleet:namespace: "Not Valid" is not a valid namespace name/);
+    assertNoStackTrace(r.stderr);
     assert.ok(!fs.existsSync(path.join(dir, "test")), "nothing is written for an invalid config");
+  });
+
+  it("--help prints the usage: options, exit codes, examples", async () => {
+    for (const flag of ["--help", "-h"]) {
+      const r = await cli([flag]);
+      assert.equal(r.status, 0, r.stderr);
+      assert.match(
+        r.stdout,
+        /^Usage: npm run synth -- \[--stack <name>\] \[--file <path>\] \[--out <dir>\]$/m,
+      );
+      for (const option of ["--stack <name>", "--file <path>", "--out <dir>", "--trace", "-h, --help"]) {
+        assert.ok(r.stdout.includes(`  ${option}`), option);
+      }
+      assert.match(
+        r.stdout,
+        /^Exit codes:\n {2}0 +evaluated.*\n {2}1 +[\s\S]*\n {2}2 +usage.*\n {2}3 +mandatory policy violations/m,
+      );
+      assert.match(r.stdout, /^Examples:\n {2}npm run synth\n/m);
+    }
+  });
+
+  it("prints the usage and exits 2 on an unknown option, a stray argument or a missing option value", async () => {
+    for (const [args, message] of [
+      [["--stak", "dev"], /Unknown option '--stak'/],
+      [["dev"], /Unexpected argument 'dev'/],
+      [["--stack"], /Option '--stack <value>' argument missing/],
+    ] as const) {
+      const r = await cli([...args]);
+      assert.equal(r.status, 2, `${args.join(" ")}: ${r.stderr}`);
+      assert.match(r.stderr, message);
+      assert.match(r.stderr, /^Usage: npm run synth/m);
+      assertNoStackTrace(r.stderr);
+      assert.equal(r.stdout, "");
+    }
+  });
+
+  it("names the stacks that exist when the stack does not, and exits 2", async () => {
+    const r = await cli(["--stack", "prod"]);
+    assert.equal(r.status, 2);
+    assert.match(
+      r.stderr,
+      /there is no stack "prod": no Pulumi\.prod\.yaml in .* \(stacks: dev, e2e; or give the file with --file\)/,
+    );
+    assertNoStackTrace(r.stderr);
+    const missing = await cli(["--file", "/nonexistent/Pulumi.x.yaml"]);
+    assert.equal(missing.status, 2);
+    assert.match(missing.stderr, /the stack file \/nonexistent\/Pulumi\.x\.yaml does not exist/);
+  });
+
+  it("names the file, line and column of a YAML error, and exits 1", async () => {
+    const dir = tempDir();
+    dirs.push(dir);
+    const file = path.join(dir, "Pulumi.broken.yaml");
+    fs.writeFileSync(
+      file,
+      "config:\n  sentinel-fleet:platform: aws\n  sentinel-fleet:regions: [us-east-1\n  x: 1\n",
+    );
+    const r = await cli(["--stack", "broken", "--file", file, "--out", dir]);
+    assert.equal(r.status, 1);
+    assert.match(r.stderr, new RegExp(`^synth: ${escape(file)}:4:3: `, "m"));
+    assertNoStackTrace(r.stderr);
+    fs.writeFileSync(file, "config:\n  - sentinel-fleet:platform\n");
+    const list = await cli(["--stack", "broken", "--file", file, "--out", dir]);
+    assert.equal(list.status, 1);
+    assert.match(list.stderr, new RegExp(`^synth: ${escape(file)}:2:3: config: must be a mapping`, "m"));
   });
 
   it("shows encrypted values as placeholders and reports progress on a large fleet", async () => {

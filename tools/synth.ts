@@ -1,14 +1,20 @@
-// synth: evaluates the program for a stack's config file under the mock engine (preview mode), with no
-// cluster, database, cloud credentials or Pulumi CLI, and writes what `pulumi up` would apply:
-//   out/<stack>/<region>/<kind>-<name>.yaml  every Kubernetes object (Secret data redacted)
+// synth: evaluates the program for a stack's config file under the mock engine, with no cluster, database,
+// cloud credentials or Pulumi CLI, and writes what `pulumi up` would apply:
+//   out/<stack>/<region>/<kind>-<name>.yaml  every Kubernetes object (Secret values redacted, keys kept)
 //   out/<stack>/sentinels.json              the planned `sentinels` rows
 // then runs the policy pack's rules over the objects.
+//
+// The program runs as in an update, not a preview: a preview of a new stack cannot know a generated password,
+// and an Output that holds an unknown value anywhere is unknown as a whole, so a database Secret's
+// `stringData` (DSNs that embed the password) would be one unknown value without its keys (@pulumi/kubernetes
+// wraps the whole map in one secret Output). In an update the mock engine generates the password as the random
+// provider would; every value is known and secret values are redacted before anything is written.
 import * as fs from "fs";
 import * as path from "path";
 import * as YAML from "yaml";
 import { evaluatePolicies } from "../policy/policies";
-import { CONFIG_KEYS, ENCRYPTED } from "../lib/config";
-import { ROWS } from "../lib/constants";
+import { CONFIG_KEYS, ENCRYPTED, parseFleetConfig, type FleetConfig } from "../lib/config";
+import { DEFAULT_PROBE_PATH, ROWS } from "../lib/constants";
 import {
   DYNAMIC_TYPE,
   fillUnknowns,
@@ -66,16 +72,54 @@ export interface SynthResult {
   readonly counts: Record<string, number>;
   readonly violations: PolicyFinding[];
   readonly advisories: PolicyFinding[];
+  /** Why advisories fire, where the configuration explains it. */
+  readonly notes: string[];
   /** Secret keys that were encrypted in, or missing from, the stack file and so shown as placeholders. */
   readonly placeholders: string[];
   readonly summary: string;
   readonly resources: number;
 }
 
-/** Secrets a stack may need; synth stands in for the ones not set yet (OpenTelemetry headers are optional). */
-const REQUIRED_SECRETS = CONFIG_KEYS.secret.filter((k) => k !== "sentinel-fleet:otelHeaders");
+/** Secrets a stack needs; synth stands in for the ones not set yet. */
+const REQUIRED_SECRETS = CONFIG_KEYS.requiredSecret;
 /** Above this many registrations synth reports progress. */
 const PROGRESS_THRESHOLD = 500;
+
+/** A mistake in how synth was called: an unknown stack, a file that does not exist (exit code 2). */
+export class SynthUsageError extends Error {
+  override name = "SynthUsageError";
+}
+
+/** A stack file that is not valid YAML or has no `config:` mapping, with file, line and column (exit code 1). */
+export class StackFileError extends Error {
+  override name = "StackFileError";
+}
+
+/** The stacks of the project: `Pulumi.<stack>.yaml` files beside Pulumi.yaml. */
+export function projectStacks(root = PROJECT_ROOT): string[] {
+  return fs
+    .readdirSync(root)
+    .map((f) => /^Pulumi\.(.+)\.ya?ml$/.exec(f)?.[1])
+    .filter((s): s is string => s !== undefined)
+    .sort();
+}
+
+/** The stack file to read: `--file`, or the project's `Pulumi.<stack>.yaml`, which must exist. */
+export function stackFile(stack: string, file?: string): string {
+  if (file !== undefined) {
+    if (!fs.existsSync(file)) throw new SynthUsageError(`the stack file ${file} does not exist`);
+    return file;
+  }
+  const candidate = path.join(PROJECT_ROOT, `Pulumi.${stack}.yaml`);
+  if (!fs.existsSync(candidate)) {
+    const stacks = projectStacks();
+    throw new SynthUsageError(
+      `there is no stack ${JSON.stringify(stack)}: no Pulumi.${stack}.yaml in ${PROJECT_ROOT} ` +
+        `(stacks: ${stacks.length > 0 ? stacks.join(", ") : "none"}; or give the file with --file)`,
+    );
+  }
+  return candidate;
+}
 
 /** Reads a stack file's config; `secure:` values become placeholders, missing required secrets too. */
 export function loadStackConfig(file: string): {
@@ -83,11 +127,30 @@ export function loadStackConfig(file: string): {
   secretKeys: string[];
   placeholders: string[];
 } {
-  const doc = (YAML.parse(fs.readFileSync(file, "utf8")) ?? {}) as { config?: Record<string, unknown> };
+  const lines = new YAML.LineCounter();
+  const doc = YAML.parseDocument(fs.readFileSync(file, "utf8"), { lineCounter: lines });
+  const inProject = path.relative(PROJECT_ROOT, path.resolve(file));
+  const where = inProject.startsWith("..") ? file : inProject;
+  if (doc.errors.length > 0) {
+    const e = doc.errors[0];
+    const at = e.linePos?.[0];
+    const detail = e.message.split("\n")[0].replace(/ at line \d+, column \d+:?$/, "");
+    throw new StackFileError(`${where}:${at?.line ?? 1}:${at?.col ?? 1}: ${detail}`);
+  }
+  const parsed = (doc.toJS() ?? {}) as { config?: unknown };
+  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
+    throw new StackFileError(`${where}:1:1: a stack file is a mapping with a config: key`);
+  }
+  const raw = parsed.config ?? {};
+  if (typeof raw !== "object" || raw === null || Array.isArray(raw)) {
+    const node = doc.get("config", true) as YAML.Node | undefined;
+    const at = lines.linePos(node?.range?.[0] ?? 0);
+    throw new StackFileError(`${where}:${at.line}:${at.col}: config: must be a mapping of keys to values`);
+  }
   const config: Record<string, unknown> = {};
   const secretKeys: string[] = [];
   const placeholders: string[] = [];
-  for (const [key, value] of Object.entries(doc.config ?? {})) {
+  for (const [key, value] of Object.entries(raw as Record<string, unknown>)) {
     const secure = typeof value === "object" && value !== null && "secure" in value;
     config[key] = secure ? ENCRYPTED : value;
     if (secure) {
@@ -105,10 +168,30 @@ export function loadStackConfig(file: string): {
   return { config, secretKeys, placeholders };
 }
 
+/**
+ * Why an advisory fires, when the configuration explains it: the example stack keeps the original's single
+ * health endpoint on purpose, because the sentinel image serves no other one yet.
+ */
+export function advisoryNotes(cfg: Pick<FleetConfig, "probes">, policies: readonly string[]): string[] {
+  const notes: string[] = [];
+  if (
+    policies.includes("sentinel-probe-paths-distinct") &&
+    cfg.probes.liveness === DEFAULT_PROBE_PATH &&
+    cfg.probes.readiness === DEFAULT_PROBE_PATH
+  ) {
+    notes.push(
+      `sentinel-probe-paths-distinct: the probes use ${DEFAULT_PROBE_PATH}, the one health endpoint the sentinel ` +
+        "image serves today; set sentinel-fleet:probes.readinessPath to a readiness endpoint once the image has one",
+    );
+  }
+  return notes;
+}
+
 const REDACTED = "<redacted>";
+/** An update under the mock engine leaves nothing unknown (tested); were anything, it reads as this, not a UUID. */
 const UNKNOWN_TEXT = "<known after apply>";
 
-/** The object as a reviewer should see it: secrets redacted, values the preview cannot know marked. */
+/** The object as a reviewer should see it: secret values redacted, Secret keys kept. */
 function renderable(r: CapturedResource): Record<string, unknown> {
   const { apiVersion, kind, ...rest } = r.inputs as Record<string, unknown>;
   const body: Record<string, unknown> = { apiVersion, kind, ...rest };
@@ -178,7 +261,7 @@ function table(rows: string[][]): string {
 
 export async function synthStack(options: SynthOptions): Promise<SynthResult> {
   const log = options.log ?? (() => undefined);
-  const file = options.file ?? path.join(PROJECT_ROOT, `Pulumi.${options.stack}.yaml`);
+  const file = stackFile(options.stack, options.file);
   const outDir = path.join(options.outDir ?? path.join(PROJECT_ROOT, "out"), options.stack);
   const { config, secretKeys, placeholders } = loadStackConfig(file);
   if (placeholders.length > 0) {
@@ -191,7 +274,8 @@ export async function synthStack(options: SynthOptions): Promise<SynthResult> {
   const run = await runProgram({
     config,
     secretKeys,
-    preview: true,
+    // An update, not a preview: see the top of this file.
+    preview: false,
     stack: options.stack,
     fireHooks: false,
     onRegister: (count) => {
@@ -231,6 +315,10 @@ export async function synthStack(options: SynthOptions): Promise<SynthResult> {
   );
   const violations = findings.filter((f) => f.enforcementLevel === "mandatory");
   const advisories = findings.filter((f) => f.enforcementLevel !== "mandatory");
+  // The program validated this configuration already; parsed again here only to explain advisories.
+  const notes = advisoryNotes(parseFleetConfig({ values: config, secretKeys }), [
+    ...new Set(advisories.map((a) => a.policy)),
+  ]);
 
   const deployments = new Map(
     kube
@@ -265,6 +353,7 @@ export async function synthStack(options: SynthOptions): Promise<SynthResult> {
     counts,
     violations,
     advisories,
+    notes,
     placeholders,
     summary,
     resources: run.resources.length,
