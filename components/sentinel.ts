@@ -17,14 +17,11 @@ import { SentinelRecord } from "../providers/sentinelRecord";
 
 /** Names of the Secrets a sentinel's pods read (in the sentinel's namespace). */
 export interface SentinelSecretRefs {
-  /** Secret with the database DSNs. Required. */
-  readonly database: string;
-  /** Secret with the ClickHouse URL. Required. */
-  readonly clickhouse: string;
-  /** Secret with the Redis URL. Required. */
-  readonly redis: string;
-  /** Secret with OpenTelemetry settings. Default: none. */
-  readonly otel?: string;
+  /**
+   * The environment's Secret in this region: database DSNs, ClickHouse and Redis URLs, and the OpenTelemetry
+   * settings when configured. Required.
+   */
+  readonly environment: string;
 }
 
 /** A sentinel's identity as stack outputs expose it (no secrets). */
@@ -61,12 +58,12 @@ export interface SentinelArgs {
   readonly cpuMillicores?: number;
   /** Memory per pod, MiB (requests = limits). Default: 256. */
   readonly memoryMib?: number;
-  /** The environment's Secrets in this region, by name. Required. */
+  /** The environment's Secret in this region, by name. Required. */
   readonly secrets: SentinelSecretRefs;
   /** Name of the environment's gossip headless Service in the sentinel's namespace. Required. */
   readonly gossipServiceName: string;
   /**
-   * What the pods read at start-up (the Secrets, the gossip Service): the Deployment is created after them.
+   * What the pods read at start-up (the Secret, the gossip Service): the Deployment is created after them.
    * Default: none.
    */
   readonly prerequisites?: readonly pulumi.Resource[];
@@ -149,7 +146,7 @@ export class Sentinel extends pulumi.ComponentResource {
           memoryMib: memory,
           probes: args.probes,
           nodeClass: args.nodeClass,
-          secrets: { ...secrets, otel: secrets.otel ?? null },
+          secrets,
           configToml,
           regionName: args.regionName,
           regionId: args.regionId,

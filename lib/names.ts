@@ -15,8 +15,11 @@ function sanitize(text: string): string {
     .replace(/^-+|-+$/g, "");
 }
 
-/** Kinds of per-environment objects in a region's namespace. */
-export type EnvironmentObjectKind = "db" | "clickhouse" | "redis" | "otel" | "gossip";
+/**
+ * Kinds of per-environment objects in a region's namespace: the environment's one Secret (every key its pods
+ * read: database DSNs, ClickHouse, Redis, OpenTelemetry) and the gossip headless Service and policy.
+ */
+export type EnvironmentObjectKind = "env" | "gossip";
 
 /**
  * The name of a per-environment object: `sentinel-<kind>-<readable environment id>-<hash>`, an RFC 1035 label
