@@ -3,5 +3,8 @@
 import { deployFleet } from "./components/fleet";
 import { readStackConfig } from "./lib/config";
 
+const fleet = deployFleet(readStackConfig());
 /** Environment id → region name → { sentinelId, k8sName, address }. */
-export const sentinels = deployFleet(readStackConfig());
+export const sentinels = fleet.then((f) => f.sentinels);
+/** Region base stacks only: region name → { namespace, databasePrimaryDsn, databaseReplicaDsn } (DSNs secret). */
+export const regionBase = fleet.then((f) => f.regionBase);

@@ -48,7 +48,7 @@ export interface SentinelArgs {
   readonly regionName: string;
   /** Platform name (TOML `platform`), e.g. `aws`. Required. */
   readonly platform: string;
-  /** Namespace to run in; pass the Namespace's output so the sentinel waits for it. Required. */
+  /** Namespace to run in (the objects wait for it through `after`). Required. */
   readonly namespace: pulumi.Input<string>;
   /** Container image, pinned by tag or digest. Required. */
   readonly image: string;
@@ -67,6 +67,11 @@ export interface SentinelArgs {
    * Default: none.
    */
   readonly prerequisites?: readonly pulumi.Resource[];
+  /**
+   * What the row waits for (the region's Namespace where this stack owns it); the Service and the
+   * PodDisruptionBudget wait for the row, so they come after it too. Default: none.
+   */
+  readonly after?: readonly pulumi.Resource[];
   /** Probe paths. Required (the fleet config supplies defaults). */
   readonly probes: ProbePaths;
   /** Node class the pods tolerate and require. Required (default in fleet config: node-class=sentinel). */
@@ -114,7 +119,11 @@ export class Sentinel extends pulumi.ComponentResource {
         cpuMillicores: args.cpuMillicores,
         memoryMib: args.memoryMib,
       },
-      { parent: this, retainOnDelete: args.retainRecord ?? false },
+      {
+        parent: this,
+        retainOnDelete: args.retainRecord ?? false,
+        dependsOn: args.after === undefined ? undefined : [...args.after],
+      },
     );
 
     // One apply turns the row into all three objects; each object then takes its metadata and spec with one
@@ -192,6 +201,8 @@ export class Sentinel extends pulumi.ComponentResource {
       k8sName: r.k8sName,
       address: r.k8sAddress,
     }));
-    this.registerOutputs({ sentinelId: this.sentinelId, k8sName: this.k8sName, address: this.address });
+    // Nothing reads a component's registered outputs (callers use the fields above), and the engine would store
+    // them in the state a second time for every sentinel: only mark the component complete.
+    this.registerOutputs({});
   }
 }

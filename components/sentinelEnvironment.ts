@@ -16,8 +16,14 @@ export interface SentinelRegionTarget {
   readonly name: string;
   /** The region's Kubernetes provider. Required. */
   readonly provider: k8s.Provider;
-  /** The sentinel namespace in the region's cluster; pass the Namespace's output. Required. */
-  readonly namespace: pulumi.Input<string>;
+  /** The sentinel namespace in the region's cluster. Required. */
+  readonly namespace: string;
+  /**
+   * What the region's objects wait for: the Namespace where this stack owns it. Passed as ordering, not as the
+   * namespace's Output: the engine stores every Output's origin once per input property of every object.
+   * Default: none (a shard: the region base stack owns the namespace).
+   */
+  readonly after?: readonly pulumi.Resource[];
   /** DSN for the primary, a secret. Required. */
   readonly databasePrimaryDsn: pulumi.Input<string>;
   /** DSN for the read replica, a secret. Required. */
@@ -106,7 +112,8 @@ export class SentinelEnvironment extends pulumi.ComponentResource {
     const sentinels: Record<string, pulumi.Output<SentinelIdentity>> = {};
     for (const region of args.regions) {
       const child = (kind: string) => `${name}-${region.name}-${kind}`;
-      const inRegion = { parent: this, provider: region.provider };
+      const after = region.after === undefined ? undefined : [...region.after];
+      const inRegion = { parent: this, provider: region.provider, dependsOn: after };
       // One Secret per environment and region holding every key the pods read: one engine step and one state
       // entry instead of four. Named, not auto-named, on a provider with enableSecretMutable, so a rotation
       // updates it in place (README, "How it is built").
@@ -127,8 +134,6 @@ export class SentinelEnvironment extends pulumi.ComponentResource {
       // What the pods read at start-up; the Deployment is created after them.
       const prerequisites: pulumi.Resource[] = [secret];
 
-      // The namespace travels as the Namespace's output inside plain objects: the SDK waits for it without an
-      // apply, and every apply costs an Output (with its promises and captured stacks) per object at fleet scale.
       const gossip = gossipServiceManifest(names.gossip, region.namespace, gossipLabels);
       prerequisites.push(
         new k8s.core.v1.Service(child("gossip"), { metadata: gossip.metadata, spec: gossip.spec }, inRegion),
@@ -161,6 +166,7 @@ export class SentinelEnvironment extends pulumi.ComponentResource {
           secrets: { environment: names.environment },
           gossipServiceName: names.gossip,
           prerequisites,
+          after,
           probes: args.probes,
           nodeClass: args.nodeClass,
           prewarmHook: region.prewarmHook,
@@ -172,6 +178,8 @@ export class SentinelEnvironment extends pulumi.ComponentResource {
     }
 
     this.sentinels = sentinels;
-    this.registerOutputs({ sentinels });
+    // Nothing reads a component's registered outputs (callers use the fields above), and the engine would store
+    // them in the state a second time for every sentinel: only mark the component complete.
+    this.registerOutputs({});
   }
 }

@@ -49,6 +49,8 @@ export interface EnvironmentConfig {
   readonly cpuMillicores: number | null;
   readonly memoryMib: number | null;
   readonly image: string | null;
+  // TEMP(merge): config — the shard this environment belongs to (a name from `shards`); null: no shards.
+  readonly shard: string | null;
 }
 
 export interface ProbePaths {
@@ -103,7 +105,15 @@ export interface FleetConfig {
   readonly otel: OtelConfig | null;
   readonly prewarm: PrewarmConfig;
   readonly retainSentinelRows: boolean;
+  // TEMP(merge): config — sharding keys (CONFIG_KEYS.md); defaults only, validation is helper "config"'s.
+  readonly stackRole: StackRole;
+  readonly regionBaseStack: string | null;
+  readonly shards: readonly string[];
+  readonly shard: string | null;
 }
+
+// TEMP(merge): config
+export type StackRole = "fleet" | "regionBase" | "environmentShard";
 
 /** Raw stack configuration: full keys (`sentinel-fleet:regions`) to values as Pulumi or YAML gives them. */
 export interface RawConfig {
@@ -148,6 +158,11 @@ const PLAIN_KEYS = [
   "otel",
   "prewarm",
   "retainSentinelRows",
+  // TEMP(merge): config
+  "stackRole",
+  "regionBaseStack",
+  "shards",
+  "shard",
 ] as const;
 
 const HOST_PORT = /^[A-Za-z0-9]([-A-Za-z0-9.]*[A-Za-z0-9])?(:[0-9]{1,5})?$/;
@@ -435,6 +450,7 @@ export function parseFleetConfig(raw: RawConfig): FleetConfig {
         "cpuMillicores",
         "memoryMib",
         "image",
+        "shard", // TEMP(merge): config
       ]);
       const environmentId = labelValue(`${path}.environmentId`, o.environmentId);
       if (environmentId !== "") {
@@ -460,6 +476,7 @@ export function parseFleetConfig(raw: RawConfig): FleetConfig {
         cpuMillicores: integer(`${path}.cpuMillicores`, o.cpuMillicores, 1, 1_000_000),
         memoryMib: integer(`${path}.memoryMib`, o.memoryMib, 1, 4_194_304),
         image: o.image === undefined || o.image === null ? null : image(`${path}.image`, o.image),
+        shard: typeof o.shard === "string" ? o.shard : null, // TEMP(merge): config
       });
     });
   }
@@ -573,6 +590,11 @@ export function parseFleetConfig(raw: RawConfig): FleetConfig {
     otel,
     prewarm: { token, attemptTimeoutMs, deadlineMs },
     retainSentinelRows,
+    // TEMP(merge): config — read as given, with the defaults of CONFIG_KEYS.md; no validation here.
+    stackRole: (typed("stackRole") as StackRole | undefined) ?? "fleet",
+    regionBaseStack: (typed("regionBaseStack") as string | undefined) ?? null,
+    shards: (typed("shards") as string[] | undefined) ?? [],
+    shard: (typed("shard") as string | undefined) ?? null,
   });
 }
 

@@ -202,8 +202,8 @@ describe("stack configuration", () => {
       const envs = baseEnvs();
       envs[0] = { ...envs[0], replica: 2 };
       assert.deepEqual(problems({ [K("enviroments")]: [], [K("environments")]: envs }), [
-        "sentinel-fleet:enviroments: unknown key (known: platform, image, namespace, regions, deployRegions, environments, probes, nodeClass, ciliumNetworkPolicies, database, otel, prewarm, retainSentinelRows, databasePassword, clickhouseUrl, redisUrl, prewarmToken, otelHeaders)",
-        "sentinel-fleet:environments[0] (env_storefront_prod).replica: unknown key (known: workspaceId, projectId, appId, environmentId, slug, regions, replicas, cpuMillicores, memoryMib, image)",
+        "sentinel-fleet:enviroments: unknown key (known: platform, image, namespace, regions, deployRegions, environments, probes, nodeClass, ciliumNetworkPolicies, database, otel, prewarm, retainSentinelRows, stackRole, regionBaseStack, shards, shard, databasePassword, clickhouseUrl, redisUrl, prewarmToken, otelHeaders)",
+        "sentinel-fleet:environments[0] (env_storefront_prod).replica: unknown key (known: workspaceId, projectId, appId, environmentId, slug, regions, replicas, cpuMillicores, memoryMib, image, shard)",
       ]);
     });
 

@@ -69,6 +69,17 @@ function sentinelsOf(run: ProgramRun) {
   });
 }
 
+/** True when the engine creates `r` after `urn`: one of its dependencies, or one of theirs. */
+function waitsFor(run: ProgramRun, r: CapturedResource, urn: string, seen = new Set<string>()): boolean {
+  if (seen.has(r.urn)) return false;
+  seen.add(r.urn);
+  if (r.dependencies.includes(urn)) return true;
+  return r.dependencies.some((d) => {
+    const dep = run.resources.find((x) => x.urn === d);
+    return dep !== undefined && waitsFor(run, dep, urn, seen);
+  });
+}
+
 /**
  * The environment variables a pod of this Deployment starts with, as the kubelet assembles them: its `env`, then
  * every key of each Secret its `envFrom` names in the same region and namespace. A missing Secret is an error
@@ -173,14 +184,23 @@ for (const preview of [false, true]) {
         const namespace = run.resources.find(
           (r) => r.type === T.namespace && r.provider.includes(`region-${region}-namespace`),
         );
-        for (const needed of [record.urn, namespace?.urn, ...secrets, ...gossip]) {
-          assert.ok(
-            deployment.dependencies.includes(needed as string),
-            `${deployment.name} waits for ${needed}`,
-          );
+        for (const needed of [record.urn, ...secrets, ...gossip]) {
+          assert.ok(deployment.dependencies.includes(needed), `${deployment.name} waits for ${needed}`);
         }
         for (const r of [service, pdb]) {
           assert.ok(r.dependencies.includes(record.urn), `${r.type} ${r.name} waits for its row`);
+        }
+        // The namespace is ordering, not an Output in every object: each object waits for it through what it
+        // waits for (the row and the environment's objects wait for it directly).
+        for (const r of [deployment, service, pdb, record]) {
+          assert.ok(
+            waitsFor(run, r, namespace?.urn as string),
+            `${r.type} ${r.name} waits for the namespace`,
+          );
+        }
+        for (const urn of [...secrets, ...gossip, record.urn]) {
+          const direct = run.resources.find((x) => x.urn === urn) as CapturedResource;
+          assert.ok(direct.dependencies.includes(namespace?.urn as string), `${urn} waits for the namespace`);
         }
       }
     });
