@@ -33,8 +33,10 @@ export interface StateSplit {
   providerCode: number;
   /** The inputs and outputs of Kubernetes objects (kubernetes:* custom resources, not providers). */
   kubernetes: number;
-  /** Everything else: the entries' other fields, components, rows, logins, providers. */
-  rest: number;
+  /** The other resources' inputs and outputs without the provider code: rows, logins, providers, exports. */
+  otherValues: number;
+  /** The rest of every entry: urn, type, id, parent, dependencies, provider reference, times, stack trace. */
+  metadata: number;
   resources: number;
 }
 
@@ -48,7 +50,14 @@ export interface StateFigures {
   all: StateSplit;
 }
 
-const empty = (): StateSplit => ({ total: 0, providerCode: 0, kubernetes: 0, rest: 0, resources: 0 });
+const empty = (): StateSplit => ({
+  total: 0,
+  providerCode: 0,
+  kubernetes: 0,
+  otherValues: 0,
+  metadata: 0,
+  resources: 0,
+});
 
 function base64Length(bytes: number): number {
   return 4 * Math.ceil(bytes / 3);
@@ -155,11 +164,12 @@ function providerBytes(values: unknown): number {
 function add(split: StateSplit, entry: Record<string, unknown>, kubernetes: boolean): void {
   const total = bytes(entry) + 1; // the comma between entries of the resources array
   const code = providerBytes(entry.inputs) + providerBytes(entry.outputs);
-  const k8s = kubernetes ? bytes(entry.inputs) + bytes(entry.outputs) : 0;
+  const values = bytes(entry.inputs) + bytes(entry.outputs);
   split.total += total;
   split.providerCode += code;
-  split.kubernetes += k8s;
-  split.rest += total - code - k8s;
+  if (kubernetes) split.kubernetes += values;
+  else split.otherValues += values - code;
+  split.metadata += total - values;
   split.resources += 1;
 }
 
@@ -190,7 +200,7 @@ export function measureState(run: ProgramRun, stack = "dev"): StateFigures {
   add(figures.shared, bare, false);
   const exported = bytes(root) - bytes(bare);
   (figures.sentinels > 0 ? figures.perEnvironment : figures.shared).total += exported;
-  (figures.sentinels > 0 ? figures.perEnvironment : figures.shared).rest += exported;
+  (figures.sentinels > 0 ? figures.perEnvironment : figures.shared).otherValues += exported;
   add(figures.all, root, false);
   return figures;
 }
