@@ -6,6 +6,8 @@ import { readStackConfig } from "./lib/config";
 import { requireSupportedEngine } from "./lib/engine";
 
 const config = readStackConfig();
-
+const fleet = requireSupportedEngine().then(() => deployFleet(config));
 /** Environment id → region name → { sentinelId, k8sName, address }. */
-export const sentinels = requireSupportedEngine().then(() => deployFleet(config));
+export const sentinels = fleet.then((f) => f.sentinels);
+/** Region base stacks only: region name → { namespace, databasePrimaryDsn, databaseReplicaDsn } (DSNs secret). */
+export const regionBase = fleet.then((f) => f.regionBase);

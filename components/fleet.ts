@@ -1,5 +1,7 @@
-// The whole fleet from one validated FleetConfig: per region a Kubernetes provider, the shared namespace and
-// the region's sentinel database login; then one SentinelEnvironment per environment.
+// The whole fleet from one validated FleetConfig: per region a Kubernetes provider and what the region shares
+// (the namespace, the region's sentinel database login), then one SentinelEnvironment per environment.
+// `stackRole` splits this across stacks: a region base stack owns only the shared objects and exports them; an
+// environment shard stack owns only its environments and reads the shared values from the base stack.
 import * as k8s from "@pulumi/kubernetes";
 import * as mysql from "@pulumi/mysql";
 import * as pulumi from "@pulumi/pulumi";
@@ -8,38 +10,57 @@ import { joinHostPort } from "../lib/dsn";
 import { exportable } from "../lib/exportable";
 import { namespaceManifest, podSecurityLabels } from "../lib/kube";
 import { sharedLabels } from "../lib/labels";
-import { nameCollisionProblems } from "../lib/names";
+import { nameCollisionProblems, stackEnvironments } from "../lib/names";
 import { createPrewarmHook } from "./prewarmHook";
 import { regionDatabaseLogins } from "./regionDatabase";
 import type { SentinelIdentity } from "./sentinel";
 import { SentinelEnvironment, type SentinelRegionTarget } from "./sentinelEnvironment";
 
-/** Stack output: environment id → region name → the sentinel's identity. No secrets. */
-export type FleetOutputs = Record<string, Record<string, pulumi.Output<SentinelIdentity>>>;
+/** Environment id → region name → the sentinel's identity. No secrets. */
+export type SentinelsOutput = Record<string, Record<string, pulumi.Output<SentinelIdentity>>>;
 
-function deployRegion(
-  region: RegionConfig,
-  cfg: FleetConfig,
-  platformDb: mysql.Provider,
-  prewarmHook: pulumi.ResourceHook | undefined,
-): SentinelRegionTarget {
+/** What a region base stack exports per region, and what environment shards read back. */
+export interface RegionBaseExport {
+  /** The sentinel namespace in the region's cluster. */
+  readonly namespace: string;
+  /** The DSNs of the region's sentinel login, secrets. */
+  readonly databasePrimaryDsn: string;
+  readonly databaseReplicaDsn: string;
+}
+
+/** The stack output of a region base stack: region name → its shared values (the DSNs secret). */
+export const REGION_BASE_OUTPUT = "regionBase";
+
+/** The stack's outputs. */
+export interface FleetOutputs {
+  readonly sentinels: SentinelsOutput;
+  /** Only in a region base stack: region name → the shared values environment shards read. */
+  readonly regionBase: Record<string, pulumi.Inputs> | undefined;
+}
+
+/** What the environments of a region need from it, whoever owns it (this stack or the region base stack). */
+interface RegionShared {
+  readonly namespace: string;
+  /** What the region's objects wait for: the Namespace, where this stack owns it. */
+  readonly after: readonly pulumi.Resource[];
+  readonly databasePrimaryDsn: pulumi.Output<string>;
+  readonly databaseReplicaDsn: pulumi.Output<string>;
+}
+
+/**
+ * The objects a region shares, owned by the fleet stack or the region base stack and never by an environment:
+ * the namespace and the region's sentinel database login. The login block is one unit (password, user, grant,
+ * DSNs) so it can be replaced as one.
+ */
+function regionShared(region: RegionConfig, cfg: FleetConfig, platformDb: mysql.Provider): RegionShared {
   const base = `region-${region.name}`;
-  const context = region.kubeContext ?? undefined;
-  const provider = new k8s.Provider(base, {
-    context,
-    enableServerSideApply: true,
-    // Secrets are named, not auto-named: rotate them in place (Reloader restarts the pods) instead of a
-    // delete-then-create that would leave pods without their Secret for a moment.
-    enableSecretMutable: true,
-    // Cutover from the original agent (README): take over the objects it applied, fields it owned included.
-    // Flipping these later is an in-place update of the provider, not a replacement of its objects.
-    ...(region.cutover ? { upsertExistingObjects: true, enablePatchForce: true } : {}),
-  });
-
-  // The namespace is shared by every environment in the cluster, and possibly by other stacks (shards), so it
-  // is owned once per region here, never by an environment. upsertExistingObjects adopts a namespace that
+  // The namespace is shared by every environment in the cluster, and by other stacks (environment shards), so
+  // it is owned once per region here, never by an environment. upsertExistingObjects adopts a namespace that
   // already exists; retainOnDelete means no `pulumi destroy` ever deletes it with other stacks' objects inside.
-  const namespaceProvider = new k8s.Provider(`${base}-namespace`, { context, upsertExistingObjects: true });
+  const namespaceProvider = new k8s.Provider(`${base}-namespace`, {
+    context: region.kubeContext ?? undefined,
+    upsertExistingObjects: true,
+  });
   const ns = namespaceManifest(cfg.namespace, {
     ...sharedLabels(),
     ...podSecurityLabels(cfg.namespacePodSecurity),
@@ -52,33 +73,101 @@ function deployRegion(
 
   const logins = regionDatabaseLogins(region, cfg, platformDb);
   return {
-    id: region.id,
-    name: region.name,
-    provider,
-    namespace: namespace.metadata.name,
+    namespace: cfg.namespace,
+    after: [namespace],
     databasePrimaryDsn: logins.primaryDsn,
     databaseReplicaDsn: logins.replicaDsn,
-    // Only where there is a router to call; elsewhere the hook would warn on every rollout.
-    prewarmHook: region.prewarmUrl === null ? undefined : prewarmHook,
   };
 }
 
 /**
- * Declares the fleet: the shared per-region resources, then each environment in its own turn of the event
- * loop. Declaring tens of thousands of resources in one synchronous pass keeps every in-flight registration
- * (request, promises, the stack trace the SDK captures for each) alive at once; yielding between environments
- * lets registrations settle as the program goes: for 300 environments x 3 regions under preview, 4.5x less
- * peak memory (390 MB instead of 1.7 GB) and a quarter less time (README, "Fleet scale").
+ * The shared values of a region as its region base stack exported them. The DSNs stay secret: the engine lists
+ * the output in `secretOutputNames` (it holds secrets), so `requireOutput` returns a secret Output, and they are
+ * wrapped in `pulumi.secret` again so that nothing here depends on that. A region the base stack does not
+ * export, or a base stack on another namespace, fails naming both.
  */
-export async function deployFleet(cfg: FleetConfig): Promise<FleetOutputs> {
+export function regionFromBase(base: pulumi.StackReference, region: string, cfg: FleetConfig): RegionShared {
+  const shared = base.requireOutput(REGION_BASE_OUTPUT).apply((all: Record<string, RegionBaseExport>) => {
+    const exported = all[region];
+    if (exported === undefined) {
+      throw new Error(
+        `sentinel-fleet: the region base stack ${cfg.regionBaseStack} exports no region ${JSON.stringify(region)} ` +
+          `(it exports: ${Object.keys(all).join(", ") || "none"}); deploy the region there first`,
+      );
+    }
+    if (exported.namespace !== cfg.namespace) {
+      throw new Error(
+        `sentinel-fleet: the region base stack ${cfg.regionBaseStack} runs region ${region} in namespace ` +
+          `${JSON.stringify(exported.namespace)}, this stack in ${JSON.stringify(cfg.namespace)}`,
+      );
+    }
+    return exported;
+  });
+  return {
+    namespace: cfg.namespace,
+    after: [],
+    databasePrimaryDsn: pulumi.secret(shared.databasePrimaryDsn),
+    databaseReplicaDsn: pulumi.secret(shared.databaseReplicaDsn),
+  };
+}
+
+/**
+ * Declares the stack's part of the fleet: the shared per-region resources (fleet and region base stacks), then
+ * each environment (fleet and environment shard stacks) in its own turn of the event loop. Declaring tens of
+ * thousands of resources in one synchronous pass keeps every in-flight registration (request, promises, the
+ * stack trace the SDK captures for each) alive at once; yielding between environments lets registrations
+ * settle as the program goes (README, "Fleet scale"). Each environment is declared from a setImmediate callback,
+ * not after an `await`: the SDK stores every resource's stack trace in the state, and an awaiting caller adds its
+ * whole async chain (the SDK's export serialization, the runner) to every resource of the fleet.
+ */
+export function deployFleet(cfg: FleetConfig): Promise<FleetOutputs> {
   // Before anything is declared: the engine would otherwise stop at the first duplicate URN, mid-fleet.
   const collisions = nameCollisionProblems(cfg);
   if (collisions.length > 0) throw new FleetConfigError(collisions);
-  const platformDb = new mysql.Provider("platform-db", {
-    endpoint: joinHostPort(cfg.database.host, cfg.database.port),
-    username: cfg.database.user,
-    password: cfg.database.password.toOutput(),
-  });
+  const role = cfg.stackRole;
+  const environments = stackEnvironments(cfg);
+  const deployed = cfg.regions.filter((r) => cfg.deployRegions.includes(r.name));
+
+  const ownsShared = role !== "environmentShard";
+  const platformDb = ownsShared
+    ? new mysql.Provider("platform-db", {
+        endpoint: joinHostPort(cfg.database.host, cfg.database.port),
+        username: cfg.database.user,
+        password: cfg.database.password.toOutput(),
+      })
+    : undefined;
+  const baseStack =
+    !ownsShared && cfg.regionBaseStack !== null
+      ? new pulumi.StackReference("region-base", { name: cfg.regionBaseStack })
+      : undefined;
+  if (!ownsShared && baseStack === undefined) {
+    throw new Error("sentinel-fleet: an environmentShard stack needs sentinel-fleet:regionBaseStack");
+  }
+
+  const shared = new Map<string, RegionShared>();
+  for (const region of deployed) {
+    shared.set(
+      region.name,
+      platformDb !== undefined
+        ? regionShared(region, cfg, platformDb)
+        : regionFromBase(baseStack as pulumi.StackReference, region.name, cfg),
+    );
+  }
+  // Plain objects whose DSNs are secret Outputs: the stack output keeps each DSN secret and the namespace plain.
+  const regionBase =
+    role === "regionBase"
+      ? Object.fromEntries(
+          [...shared].map(([name, s]) => [
+            name,
+            {
+              namespace: s.namespace,
+              databasePrimaryDsn: s.databasePrimaryDsn,
+              databaseReplicaDsn: s.databaseReplicaDsn,
+            },
+          ]),
+        )
+      : undefined;
+  if (environments.length === 0) return Promise.resolve({ sentinels: {}, regionBase });
 
   const token = cfg.prewarm.token;
   const prewarmHook =
@@ -97,11 +186,30 @@ export async function deployFleet(cfg: FleetConfig): Promise<FleetOutputs> {
     );
   }
 
-  const regions = new Map(
-    cfg.regions
-      .filter((r) => cfg.deployRegions.includes(r.name))
-      .map((r) => [r.name, deployRegion(r, cfg, platformDb, prewarmHook)]),
-  );
+  const targets = new Map<string, SentinelRegionTarget>();
+  for (const region of deployed) {
+    const s = shared.get(region.name) as RegionShared;
+    targets.set(region.name, {
+      id: region.id,
+      name: region.name,
+      provider: new k8s.Provider(`region-${region.name}`, {
+        context: region.kubeContext ?? undefined,
+        enableServerSideApply: true,
+        // Secrets are named, not auto-named: rotate them in place (Reloader restarts the pods) instead of a
+        // delete-then-create that would leave pods without their Secret for a moment.
+        enableSecretMutable: true,
+        // Cutover from the original agent (README): take over the objects it applied, fields it owned included.
+        // Flipping these later is an in-place update of the provider, not a replacement of its objects.
+        ...(region.cutover ? { upsertExistingObjects: true, enablePatchForce: true } : {}),
+      }),
+      namespace: s.namespace,
+      after: s.after,
+      databasePrimaryDsn: s.databasePrimaryDsn,
+      databaseReplicaDsn: s.databaseReplicaDsn,
+      // Only where there is a router to call; elsewhere the hook would warn on every rollout.
+      prewarmHook: region.prewarmUrl === null ? undefined : prewarmHook,
+    });
+  }
   const clickhouseUrl = cfg.clickhouseUrl.toOutput();
   const redisUrl = cfg.redisUrl.toOutput();
   const otel =
@@ -112,40 +220,48 @@ export async function deployFleet(cfg: FleetConfig): Promise<FleetOutputs> {
           headers: cfg.otel.headers === null ? undefined : cfg.otel.headers.toOutput(),
         };
 
-  const outputs: FleetOutputs = {};
-  for (const env of cfg.environments) {
-    // In a shard, an environment runs only in the regions this stack deploys, and perhaps in none of them.
-    const targets = env.regions.flatMap((name) => regions.get(name) ?? []);
-    if (targets.length === 0) continue;
-    await new Promise<void>((resolve) => setImmediate(resolve));
-    // Declared inline, not in a helper: the SDK records the full call stack of every resource it registers
-    // (source-mapped under ts-node), so each frame between here and the resources costs at fleet scale.
-    const environment = new SentinelEnvironment(env.environmentId, {
-      workspaceId: env.workspaceId,
-      projectId: env.projectId,
-      appId: env.appId,
-      environmentId: env.environmentId,
-      slug: env.slug,
-      regions: targets,
-      platform: cfg.platform,
-      image: env.image ?? cfg.image,
-      replicas: env.replicas ?? undefined,
-      cpuMillicores: env.cpuMillicores ?? undefined,
-      memoryMib: env.memoryMib ?? undefined,
-      probes: cfg.probes,
-      nodeClass: cfg.nodeClass,
-      ciliumNetworkPolicies: cfg.ciliumNetworkPolicies,
-      clickhouseUrl,
-      redisUrl,
-      otel,
-      retainSentinelRows: cfg.retainSentinelRows,
-      pod: cfg.pod,
-      waves: cfg.waves ?? undefined,
-    });
-    // One export per sentinel, not one per field: each is an Output the program keeps until it ends.
-    outputs[env.environmentId] = Object.fromEntries(
-      Object.entries(environment.sentinels).map(([region, identity]) => [region, exportable(identity)]),
-    );
-  }
-  return outputs;
+  const sentinels: SentinelsOutput = {};
+  return new Promise<FleetOutputs>((resolve, reject) => {
+    let next = 0;
+    const declareNext = () => {
+      try {
+        const env = environments[next++];
+        // In a shard, an environment runs only in the regions this stack deploys.
+        const regions = env.regions.flatMap((name) => targets.get(name) ?? []);
+        // Declared inline, not in a helper: the SDK records the full call stack of every resource it registers
+        // (source-mapped under ts-node, and stored in the state), so each frame here costs at fleet scale.
+        const environment = new SentinelEnvironment(env.environmentId, {
+          workspaceId: env.workspaceId,
+          projectId: env.projectId,
+          appId: env.appId,
+          environmentId: env.environmentId,
+          slug: env.slug,
+          regions,
+          platform: cfg.platform,
+          image: env.image ?? cfg.image,
+          replicas: env.replicas ?? undefined,
+          cpuMillicores: env.cpuMillicores ?? undefined,
+          memoryMib: env.memoryMib ?? undefined,
+          probes: cfg.probes,
+          nodeClass: cfg.nodeClass,
+          ciliumNetworkPolicies: cfg.ciliumNetworkPolicies,
+          clickhouseUrl,
+          redisUrl,
+          otel,
+          retainSentinelRows: cfg.retainSentinelRows,
+          pod: cfg.pod,
+          waves: cfg.waves ?? undefined,
+        });
+        // One export per sentinel, not one per field: each is an Output the program keeps until it ends.
+        sentinels[env.environmentId] = Object.fromEntries(
+          Object.entries(environment.sentinels).map(([region, identity]) => [region, exportable(identity)]),
+        );
+        if (next < environments.length) setImmediate(declareNext);
+        else resolve({ sentinels, regionBase });
+      } catch (err) {
+        reject(err instanceof Error ? err : new Error(String(err)));
+      }
+    };
+    setImmediate(declareNext);
+  });
 }

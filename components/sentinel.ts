@@ -18,14 +18,11 @@ import { SentinelRecord } from "../providers/sentinelRecord";
 
 /** Names of the Secrets a sentinel's pods read (in the sentinel's namespace). */
 export interface SentinelSecretRefs {
-  /** Secret with the database DSNs. Required. */
-  readonly database: string;
-  /** Secret with the ClickHouse URL. Required. */
-  readonly clickhouse: string;
-  /** Secret with the Redis URL. Required. */
-  readonly redis: string;
-  /** Secret with OpenTelemetry settings. Default: none. */
-  readonly otel?: string;
+  /**
+   * The environment's Secret in this region: database DSNs, ClickHouse and Redis URLs, and the OpenTelemetry
+   * settings when configured. Required.
+   */
+  readonly environment: string;
 }
 
 /** A sentinel's identity as stack outputs expose it (no secrets). */
@@ -52,7 +49,7 @@ export interface SentinelArgs {
   readonly regionName: string;
   /** Platform name (TOML `platform`), e.g. `aws`. Required. */
   readonly platform: string;
-  /** Namespace to run in; pass the Namespace's output so the sentinel waits for it. Required. */
+  /** Namespace to run in (the objects wait for it through `after`). Required. */
   readonly namespace: pulumi.Input<string>;
   /** Container image, pinned by tag or digest. Required. */
   readonly image: string;
@@ -62,21 +59,26 @@ export interface SentinelArgs {
   readonly cpuMillicores?: number;
   /** Memory per pod, MiB (requests = limits). Default: 256. */
   readonly memoryMib?: number;
-  /** The environment's Secrets in this region, by name. Required. */
+  /** The environment's Secret in this region, by name. Required. */
   readonly secrets: SentinelSecretRefs;
   /** Name of the environment's gossip headless Service in the sentinel's namespace. Required. */
   readonly gossipServiceName: string;
   /**
-   * What the pods read at start-up (the Secrets, the gossip Service): the Deployment is created after them.
+   * What the pods read at start-up (the Secret, the gossip Service): the Deployment is created after them.
    * Default: none.
    */
   readonly prerequisites?: readonly pulumi.Resource[];
+  /**
+   * What the row waits for (the region's Namespace where this stack owns it); the Service and the
+   * PodDisruptionBudget wait for the row, so they come after it too. Default: none.
+   */
+  readonly after?: readonly pulumi.Resource[];
   /**
    * The previous rollout wave's Deployments of the same environment: this sentinel's row and Deployment are
    * created or updated only after they have converged (README, "Region waves"). Default: none (no waves, or
    * the first wave).
    */
-  readonly after?: readonly pulumi.Resource[];
+  readonly previousWave?: readonly pulumi.Resource[];
   /** Probe paths. Required (the fleet config supplies defaults). */
   readonly probes: ProbePaths;
   /** Node class the pods tolerate and require. Required (default in fleet config: node-class=sentinel). */
@@ -134,7 +136,7 @@ export class Sentinel extends pulumi.ComponentResource {
         retainOnDelete: args.retainRecord ?? false,
         // A later wave's row (the image agents and routers read, its version) changes only once the previous
         // wave has converged too; its Service and PDB wait for it.
-        dependsOn: args.after === undefined ? undefined : [...args.after],
+        dependsOn: [...(args.after ?? []), ...(args.previousWave ?? [])],
       },
     );
 
@@ -168,7 +170,7 @@ export class Sentinel extends pulumi.ComponentResource {
           memoryMib: memory,
           probes: args.probes,
           nodeClass: args.nodeClass,
-          secrets: { ...secrets, otel: secrets.otel ?? null },
+          secrets,
           configToml,
           regionName: args.regionName,
           regionId: args.regionId,
@@ -192,7 +194,7 @@ export class Sentinel extends pulumi.ComponentResource {
       },
       {
         parent: this,
-        dependsOn: [...(args.prerequisites ?? []), ...(args.after ?? [])],
+        dependsOn: [...(args.prerequisites ?? []), ...(args.previousWave ?? [])],
         customTimeouts: { create: timeout, update: timeout },
         hooks: hook === undefined ? undefined : { afterCreate: [hook], afterUpdate: [hook] },
       },
@@ -216,6 +218,8 @@ export class Sentinel extends pulumi.ComponentResource {
       k8sName: r.k8sName,
       address: r.k8sAddress,
     }));
-    this.registerOutputs({ sentinelId: this.sentinelId, k8sName: this.k8sName, address: this.address });
+    // Nothing reads a component's registered outputs (callers use the fields above), and the engine would store
+    // them in the state a second time for every sentinel: only mark the component complete.
+    this.registerOutputs({});
   }
 }

@@ -17,8 +17,14 @@ export interface SentinelRegionTarget {
   readonly name: string;
   /** The region's Kubernetes provider. Required. */
   readonly provider: k8s.Provider;
-  /** The sentinel namespace in the region's cluster; pass the Namespace's output. Required. */
-  readonly namespace: pulumi.Input<string>;
+  /** The sentinel namespace in the region's cluster. Required. */
+  readonly namespace: string;
+  /**
+   * What the region's objects wait for: the Namespace where this stack owns it. Passed as ordering, not as the
+   * namespace's Output: the engine stores every Output's origin once per input property of every object.
+   * Default: none (a shard: the region base stack owns the namespace).
+   */
+  readonly after?: readonly pulumi.Resource[];
   /** DSN for the primary, a secret. Required. */
   readonly databasePrimaryDsn: pulumi.Input<string>;
   /** DSN for the read replica, a secret. Required. */
@@ -68,7 +74,7 @@ export interface SentinelEnvironmentArgs {
   readonly clickhouseUrl: pulumi.Input<string>;
   /** Redis URL, a secret. Required. */
   readonly redisUrl: pulumi.Input<string>;
-  /** OpenTelemetry settings; an OpenTelemetry Secret is created when set. Default: none. */
+  /** OpenTelemetry settings; their keys join the environment's Secret when set. Default: none. */
   readonly otel?: SentinelOtelSettings;
   /** Keep database rows when sentinels are deleted. Default: false. */
   readonly retainSentinelRows?: boolean;
@@ -82,7 +88,7 @@ export interface SentinelEnvironmentArgs {
 }
 
 /**
- * One environment: in each of its regions the environment's Secrets, gossip headless Service and (optionally)
+ * One environment: in each of its regions the environment's Secret, gossip headless Service and (optionally)
  * CiliumNetworkPolicy, then one Sentinel. Every object name derives from the environment id, so environments
  * sharing a namespace never collide, and deleting one environment deletes only its own objects.
  */
@@ -97,61 +103,47 @@ export class SentinelEnvironment extends pulumi.ComponentResource {
     const labels = buildLabels(args, COMPONENTS.sentinel);
     const gossipLabels = buildLabels(args, COMPONENTS.gossip);
     const names = {
-      database: environmentObjectName("db", args.environmentId),
-      clickhouse: environmentObjectName("clickhouse", args.environmentId),
-      redis: environmentObjectName("redis", args.environmentId),
-      otel: environmentObjectName("otel", args.environmentId),
+      environment: environmentObjectName("env", args.environmentId),
       gossip: environmentObjectName("gossip", args.environmentId),
     };
+    // The keys every region's Secret shares; the DSNs are the region's own. OpenTelemetry keys are present only
+    // when configured, as the separate, optional OpenTelemetry Secret was: pods start without them either way.
+    const sharedData: Record<string, pulumi.Input<string>> = {
+      [ENV_VARS.clickhouseUrl]: args.clickhouseUrl,
+      [ENV_VARS.redisUrl]: args.redisUrl,
+    };
+    if (args.otel !== undefined) {
+      sharedData[ENV_VARS.otelEndpoint] = args.otel.endpoint;
+      if (args.otel.headers !== undefined) sharedData[ENV_VARS.otelHeaders] = args.otel.headers;
+    }
 
     const sentinels: Record<string, pulumi.Output<SentinelIdentity>> = {};
     // In wave order, so each wave's Deployments exist by the time the next wave's Sentinels are declared.
     const deploymentsByWave: pulumi.Resource[][] = [];
     for (const { region, wave } of orderByWave(args.regions, args.waves ?? null)) {
       const child = (kind: string) => `${name}-${region.name}-${kind}`;
-      const inRegion = { parent: this, provider: region.provider };
-      // The Secrets as a table walked by a loop, not a helper function: the SDK records and source-maps the full
-      // call stack of every resource, so a frame between here and the resources costs at fleet scale.
-      const secretData: [kind: string, objectName: string, data: Record<string, pulumi.Input<string>>][] = [
-        [
-          "db",
-          names.database,
-          {
+      const after = region.after === undefined ? undefined : [...region.after];
+      const inRegion = { parent: this, provider: region.provider, dependsOn: after };
+      // One Secret per environment and region holding every key the pods read: one engine step and one state
+      // entry instead of four. Named, not auto-named, on a provider with enableSecretMutable, so a rotation
+      // updates it in place (README, "How it is built").
+      const secret = new k8s.core.v1.Secret(
+        child("env"),
+        {
+          metadata: { name: names.environment, namespace: region.namespace, labels: { ...labels.metadata } },
+          type: "Opaque",
+          // @pulumi/kubernetes marks a Secret's stringData secret itself, plain strings included.
+          stringData: {
             [ENV_VARS.databasePrimary]: region.databasePrimaryDsn,
             [ENV_VARS.databaseReplica]: region.databaseReplicaDsn,
+            ...sharedData,
           },
-        ],
-        ["clickhouse", names.clickhouse, { [ENV_VARS.clickhouseUrl]: args.clickhouseUrl }],
-        ["redis", names.redis, { [ENV_VARS.redisUrl]: args.redisUrl }],
-      ];
-      let otelName: string | undefined;
-      if (args.otel !== undefined) {
-        const otelData: Record<string, pulumi.Input<string>> = {
-          [ENV_VARS.otelEndpoint]: args.otel.endpoint,
-        };
-        if (args.otel.headers !== undefined) otelData[ENV_VARS.otelHeaders] = args.otel.headers;
-        secretData.push(["otel", names.otel, otelData]);
-        otelName = names.otel;
-      }
+        },
+        inRegion,
+      );
       // What the pods read at start-up; the Deployment is created after them.
-      const prerequisites: pulumi.Resource[] = [];
-      for (const [kind, objectName, data] of secretData) {
-        prerequisites.push(
-          new k8s.core.v1.Secret(
-            child(kind),
-            {
-              metadata: { name: objectName, namespace: region.namespace, labels: { ...labels.metadata } },
-              type: "Opaque",
-              // @pulumi/kubernetes marks a Secret's stringData secret itself, plain strings included.
-              stringData: data,
-            },
-            inRegion,
-          ),
-        );
-      }
+      const prerequisites: pulumi.Resource[] = [secret];
 
-      // The namespace travels as the Namespace's output inside plain objects: the SDK waits for it without an
-      // apply, and every apply costs an Output (with its promises and captured stacks) per object at fleet scale.
       const gossip = gossipServiceManifest(names.gossip, region.namespace, gossipLabels);
       prerequisites.push(
         new k8s.core.v1.Service(child("gossip"), { metadata: gossip.metadata, spec: gossip.spec }, inRegion),
@@ -181,15 +173,11 @@ export class SentinelEnvironment extends pulumi.ComponentResource {
           replicas: args.replicas,
           cpuMillicores: args.cpuMillicores,
           memoryMib: args.memoryMib,
-          secrets: {
-            database: names.database,
-            clickhouse: names.clickhouse,
-            redis: names.redis,
-            otel: otelName,
-          },
+          secrets: { environment: names.environment },
           gossipServiceName: names.gossip,
           prerequisites,
-          after: deploymentsByWave[wave - 1],
+          after,
+          previousWave: deploymentsByWave[wave - 1],
           probes: args.probes,
           nodeClass: args.nodeClass,
           prewarmHook: region.prewarmHook,
@@ -203,6 +191,8 @@ export class SentinelEnvironment extends pulumi.ComponentResource {
     }
 
     this.sentinels = sentinels;
-    this.registerOutputs({ sentinels });
+    // Nothing reads a component's registered outputs (callers use the fields above), and the engine would store
+    // them in the state a second time for every sentinel: only mark the component complete.
+    this.registerOutputs({});
   }
 }

@@ -28,13 +28,9 @@ export interface Manifest<Spec> {
   readonly spec: Spec;
 }
 
-/** Secret names a sentinel's pods read through envFrom. */
+/** The Secret a sentinel's pods read through envFrom: every key of the environment in its region. */
 export interface SentinelSecretNames {
-  readonly database: string;
-  readonly clickhouse: string;
-  readonly redis: string;
-  /** null: no OpenTelemetry Secret in this stack. */
-  readonly otel: string | null;
+  readonly environment: string;
 }
 
 export interface SentinelWorkload {
@@ -119,12 +115,10 @@ function preStop(seconds: number): { lifecycle?: k8s.types.input.core.v1.Lifecyc
 
 export function deploymentManifest(w: SentinelWorkload): Manifest<k8s.types.input.apps.v1.DeploymentSpec> {
   const quantity = { cpu: `${w.cpuMillicores}m`, memory: `${w.memoryMib}Mi` };
+  // One Secret: the OpenTelemetry keys are in it only when configured, so a pod without them still starts.
   const envFrom: k8s.types.input.core.v1.EnvFromSource[] = [
-    { secretRef: { name: w.secrets.database, optional: false } },
-    { secretRef: { name: w.secrets.clickhouse, optional: false } },
-    { secretRef: { name: w.secrets.redis, optional: false } },
+    { secretRef: { name: w.secrets.environment, optional: false } },
   ];
-  if (w.secrets.otel !== null) envFrom.push({ secretRef: { name: w.secrets.otel, optional: true } });
   return {
     apiVersion: "apps/v1",
     kind: "Deployment",

@@ -15,8 +15,11 @@ function sanitize(text: string): string {
     .replace(/^-+|-+$/g, "");
 }
 
-/** Kinds of per-environment objects in a region's namespace. */
-export type EnvironmentObjectKind = "db" | "clickhouse" | "redis" | "otel" | "gossip";
+/**
+ * Kinds of per-environment objects in a region's namespace: the environment's one Secret (every key its pods
+ * read: database DSNs, ClickHouse, Redis, OpenTelemetry) and the gossip headless Service and policy.
+ */
+export type EnvironmentObjectKind = "env" | "gossip";
 
 /**
  * The name of a per-environment object: `sentinel-<kind>-<readable environment id>-<hash>`, an RFC 1035 label
@@ -82,6 +85,7 @@ export const RESOURCE_TYPES = {
   service: "kubernetes:core/v1:Service",
   ciliumPolicy: "kubernetes:cilium.io/v2:CiliumNetworkPolicy",
   record: "pulumi-nodejs:dynamic:Resource",
+  stackReference: "pulumi:pulumi:StackReference",
   deployment: "kubernetes:apps/v1:Deployment",
   pdb: "kubernetes:policy/v1:PodDisruptionBudget",
 } as const;
@@ -90,9 +94,33 @@ export const RESOURCE_TYPES = {
 export interface NamingConfig {
   readonly regions: readonly { readonly name: string }[];
   readonly deployRegions: readonly string[];
-  readonly environments: readonly { readonly environmentId: string; readonly regions: readonly string[] }[];
+  readonly environments: readonly NamingEnvironment[];
   readonly ciliumNetworkPolicies: boolean;
   readonly otel: unknown;
+  readonly stackRole: "fleet" | "regionBase" | "environmentShard";
+  readonly shards: readonly string[];
+  readonly shard: string | null;
+}
+
+export interface NamingEnvironment {
+  readonly environmentId: string;
+  readonly regions: readonly string[];
+  readonly shard: string | null;
+}
+
+/**
+ * The environments this stack declares: none in a region base stack; in an environment shard of a sharded fleet,
+ * exactly those assigned to its shard; otherwise all; of these, those with a region in `deployRegions`.
+ */
+export function stackEnvironments<E extends NamingEnvironment>(
+  cfg: Omit<NamingConfig, "environments"> & { readonly environments: readonly E[] },
+): readonly E[] {
+  if (cfg.stackRole === "regionBase") return [];
+  const mine =
+    cfg.stackRole === "environmentShard" && cfg.shards.length > 0
+      ? cfg.environments.filter((e) => e.shard === cfg.shard)
+      : cfg.environments;
+  return mine.filter((e) => e.regions.some((r) => cfg.deployRegions.includes(r)));
 }
 
 /**
@@ -103,30 +131,34 @@ export interface NamingConfig {
  */
 export function declaredResources(cfg: NamingConfig): DeclaredResource[] {
   const T = RESOURCE_TYPES;
-  const out: DeclaredResource[] = [
-    { qualifiedType: T.mysqlProvider, name: "platform-db", origin: "the program", path: "sentinel-fleet" },
-  ];
+  const ownsShared = cfg.stackRole !== "environmentShard";
+  const program = { origin: "the program", path: "sentinel-fleet" };
+  const out: DeclaredResource[] = ownsShared
+    ? [{ qualifiedType: T.mysqlProvider, name: "platform-db", ...program }]
+    : [{ qualifiedType: T.stackReference, name: "region-base", ...program }];
+  const environments = stackEnvironments(cfg);
   const deployed = cfg.regions.filter((r) => cfg.deployRegions.includes(r.name));
   for (const region of deployed) {
     const origin = `region ${JSON.stringify(region.name)}`;
     const path = `sentinel-fleet:regions[${cfg.regions.indexOf(region)}] (${region.name})`;
     const base = `region-${region.name}`;
-    out.push(
-      { qualifiedType: T.kubernetesProvider, name: base, origin, path },
-      { qualifiedType: T.kubernetesProvider, name: `${base}-namespace`, origin, path },
-      { qualifiedType: T.namespace, name: `${base}-namespace`, origin, path },
-    );
-    for (const login of [`${base}-sentinel-db`, `${base}-sentinel-db-b`]) {
-      for (const qualifiedType of [T.password, T.user, T.grant])
-        out.push({ qualifiedType, name: login, origin, path });
+    if (ownsShared) {
+      out.push(
+        { qualifiedType: T.kubernetesProvider, name: `${base}-namespace`, origin, path },
+        { qualifiedType: T.namespace, name: `${base}-namespace`, origin, path },
+      );
+      for (const login of [`${base}-sentinel-db`, `${base}-sentinel-db-b`]) {
+        for (const qualifiedType of [T.password, T.user, T.grant])
+          out.push({ qualifiedType, name: login, origin, path });
+      }
     }
+    if (environments.length > 0) out.push({ qualifiedType: T.kubernetesProvider, name: base, origin, path });
   }
   const environment = T.environment;
   const sentinel = `${environment}$${T.sentinel}`;
-  for (const [i, env] of cfg.environments.entries()) {
+  for (const env of environments) {
     const regions = env.regions.filter((name) => cfg.deployRegions.includes(name));
-    if (regions.length === 0) continue;
-    const path = `sentinel-fleet:environments[${i}] (${env.environmentId})`;
+    const path = `sentinel-fleet:environments[${cfg.environments.indexOf(env)}] (${env.environmentId})`;
     out.push({
       qualifiedType: environment,
       name: env.environmentId,
@@ -136,9 +168,7 @@ export function declaredResources(cfg: NamingConfig): DeclaredResource[] {
     for (const region of regions) {
       const origin = `environment ${JSON.stringify(env.environmentId)} in region ${JSON.stringify(region)}`;
       const pair = `${env.environmentId}-${region}`;
-      const kinds = ["db", "clickhouse", "redis", ...(cfg.otel === null ? [] : ["otel"])];
-      for (const kind of kinds)
-        out.push({ qualifiedType: `${environment}$${T.secret}`, name: `${pair}-${kind}`, origin, path });
+      out.push({ qualifiedType: `${environment}$${T.secret}`, name: `${pair}-env`, origin, path });
       out.push({ qualifiedType: `${environment}$${T.service}`, name: `${pair}-gossip`, origin, path });
       if (cfg.ciliumNetworkPolicies) {
         out.push({

@@ -42,25 +42,23 @@ async function declareAll(): Promise<number> {
       const base = `${env.environmentId}-${region.name}`;
       const labels = buildLabels(env, COMPONENTS.sentinel);
       const gossipLabels = buildLabels(env, COMPONENTS.gossip);
-      const secret = (kind: "db" | "clickhouse" | "redis", data: Record<string, pulumi.Input<string>>) =>
-        count(
-          new k8s.core.v1.Secret(
-            `${base}-${kind}`,
-            {
-              metadata: {
-                name: environmentObjectName(kind, env.environmentId),
-                namespace: cfg.namespace,
-                labels: labels.metadata,
-              },
-              type: "Opaque",
-              stringData: pulumi.secret(data),
-            },
-            opts,
-          ),
-        );
-      secret("db", { [ENV_VARS.databasePrimary]: dsn, [ENV_VARS.databaseReplica]: dsn });
-      secret("clickhouse", { [ENV_VARS.clickhouseUrl]: cfg.clickhouseUrl.toOutput() });
-      secret("redis", { [ENV_VARS.redisUrl]: cfg.redisUrl.toOutput() });
+      const envSecretName = environmentObjectName("env", env.environmentId);
+      count(
+        new k8s.core.v1.Secret(
+          `${base}-env`,
+          {
+            metadata: { name: envSecretName, namespace: cfg.namespace, labels: labels.metadata },
+            type: "Opaque",
+            stringData: pulumi.secret({
+              [ENV_VARS.databasePrimary]: dsn,
+              [ENV_VARS.databaseReplica]: dsn,
+              [ENV_VARS.clickhouseUrl]: cfg.clickhouseUrl.toOutput(),
+              [ENV_VARS.redisUrl]: cfg.redisUrl.toOutput(),
+            }),
+          },
+          opts,
+        ),
+      );
       const gossipName = environmentObjectName("gossip", env.environmentId);
       const gossip = gossipServiceManifest(gossipName, cfg.namespace, gossipLabels);
       count(
@@ -92,12 +90,7 @@ async function declareAll(): Promise<number> {
         probes: cfg.probes,
         nodeClass: cfg.nodeClass,
         pod: cfg.pod,
-        secrets: {
-          database: environmentObjectName("db", env.environmentId),
-          clickhouse: environmentObjectName("clickhouse", env.environmentId),
-          redis: environmentObjectName("redis", env.environmentId),
-          otel: null,
-        },
+        secrets: { environment: envSecretName },
         configToml: renderSentinelToml({
           sentinelId,
           workspaceId: env.workspaceId,

@@ -44,7 +44,7 @@ function workload(overrides: Partial<SentinelWorkload> = {}): SentinelWorkload {
     memoryMib: 256,
     probes: { liveness: "/live", readiness: "/ready", startup: "/started" },
     nodeClass: { key: "node-class", value: "sentinel" },
-    secrets: { database: "db-secret", clickhouse: "ch-secret", redis: "redis-secret", otel: null },
+    secrets: { environment: "env-secret" },
     configToml: "x = 1\n",
     regionName: "us-east-1",
     regionId: "reg_use1",
@@ -100,7 +100,7 @@ describe("labels", () => {
 describe("names", () => {
   it("names per-environment objects with valid, unique RFC 1035 labels of at most 63 characters", () => {
     const ids = ["env_ABC", "env_abc", "env-abc", "Env_Abc", `env_${"x".repeat(200)}`, "___", "e"];
-    for (const kind of ["db", "clickhouse", "redis", "otel", "gossip"] as const) {
+    for (const kind of ["env", "gossip"] as const) {
       const names = ids.map((id) => environmentObjectName(kind, id));
       for (const n of names) {
         assert.ok(n.length <= 63 && RFC1035.test(n), `${n} is not a valid name`);
@@ -112,7 +112,7 @@ describe("names", () => {
         `${kind}: case- and punctuation-variants must not collide`,
       );
     }
-    assert.equal(environmentObjectName("db", "env_abc"), environmentObjectName("db", "env_abc"));
+    assert.equal(environmentObjectName("env", "env_abc"), environmentObjectName("env", "env_abc"));
     assert.match(
       environmentObjectName("gossip", "env_storefront_prod"),
       /^sentinel-gossip-env-storefront-prod-[0-9a-f]{8}$/,
@@ -295,17 +295,8 @@ describe("Deployment", () => {
 
   it("passes the TOML in UNKEY_CONFIG_DATA and credentials only through Secrets", () => {
     assert.deepEqual(c.env, [{ name: "UNKEY_CONFIG_DATA", value: "x = 1\n" }]);
-    assert.deepEqual(c.envFrom, [
-      { secretRef: { name: "db-secret", optional: false } },
-      { secretRef: { name: "ch-secret", optional: false } },
-      { secretRef: { name: "redis-secret", optional: false } },
-    ]);
-    const withOtel = deploymentManifest(
-      workload({ secrets: { ...workload().secrets, otel: "otel-secret" } }),
-    ) as any;
-    assert.deepEqual(withOtel.spec.template.spec.containers[0].envFrom[3], {
-      secretRef: { name: "otel-secret", optional: true },
-    });
+    // One Secret with every key (the OpenTelemetry ones only when configured), required like the DSNs.
+    assert.deepEqual(c.envFrom, [{ secretRef: { name: "env-secret", optional: false } }]);
   });
 
   it("annotates pods for Reloader and the Deployment for the prewarm hook", () => {

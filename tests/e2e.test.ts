@@ -289,7 +289,7 @@ describe("end-to-end test (what can be checked without Docker, kind or the Pulum
       assert.deepEqual(result.advisories, []);
       assert.deepEqual(result.counts, {
         Namespace: 2,
-        Secret: 9,
+        Secret: 3,
         Service: 6,
         Deployment: 3,
         PodDisruptionBudget: 3,
@@ -547,7 +547,7 @@ describe("end-to-end test (what can be checked without Docker, kind or the Pulum
 
     it("reads the sentinel login out of the DSN the program writes", () => {
       const secret = convergedCluster(run, "eu-central-1").objects.find(
-        (o) => o.kind === "Secret" && o.metadata.name.startsWith("sentinel-db-"),
+        (o) => o.kind === "Secret" && o.metadata.name.startsWith("sentinel-env-"),
       );
       const dsn = Buffer.from(secret?.data?.UNKEY_DATABASE_PRIMARY ?? "", "base64").toString("utf8");
       const login = dsnLogin(dsn);

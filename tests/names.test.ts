@@ -113,6 +113,8 @@ describe("Pulumi names that collide", () => {
       {},
       { [K("deployRegions")]: ["eu-central-1"] },
       { [K("ciliumNetworkPolicies")]: false, [K("otel")]: undefined, [K("otelHeaders")]: undefined },
+      // A region base stack declares only what the regions share.
+      { [K("stackRole")]: "regionBase" },
     ];
     for (const extra of variants) {
       const { config: values, secretKeys } = exampleConfig(extra);

@@ -60,7 +60,7 @@ function workload(overrides: Partial<SentinelWorkload> = {}): SentinelWorkload {
     memoryMib: 256,
     probes: { liveness: "/live", readiness: "/ready", startup: "/started" },
     nodeClass: { key: "node-class", value: "sentinel" },
-    secrets: { database: "db-secret", clickhouse: "ch-secret", redis: "redis-secret", otel: "otel-secret" },
+    secrets: { environment: "env-secret" },
     configToml: renderSentinelToml({
       sentinelId: "s_123",
       workspaceId: identity.workspaceId,

@@ -69,6 +69,45 @@ function sentinelsOf(run: ProgramRun) {
   });
 }
 
+/** True when the engine creates `r` after `urn`: one of its dependencies, or one of theirs. */
+function waitsFor(run: ProgramRun, r: CapturedResource, urn: string, seen = new Set<string>()): boolean {
+  if (seen.has(r.urn)) return false;
+  seen.add(r.urn);
+  if (r.dependencies.includes(urn)) return true;
+  return r.dependencies.some((d) => {
+    const dep = run.resources.find((x) => x.urn === d);
+    return dep !== undefined && waitsFor(run, dep, urn, seen);
+  });
+}
+
+/**
+ * The environment variables a pod of this Deployment starts with, as the kubelet assembles them: its `env`, then
+ * every key of each Secret its `envFrom` names in the same region and namespace. A missing Secret is an error
+ * unless the reference is optional, as the kubelet treats it. Values are the unwrapped Secret data.
+ */
+function podEnvironment(run: ProgramRun, deployment: CapturedResource): Record<string, string> {
+  const c = deployment.inputs.spec.template.spec.containers[0];
+  const vars: Record<string, string> = {};
+  for (const e of c.env as { name: string; value: string }[]) vars[e.name] = e.value;
+  for (const from of c.envFrom as { secretRef: { name: string; optional: boolean } }[]) {
+    const secret = ofType(run, T.secret).find(
+      (s) =>
+        meta(s).name === from.secretRef.name &&
+        meta(s).namespace === meta(deployment).namespace &&
+        regionOf(s) === regionOf(deployment),
+    );
+    if (secret === undefined) {
+      assert.ok(
+        from.secretRef.optional,
+        `${deployment.name}: required Secret ${from.secretRef.name} is missing`,
+      );
+      continue;
+    }
+    Object.assign(vars, unwrapSecrets(secret.inputs.stringData) as Record<string, string>);
+  }
+  return vars;
+}
+
 for (const preview of [false, true]) {
   describe(`the program with the example stack (${preview ? "preview" : "up"})`, () => {
     let run: ProgramRun;
@@ -84,7 +123,7 @@ for (const preview of [false, true]) {
       assert.equal(count(T.deployment), 5);
       assert.equal(count(T.pdb), 5);
       assert.equal(count(T.service), 10); // a ClusterIP Service per sentinel, a gossip Service per environment and region
-      assert.equal(count(T.secret), 20); // database, ClickHouse, Redis, OpenTelemetry per environment and region
+      assert.equal(count(T.secret), 5); // one per environment and region: every key its pods read
       assert.equal(count(T.cnp), 5);
       assert.equal(count(T.namespace), 2);
       assert.equal(count(T.k8sProvider), 4);
@@ -140,20 +179,29 @@ for (const preview of [false, true]) {
         const secrets = own(T.secret);
         const gossip = own(T.service);
         assert.ok(
-          secrets.length >= 3 && gossip.length === 1,
+          secrets.length === 1 && gossip.length === 1,
           `${deployment.name}: its environment's objects`,
         );
         const namespace = run.resources.find(
           (r) => r.type === T.namespace && r.provider.includes(`region-${region}-namespace`),
         );
-        for (const needed of [record.urn, namespace?.urn, ...secrets, ...gossip]) {
-          assert.ok(
-            deployment.dependencies.includes(needed as string),
-            `${deployment.name} waits for ${needed}`,
-          );
+        for (const needed of [record.urn, ...secrets, ...gossip]) {
+          assert.ok(deployment.dependencies.includes(needed), `${deployment.name} waits for ${needed}`);
         }
         for (const r of [service, pdb]) {
           assert.ok(r.dependencies.includes(record.urn), `${r.type} ${r.name} waits for its row`);
+        }
+        // The namespace is ordering, not an Output in every object: each object waits for it through what it
+        // waits for (the row and the environment's objects wait for it directly).
+        for (const r of [deployment, service, pdb, record]) {
+          assert.ok(
+            waitsFor(run, r, namespace?.urn as string),
+            `${r.type} ${r.name} waits for the namespace`,
+          );
+        }
+        for (const urn of [...secrets, ...gossip, record.urn]) {
+          const direct = run.resources.find((x) => x.urn === urn) as CapturedResource;
+          assert.ok(direct.dependencies.includes(namespace?.urn as string), `${urn} waits for the namespace`);
         }
       }
     });
@@ -215,14 +263,9 @@ for (const preview of [false, true]) {
         const gossipName = environmentObjectName("gossip", envId);
         assert.deepEqual(toml.gossip.lan_seeds, [`${gossipName}.sentinel.svc.cluster.local`]);
         assert.equal(toml.database.primary, "${UNKEY_DATABASE_PRIMARY}");
-        // The names the pods read are the Secrets this environment created in the same region.
+        // The name the pods read is the Secret this environment created in the same region.
         const secretNames = c.envFrom.map((e: any) => e.secretRef.name);
-        assert.deepEqual(secretNames, [
-          environmentObjectName("db", envId),
-          environmentObjectName("clickhouse", envId),
-          environmentObjectName("redis", envId),
-          environmentObjectName("otel", envId),
-        ]);
+        assert.deepEqual(secretNames, [environmentObjectName("env", envId)]);
         const region = regionOf(deployment);
         for (const name of secretNames) {
           assert.ok(
@@ -231,6 +274,34 @@ for (const preview of [false, true]) {
           );
         }
         assert.ok(ofType(run, T.service).some((s) => meta(s).name === gossipName && regionOf(s) === region));
+      }
+    });
+
+    it("gives every pod exactly the variables the four per-kind Secrets gave, from one Secret", function () {
+      // A preview does not know the generated database password, so a Secret's data is one unknown there.
+      if (preview) this.skip();
+      for (const { record, deployment } of sentinelsOf(run)) {
+        const region = regionOf(deployment) as string;
+        const vars = podEnvironment(run, deployment);
+        assert.deepEqual(Object.keys(vars).sort(), [
+          "OTEL_EXPORTER_OTLP_ENDPOINT",
+          "OTEL_EXPORTER_OTLP_HEADERS",
+          "UNKEY_CLICKHOUSE_URL",
+          "UNKEY_CONFIG_DATA",
+          "UNKEY_DATABASE_PRIMARY",
+          "UNKEY_DATABASE_REPLICA",
+          "UNKEY_REDIS_URL",
+        ]);
+        assert.equal(vars.UNKEY_CLICKHOUSE_URL, TEST_SECRETS["sentinel-fleet:clickhouseUrl"]);
+        assert.equal(vars.UNKEY_REDIS_URL, TEST_SECRETS["sentinel-fleet:redisUrl"]);
+        assert.equal(vars.OTEL_EXPORTER_OTLP_HEADERS, TEST_SECRETS["sentinel-fleet:otelHeaders"]);
+        assert.equal(
+          vars.OTEL_EXPORTER_OTLP_ENDPOINT,
+          "http://otel-collector.observability.svc.cluster.local:4318",
+        );
+        const user = `sentinel_${region.replace(/-/g, "_")}:`;
+        assert.ok(vars.UNKEY_DATABASE_PRIMARY.startsWith(user), `${record.name}: the region's own login`);
+        assert.ok(vars.UNKEY_DATABASE_REPLICA.startsWith(user), `${record.name}: the region's own login`);
       }
     });
 
@@ -257,7 +328,7 @@ for (const preview of [false, true]) {
 
     it("labels every Kubernetes object", () => {
       const k8sObjects = run.resources.filter((r) => r.type.startsWith("kubernetes:"));
-      assert.equal(k8sObjects.length, 47);
+      assert.equal(k8sObjects.length, 32);
       for (const r of k8sObjects) {
         const labels = meta(r).labels;
         assert.equal(labels[LABELS.managedBy], "sentinel-fleet", r.urn);
@@ -334,7 +405,9 @@ for (const preview of [false, true]) {
       }
       // The same search does find the secrets inside the envelopes, so it is not blind.
       const all = run.resources.flatMap((r) => strings(unwrapSecrets(r.inputs))).map((s) => s.value);
-      assert.ok(all.some((v) => v.includes(TEST_SECRETS["sentinel-fleet:redisUrl"])));
+      assert.ok(all.some((v) => v.includes(TEST_SECRETS["sentinel-fleet:databasePassword"])));
+      // A preview does not know the generated database password, so each Secret's data is one unknown there.
+      if (!preview) assert.ok(all.some((v) => v.includes(TEST_SECRETS["sentinel-fleet:redisUrl"])));
     });
 
     it("exports each sentinel's id, Kubernetes name and address, and nothing secret", () => {
@@ -383,7 +456,7 @@ for (const preview of [false, true]) {
         new Model(data).validate();
         validated++;
       }
-      assert.equal(validated, 2 + 20 + 5 + 10 + 5);
+      assert.equal(validated, 2 + 5 + 5 + 10 + 5);
     });
 
     it("keeps every sentinel name known even in preview", () => {
@@ -422,28 +495,45 @@ describe("the program with other settings", () => {
     for (const regions of Object.values(exported)) assert.deepEqual(Object.keys(regions), ["eu-central-1"]);
   });
 
-  it("creates no CiliumNetworkPolicy on clusters without Cilium, and no OpenTelemetry Secret without otel", async () => {
+  it("creates no CiliumNetworkPolicy on clusters without Cilium, and no OpenTelemetry keys without otel", async () => {
     const run = await runExample(false, {
       "sentinel-fleet:ciliumNetworkPolicies": false,
       "sentinel-fleet:otel": undefined,
       "sentinel-fleet:otelHeaders": undefined,
     });
     assert.equal(ofType(run, T.cnp).length, 0);
-    assert.equal(ofType(run, T.secret).length, 15);
+    assert.equal(ofType(run, T.secret).length, 5);
     for (const { deployment } of sentinelsOf(run)) {
-      assert.equal(deployment.inputs.spec.template.spec.containers[0].envFrom.length, 3);
+      assert.equal(deployment.inputs.spec.template.spec.containers[0].envFrom.length, 1);
+      assert.deepEqual(Object.keys(podEnvironment(run, deployment)).sort(), [
+        "UNKEY_CLICKHOUSE_URL",
+        "UNKEY_CONFIG_DATA",
+        "UNKEY_DATABASE_PRIMARY",
+        "UNKEY_DATABASE_REPLICA",
+        "UNKEY_REDIS_URL",
+      ]);
     }
   });
 
   it("sends OpenTelemetry headers only as a secret, and keeps rows on delete when asked", async () => {
     const run = await runExample(false, { "sentinel-fleet:retainSentinelRows": true });
-    const otel = ofType(run, T.secret).filter((s) => meta(s).name.startsWith("sentinel-otel-"));
-    assert.equal(otel.length, 5);
-    const data = unwrapSecrets(otel[0].inputs.stringData) as Record<string, string>;
-    assert.deepEqual(data, {
-      OTEL_EXPORTER_OTLP_ENDPOINT: "http://otel-collector.observability.svc.cluster.local:4318",
-      OTEL_EXPORTER_OTLP_HEADERS: TEST_SECRETS["sentinel-fleet:otelHeaders"],
-    });
+    const secrets = ofType(run, T.secret);
+    assert.equal(secrets.length, 5);
+    for (const s of secrets) {
+      assert.ok(isSecretEnvelope(s.inputs.stringData));
+      const data = unwrapSecrets(s.inputs.stringData) as Record<string, string>;
+      assert.equal(
+        data.OTEL_EXPORTER_OTLP_ENDPOINT,
+        "http://otel-collector.observability.svc.cluster.local:4318",
+      );
+      assert.equal(data.OTEL_EXPORTER_OTLP_HEADERS, TEST_SECRETS["sentinel-fleet:otelHeaders"]);
+    }
+    // Without headers the endpoint alone is set.
+    const noHeaders = await runExample(false, { "sentinel-fleet:otelHeaders": undefined });
+    for (const s of ofType(noHeaders, T.secret)) {
+      const data = unwrapSecrets(s.inputs.stringData) as Record<string, string>;
+      assert.ok("OTEL_EXPORTER_OTLP_ENDPOINT" in data && !("OTEL_EXPORTER_OTLP_HEADERS" in data));
+    }
     assert.ok(ofType(run, DYNAMIC_TYPE).every((r) => r.retainOnDelete));
     const normal = await runExample(true);
     assert.ok(ofType(normal, DYNAMIC_TYPE).every((r) => !r.retainOnDelete));

@@ -77,7 +77,7 @@ describe("synth", function () {
       const files = ["us-east-1", "eu-central-1"].flatMap((region) =>
         fs.readdirSync(path.join(result.outDir, region)).map((f) => path.join(result.outDir, region, f)),
       );
-      assert.equal(files.length, 47);
+      assert.equal(files.length, 32);
       assert.deepEqual(files.sort(), [...result.files].sort());
       for (const file of files) {
         const object = YAML.parse(fs.readFileSync(file, "utf8"));
@@ -86,7 +86,7 @@ describe("synth", function () {
       }
       assert.deepEqual(result.counts, {
         Namespace: 2,
-        Secret: 20,
+        Secret: 5,
         Service: 10,
         CiliumNetworkPolicy: 5,
         Deployment: 5,
@@ -101,26 +101,30 @@ describe("synth", function () {
 
     it("writes every Secret's keys with redacted values, the database DSNs included", () => {
       const secrets = result.files.filter((f) => path.basename(f).startsWith("secret-"));
-      assert.equal(secrets.length, 20);
+      assert.equal(secrets.length, 5);
       for (const file of secrets) {
         const object = YAML.parse(fs.readFileSync(file, "utf8"));
         assert.equal(typeof object.stringData, "object", file);
         assert.ok(Object.keys(object.stringData).length > 0, file);
         for (const value of Object.values(object.stringData)) assert.equal(value, "<redacted>");
       }
-      const read = (prefix: string) =>
-        YAML.parse(
-          fs.readFileSync(
-            secrets.find((f) => path.basename(f).startsWith(prefix))!,
-            "utf8",
-          ),
-        );
-      assert.deepEqual(read("secret-sentinel-redis-").stringData, { UNKEY_REDIS_URL: "<redacted>" });
-      assert.deepEqual(read("secret-sentinel-db-").stringData, {
-        UNKEY_DATABASE_PRIMARY: "<redacted>",
-        UNKEY_DATABASE_REPLICA: "<redacted>",
-      });
-      // Evaluated as an update: the mock engine generates passwords, so nothing is left unknown.
+      // One Secret per environment and region, every key it holds written with a redacted value (evaluated as
+      // an update: the mock engine generates passwords, so nothing is left unknown).
+      const env = secrets.filter((f) => path.basename(f).startsWith("secret-sentinel-env-"));
+      assert.equal(env.length, secrets.length);
+      assert.ok(env.length > 0);
+      for (const file of env) {
+        const data = YAML.parse(fs.readFileSync(file, "utf8")).stringData as Record<string, string>;
+        for (const key of [
+          "UNKEY_DATABASE_PRIMARY",
+          "UNKEY_DATABASE_REPLICA",
+          "UNKEY_CLICKHOUSE_URL",
+          "UNKEY_REDIS_URL",
+        ]) {
+          assert.equal(data[key], "<redacted>", `${file}: ${key}`);
+        }
+        assert.deepEqual(new Set(Object.values(data)), new Set(["<redacted>"]), file);
+      }
       for (const file of result.files)
         assert.ok(!fs.readFileSync(file, "utf8").includes("known after apply"), file);
       assert.deepEqual(result.placeholders, [
@@ -182,7 +186,7 @@ describe("synth", function () {
         result.summary,
         /^env_billing_staging\s+eu-central-1\s+[a-z0-9]{12}\s+1\s+ghcr\.io\/unkeyed\/unkey:v2\.0\.31\s+500m\/512Mi$/m,
       );
-      assert.match(result.summary, /^5 sentinels; 47 Kubernetes objects: /m);
+      assert.match(result.summary, /^5 sentinels; 32 Kubernetes objects: /m);
       assert.deepEqual(result.violations, []);
       // The example stack keeps the original's single health endpoint (the image has no other yet), and says so.
       assert.equal(result.advisories.length, 5);
@@ -211,12 +215,12 @@ describe("synth", function () {
     });
     assert.equal(r.status, 0, r.stderr);
     assert.match(r.stderr, /^synth: evaluating stack dev under Pulumi's mock runtime/);
-    assert.match(r.stdout, /^5 sentinels; 47 Kubernetes objects: /m);
+    assert.match(r.stdout, /^5 sentinels; 32 Kubernetes objects: /m);
     const written = ["us-east-1", "eu-central-1"].flatMap((region) =>
       fs.readdirSync(path.join(dir, "dev", region)),
     );
-    assert.equal(written.length, 47);
-    assert.match(r.stdout, new RegExp(`wrote 47 objects and sentinels.json to ${escape(dir)}/dev$`, "m"));
+    assert.equal(written.length, 32);
+    assert.match(r.stdout, new RegExp(`wrote 32 objects and sentinels.json to ${escape(dir)}/dev$`, "m"));
     assert.match(
       r.stdout,
       /^ {2}why: sentinel-probe-paths-distinct: the probes use \/_unkey\/internal\/health/m,
@@ -234,7 +238,7 @@ describe("synth", function () {
     assert.equal(r.status, 3, r.stderr);
     assert.match(r.stdout, /5 mandatory policy violation\(s\):/);
     assert.match(r.stdout, /sentinel-images-pinned: .*ghcr\.io\/unkeyed\/unkey:latest/);
-    assert.match(r.stdout, new RegExp(`wrote 47 objects and sentinels.json to ${escape(dir)}/test`));
+    assert.match(r.stdout, new RegExp(`wrote 32 objects and sentinels.json to ${escape(dir)}/test`));
   });
 
   it("fails with exit code 1 and the configuration errors when the config is invalid", () => {

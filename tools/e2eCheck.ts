@@ -14,7 +14,7 @@ import * as path from "path";
 import { format } from "mysql2";
 import { parseFleetConfig, type FleetConfig } from "../lib/config";
 import { ENV_VARS, LABELS, PORTS, PROJECT } from "../lib/constants";
-import { environmentObjectName, sentinelDbUser } from "../lib/names";
+import { environmentObjectName, sentinelDbLogin, sentinelDbUser } from "../lib/names";
 import { proposeIdentity, resolveReplicas, sentinelAddress } from "../providers/identity";
 import { readCalls, type PrewarmCall } from "./e2eReceiver";
 import { PROJECT_ROOT } from "./pulumiProject";
@@ -227,12 +227,15 @@ const isTrue = (conditions: any[] | undefined, type: string) =>
   (conditions ?? []).some((c) => c.type === type && c.status === "True");
 const decode = (value: string | undefined) => Buffer.from(value ?? "", "base64").toString("utf8");
 
-/** The Secrets each environment has in a region, with the keys the pods read. */
+/** The Secret each environment has in a region (one, with every key the pods read). */
 export function expectedSecrets(environmentId: string): Record<string, string[]> {
   return {
-    [environmentObjectName("db", environmentId)]: [ENV_VARS.databasePrimary, ENV_VARS.databaseReplica].sort(),
-    [environmentObjectName("clickhouse", environmentId)]: [ENV_VARS.clickhouseUrl],
-    [environmentObjectName("redis", environmentId)]: [ENV_VARS.redisUrl],
+    [environmentObjectName("env", environmentId)]: [
+      ENV_VARS.databasePrimary,
+      ENV_VARS.databaseReplica,
+      ENV_VARS.clickhouseUrl,
+      ENV_VARS.redisUrl,
+    ].sort(),
   };
 }
 
@@ -350,7 +353,7 @@ export function clusterProblems(
         if (decode(secret.data?.[k]) === "") problems.push(at(`${env}: Secret ${name} key ${k} is empty`));
     }
     // The DSNs log in as the region's sentinel user (the value itself is never printed).
-    const db = named(state, "Secret", environmentObjectName("db", env));
+    const db = named(state, "Secret", environmentObjectName("env", env));
     const user = sentinelDbUser(state.region);
     for (const k of [ENV_VARS.databasePrimary, ENV_VARS.databaseReplica]) {
       if (db !== undefined && !decode(db.data?.[k]).startsWith(`${user}:`))
@@ -516,7 +519,10 @@ function queryRows(cfg: FleetConfig): SentinelRow[] {
 }
 
 function sentinelUsers(cfg: FleetConfig): string[] {
-  const names = cfg.regions.map((r) => format("?", [sentinelDbUser(r.name)])).join(", ");
+  // Both logins of each region (README, "Database logins, rotation and grants").
+  const names = cfg.regions
+    .flatMap((r) => (["a", "b"] as const).map((slot) => format("?", [sentinelDbLogin(r.name, slot)])))
+    .join(", ");
   return mysql(`SELECT user FROM mysql.user WHERE user IN (${names})`)
     .split("\n")
     .filter((l) => l.trim() !== "");
@@ -576,7 +582,7 @@ function sentinelLoginProblems(cfg: FleetConfig, states: readonly ClusterState[]
     .join("\n");
   for (const state of states) {
     const env0 = cfg.environments.find((e) => e.regions.includes(state.region));
-    const secret = env0 && named(state, "Secret", environmentObjectName("db", env0.environmentId));
+    const secret = env0 && named(state, "Secret", environmentObjectName("env", env0.environmentId));
     const login = dsnLogin(decode(secret?.data?.[ENV_VARS.databasePrimary]));
     if (login === null) {
       problems.push(`${state.region}: no sentinel DSN to log in with`);

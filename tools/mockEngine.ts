@@ -6,9 +6,13 @@
 //   dynamic-provider host does it, so previews show the provider's proposed names;
 // - RandomPassword results are unknown in preview and generated otherwise, as the random provider does;
 // - resource hooks are registered (the 3.270 mock monitor lacks `registerResourceHook`) and, outside preview,
-//   fired after a create through the SDK's own callback server over gRPC, as the engine fires them.
-// It records every registration (type, name, wire inputs with secret markers, options, hooks) for tests,
-// synth and benchmarks.
+//   fired after a create through the SDK's own callback server over gRPC, as the engine fires them;
+// - a `pulumi.StackReference` is read as the engine's built-in provider reads one: a
+//   `pulumi:pulumi:StackReference` resource whose outputs are `name`, `outputs` (the referenced stack's exports,
+//   secrets as secrets) and `secretOutputNames` (the exports holding a secret), from the exports of a previous
+//   mock run of that stack (`RunOptions.stackReferences`); an unknown stack fails as the engine's does.
+// It records every registration (type, name, wire inputs with secret markers, options, hooks, the dependencies,
+// source position and stack trace the engine keeps in state) and every read, for tests, synth and benchmarks.
 import * as crypto from "crypto";
 import * as path from "path";
 import * as grpc from "@grpc/grpc-js";
@@ -34,6 +38,7 @@ const requireFromString = require("require-from-string") as (code: string) => { 
 /* eslint-enable @typescript-eslint/no-require-imports */
 
 export const DYNAMIC_TYPE = "pulumi-nodejs:dynamic:Resource";
+export const STACK_REFERENCE_TYPE = "pulumi:pulumi:StackReference";
 export const UNKNOWN = rpc.unknownValue;
 export const SECRET_SIG_KEY = rpc.specialSigKey;
 export const SECRET_SIG = rpc.specialSecretSig;
@@ -56,6 +61,21 @@ export interface CapturedResource {
   readonly hooks: { afterCreate: string[]; afterUpdate: string[] };
   /** URNs the engine would create this resource after (from Output inputs and dependsOn alike). */
   readonly dependencies: string[];
+  /** Per input property, the URNs its value came from (what the engine stores as propertyDependencies). */
+  readonly propertyDependencies: Record<string, string[]>;
+  /** The registration's source position and stack, as the SDK sent them (file URI, line, column); null: none. */
+  readonly sourcePosition: SourceFrame | null;
+  readonly stackTrace: (SourceFrame | null)[];
+  /** True for a read (`get`, a StackReference) rather than a registration. */
+  readonly read: boolean;
+  /** What a component registered with registerOutputs (the engine stores them as its outputs); null: none. */
+  componentOutputs: Record<string, any> | null;
+}
+
+export interface SourceFrame {
+  readonly uri: string;
+  readonly line: number;
+  readonly column: number;
 }
 
 export interface RegisteredHook {
@@ -107,6 +127,11 @@ export interface RunOptions {
   readonly priorInputs?: (name: string) => Record<string, unknown> | undefined;
   /** The previous deployment (a run's result), for what the engine keeps from state (see RandomPassword). */
   readonly previous?: ProgramRun;
+  /**
+   * The stacks a `pulumi.StackReference` may read: fully qualified stack name → that stack's exports as a
+   * previous run resolved them (`ProgramRun.exports`, secrets as envelopes). Default: none.
+   */
+  readonly stackReferences?: Readonly<Record<string, Record<string, unknown>>>;
 }
 
 const DEFAULT_PROGRAM = path.join(PROJECT_ROOT, "index");
@@ -127,6 +152,9 @@ interface Recorder {
   registered: number;
   onRegister?: (count: number) => void;
   errors: unknown[];
+  stackReferences: Readonly<Record<string, Record<string, unknown>>>;
+  byUrn: Map<string, CapturedResource>;
+  pendingOutputs: Map<string, Record<string, any>>;
 }
 
 const providerCache = new Map<string, any>();
@@ -156,6 +184,70 @@ function patchMonitorOnce(): void {
       target: cb.getTarget(),
     });
     callback(null, new emptyproto.Empty());
+  };
+
+  const originalRead = proto.readResource as (
+    req: any,
+    callback: (err: unknown, resp?: any) => void,
+  ) => Promise<void>;
+  proto.readResource = async function (
+    this: unknown,
+    req: any,
+    callback: (err: unknown, resp?: any) => void,
+  ) {
+    const run = active;
+    if (run === null) return originalRead.call(this, req, callback);
+    run.pending++;
+    let response: any;
+    let error: unknown = null;
+    await originalRead.call(this, req, (err: unknown, resp: any) => {
+      error = err;
+      response = resp;
+    });
+    if (run.record && error === null && response !== undefined) {
+      capture(run, {
+        type: req.getType(),
+        name: req.getName(),
+        urn: response.getUrn(),
+        parent: req.getParent(),
+        custom: true,
+        provider: req.getProvider(),
+        inputs: rpc.deserializeProperties(req.getProperties(), true),
+        outputs: rpc.deserializeProperties(response.getProperties(), true),
+        id: req.getId(),
+        retainOnDelete: false,
+        deleteBeforeReplace: false,
+        customTimeouts: null,
+        hooks: { afterCreate: [], afterUpdate: [] },
+        dependencies: req.getDependenciesList(),
+        propertyDependencies: {},
+        sourcePosition: frame(req.getSourceposition()),
+        stackTrace: frames(req.getStacktrace()),
+        read: true,
+        componentOutputs: null,
+      });
+    }
+    run.pending--;
+    callback(error, response);
+  };
+
+  const originalOutputs = proto.registerResourceOutputs as (
+    req: any,
+    callback: (err: unknown) => void,
+  ) => void;
+  proto.registerResourceOutputs = function (
+    this: unknown,
+    req: any,
+    callback: (err: unknown, resp?: any) => void,
+  ) {
+    const run = active;
+    if (run !== null && run.record) {
+      const outputs = rpc.deserializeProperties(req.getOutputs(), true);
+      const target = run.byUrn.get(req.getUrn());
+      if (target === undefined) run.pendingOutputs.set(req.getUrn(), outputs);
+      else target.componentOutputs = outputs;
+    }
+    return originalOutputs.call(this, req, callback);
   };
 
   const original = proto.registerResource as (
@@ -212,8 +304,13 @@ async function record(run: Recorder, req: any, response: any): Promise<void> {
       afterUpdate: hooks === undefined ? [] : hooks.getAfterUpdateList(),
     },
     dependencies: req.getDependenciesList(),
+    propertyDependencies: propertyDependencies(req.getPropertydependenciesMap()),
+    sourcePosition: frame(req.getSourceposition()),
+    stackTrace: frames(req.getStacktrace()),
+    read: false,
+    componentOutputs: null,
   };
-  run.resources.push(resource);
+  capture(run, resource);
   for (const name of resource.hooks.afterCreate) {
     const hook = run.hooks.get(name);
     if (hook === undefined) throw new Error(`resource ${resource.urn} names unregistered hook ${name}`);
@@ -224,6 +321,33 @@ async function record(run: Recorder, req: any, response: any): Promise<void> {
       throw new Error(`after-create hook ${name} of ${resource.urn} failed: ${fired.error}`);
     }
   }
+}
+
+function capture(run: Recorder, resource: CapturedResource): void {
+  run.resources.push(resource);
+  run.byUrn.set(resource.urn, resource);
+  const outputs = run.pendingOutputs.get(resource.urn);
+  if (outputs !== undefined) {
+    resource.componentOutputs = outputs;
+    run.pendingOutputs.delete(resource.urn);
+  }
+}
+
+function propertyDependencies(map: any): Record<string, string[]> {
+  const out: Record<string, string[]> = {};
+  map.forEach((deps: any, key: string) => (out[key] = deps.getUrnsList()));
+  return out;
+}
+
+function frame(pos: any): SourceFrame | null {
+  return pos === undefined || pos === null
+    ? null
+    : { uri: pos.getUri(), line: pos.getLine(), column: pos.getColumn() };
+}
+
+function frames(trace: any): (SourceFrame | null)[] {
+  if (trace === undefined || trace === null) return [];
+  return trace.getFramesList().map((f: any) => frame(f.getPc()));
 }
 
 /** Invokes a hook the way the engine does: a CallbackInvokeRequest to the program's callback server. */
@@ -272,6 +396,7 @@ function mocksFor(run: Recorder): pulumi.runtime.Mocks {
     async newResource(args: pulumi.runtime.MockResourceArgs): Promise<pulumi.runtime.MockResourceResult> {
       const inputs = args.inputs as Record<string, any>;
       if (!args.custom) return { id: undefined, state: {} };
+      if (args.type === STACK_REFERENCE_TYPE) return readStackReference(run, String(inputs.name));
       if (args.type === DYNAMIC_TYPE) {
         const provider = loadDynamicProvider(String(inputs.__provider));
         const result = (await provider.check(run.priorInputs?.(args.name) ?? {}, inputs)) as {
@@ -316,6 +441,26 @@ function mocksFor(run: Recorder): pulumi.runtime.Mocks {
       throw new Error(`the program made an unexpected invoke: ${args.token}`);
     },
   };
+}
+
+/**
+ * What the engine's built-in provider returns for a StackReference: the stack's outputs, and the names of those
+ * that hold a secret anywhere inside (the SDK marks exactly those Outputs secret).
+ */
+function readStackReference(run: Recorder, name: string): pulumi.runtime.MockResourceResult {
+  const outputs = run.stackReferences[name];
+  if (outputs === undefined) throw new Error(`unknown stack "${name}"`);
+  const secretOutputNames = Object.keys(outputs)
+    .filter((k) => containsSecret(outputs[k]))
+    .sort();
+  return { id: name, state: { name, outputs, secretOutputNames } };
+}
+
+function containsSecret(value: unknown): boolean {
+  if (isSecretEnvelope(value)) return true;
+  if (Array.isArray(value)) return value.some(containsSecret);
+  if (typeof value === "object" && value !== null) return Object.values(value).some(containsSecret);
+  return false;
 }
 
 function captureConsole(logs: ProgramRun["logs"]): () => void {
@@ -369,6 +514,9 @@ export async function runProgram(options: RunOptions): Promise<ProgramRun> {
     registered: 0,
     onRegister: options.onRegister,
     errors: [],
+    stackReferences: options.stackReferences ?? {},
+    byUrn: new Map(),
+    pendingOutputs: new Map(),
   };
   const logs: ProgramRun["logs"] = [];
   const config: Record<string, string> = {};

@@ -13,9 +13,15 @@ const REGIONS = [
   { id: "reg_usw2", name: "us-west-2" },
 ];
 
+/**
+ * N environments over R regions. With `shards` > 0, environment i is assigned to shard `s<i mod shards>` and the
+ * shard names are listed (`sentinel-fleet:shards`); a stack's own keys (stackRole, shard...) go in `extra`.
+ */
 export function syntheticConfig(
   environments: number,
   regions = 3,
+  shards = 0,
+  extra: Record<string, unknown> = {},
 ): { config: Record<string, unknown>; secretKeys: string[] } {
   const config: Record<string, unknown> = {
     "sentinel-fleet:platform": "aws",
@@ -27,10 +33,13 @@ export function syntheticConfig(
       appId: `app_${Math.floor(i / 3)}`,
       environmentId: `env_bench_${i}`,
       slug: i % 10 === 0 ? "production" : "staging",
+      ...(shards > 0 ? { shard: `s${i % shards}` } : {}),
     })),
+    ...(shards > 0 ? { "sentinel-fleet:shards": Array.from({ length: shards }, (_, i) => `s${i}`) } : {}),
     "sentinel-fleet:database": { host: "db.internal", port: 3306, user: "admin", name: "unkey" },
     "sentinel-fleet:prewarm": { urlTemplate: "http://router.{region}.internal/_unkey/internal/prewarm" },
     ...BENCH_SECRETS,
+    ...extra,
   };
   return { config, secretKeys: Object.keys(BENCH_SECRETS) };
 }

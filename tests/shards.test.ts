@@ -1,0 +1,212 @@
+// Environment shards within a region: a region base stack and two environment shard stacks of one fleet,
+// against the same fleet deployed by one stack, all under the mock engine (which answers the shards'
+// StackReference from the base stack's exports of its own run, as the engine's built-in provider does).
+import { strict as assert } from "assert";
+import * as path from "path";
+import { stackEnvironments } from "../lib/names";
+import { parseFleetConfig } from "../lib/config";
+import {
+  DYNAMIC_TYPE,
+  isSecretEnvelope,
+  redactSecrets,
+  STACK_REFERENCE_TYPE,
+  unwrapSecrets,
+  type CapturedResource,
+  type ProgramRun,
+} from "../tools/mockEngine";
+import { exampleConfig, LEAK_MARKERS, runExample, strings } from "./support/fixtures";
+
+const BASE = "acme/sentinel-fleet/sentinels-base";
+const SHARDS: Record<string, string> = {
+  env_storefront_prod: "a",
+  env_storefront_preview: "b",
+  env_billing_staging: "b",
+};
+
+/** The example fleet with two shards, every environment assigned to one; `extra` adds the stack's own keys. */
+function sharded(extra: Record<string, unknown> = {}): Record<string, unknown> {
+  const environments = (
+    exampleConfig().config["sentinel-fleet:environments"] as Record<string, unknown>[]
+  ).map((e) => ({ ...e, shard: SHARDS[e.environmentId as string] }));
+  return { "sentinel-fleet:shards": ["a", "b"], "sentinel-fleet:environments": environments, ...extra };
+}
+
+const shardKeys = (shard: string) =>
+  sharded({
+    "sentinel-fleet:stackRole": "environmentShard",
+    "sentinel-fleet:regionBaseStack": BASE,
+    "sentinel-fleet:shard": shard,
+  });
+
+const SHARED_TYPES = [
+  "kubernetes:core/v1:Namespace",
+  "mysql:index/user:User",
+  "mysql:index/grant:Grant",
+  "random:index/randomPassword:RandomPassword",
+  "pulumi:providers:mysql",
+];
+
+const isK8sObject = (r: CapturedResource) => r.custom && r.type.startsWith("kubernetes:");
+const regionOf = (r: CapturedResource) => /::region-([a-z0-9-]+?)(-namespace)?::/.exec(r.provider)?.[1];
+/** A Kubernetes object's identity in its cluster. */
+const objectKey = (r: CapturedResource) =>
+  `${regionOf(r)}/${r.inputs.kind ?? r.type}/${r.inputs.metadata.namespace ?? ""}/${r.inputs.metadata.name}`;
+const sentinelKeys = (run: ProgramRun) =>
+  run.resources
+    .filter((r) => r.type === DYNAMIC_TYPE)
+    .map((r) => `${r.inputs.spec.environmentId}@${r.inputs.spec.regionId}`);
+/** A URN without its stack: what `pulumi state move` keeps when it moves a resource to another stack. */
+const stackless = (urn: string) => urn.replace(/^urn:pulumi:[^:]+::/, "urn:pulumi:*::");
+
+describe("environment shards within a region", () => {
+  let fleet: ProgramRun;
+  let base: ProgramRun;
+  let shards: ProgramRun[];
+
+  before(async () => {
+    fleet = await runExample(false, sharded());
+    base = await runExample(false, sharded({ "sentinel-fleet:stackRole": "regionBase" }), {
+      stack: "sentinels-base",
+    });
+    const stackReferences = { [BASE]: base.exports };
+    shards = [];
+    for (const shard of ["a", "b"]) {
+      shards.push(
+        await runExample(false, shardKeys(shard), { stack: `sentinels-${shard}`, stackReferences }),
+      );
+    }
+  });
+
+  it("selects each environment by its explicit shard", () => {
+    const { config, secretKeys } = exampleConfig(shardKeys("b"));
+    const cfg = parseFleetConfig({ values: config, secretKeys });
+    assert.deepEqual(
+      stackEnvironments(cfg).map((e) => e.environmentId),
+      ["env_storefront_preview", "env_billing_staging"],
+    );
+    assert.deepEqual(stackEnvironments({ ...cfg, stackRole: "regionBase" }), []);
+    assert.equal(stackEnvironments({ ...cfg, stackRole: "fleet" }).length, 3);
+  });
+
+  it("declares every sentinel of the fleet exactly once across the base and the shards", () => {
+    const all = [base, ...shards].flatMap(sentinelKeys).sort();
+    assert.equal(new Set(all).size, all.length, "no sentinel in two stacks");
+    assert.deepEqual(all, sentinelKeys(fleet).sort());
+    assert.equal(all.length, 5);
+    assert.deepEqual(sentinelKeys(base), []);
+    assert.deepEqual(
+      shards.map((s) => sentinelKeys(s).length),
+      [2, 3],
+    );
+  });
+
+  it("declares every Kubernetes object of the fleet exactly once, the shared ones in the base only", () => {
+    const all = [base, ...shards].flatMap((run) => run.resources.filter(isK8sObject).map(objectKey)).sort();
+    assert.equal(new Set(all).size, all.length, "no object owned by two stacks");
+    assert.deepEqual(all, fleet.resources.filter(isK8sObject).map(objectKey).sort());
+    for (const shard of shards) {
+      for (const r of shard.resources) {
+        assert.ok(!SHARED_TYPES.includes(r.type), `a shard declares the shared ${r.type} ${r.name}`);
+        assert.ok(!r.name.endsWith("-namespace"), `a shard declares ${r.urn}`);
+      }
+    }
+    // The base: the shared objects and their providers, nothing of any environment.
+    assert.deepEqual(
+      [...new Set(base.resources.map((r) => r.type))].sort(),
+      [...SHARED_TYPES, "pulumi:providers:kubernetes"].sort(),
+    );
+    for (const type of SHARED_TYPES) {
+      assert.equal(
+        base.resources.filter((r) => r.type === type).length,
+        fleet.resources.filter((r) => r.type === type).length,
+        type,
+      );
+    }
+  });
+
+  it("names every environment resource as the single-stack fleet does, so state can move between stacks", () => {
+    const environmentUrns = (run: ProgramRun) =>
+      run.resources
+        .filter((r) => r.urn.includes("sentinel-fleet:index:SentinelEnvironment"))
+        .map((r) => stackless(r.urn));
+    const fromShards = shards.flatMap(environmentUrns).sort();
+    assert.deepEqual(fromShards, environmentUrns(fleet).sort());
+    // The region providers the moved resources reference exist, with the same inputs, in every shard.
+    const providers = (run: ProgramRun) =>
+      run.resources
+        .filter((r) => r.type === "pulumi:providers:kubernetes" && !r.name.endsWith("-namespace"))
+        .map((r) => JSON.stringify([stackless(r.urn), r.inputs]));
+    for (const shard of shards) assert.deepEqual(providers(shard), providers(fleet));
+  });
+
+  it("reads the base's DSNs through a StackReference, as secrets, into the shard's Secrets", () => {
+    const exported = base.exports.regionBase as Record<string, Record<string, unknown>>;
+    assert.deepEqual(Object.keys(exported).sort(), ["eu-central-1", "us-east-1"]);
+    for (const region of Object.values(exported)) {
+      assert.equal(region.namespace, "sentinel");
+      assert.ok(isSecretEnvelope(region.databasePrimaryDsn) && isSecretEnvelope(region.databaseReplicaDsn));
+    }
+    for (const shard of shards) {
+      const refs = shard.resources.filter((r) => r.type === STACK_REFERENCE_TYPE);
+      assert.equal(refs.length, 1);
+      assert.equal(refs[0].id, BASE);
+      assert.deepEqual(refs[0].outputs.secretOutputNames, ["regionBase"]);
+      for (const secret of shard.resources.filter((r) => r.type === "kubernetes:core/v1:Secret")) {
+        assert.ok(isSecretEnvelope(secret.inputs.stringData));
+        const data = unwrapSecrets(secret.inputs.stringData) as Record<string, string>;
+        const from = unwrapSecrets(exported[regionOf(secret) as string]) as Record<string, string>;
+        assert.equal(data.UNKEY_DATABASE_PRIMARY, from.databasePrimaryDsn);
+        assert.equal(data.UNKEY_DATABASE_REPLICA, from.databaseReplicaDsn);
+        assert.ok(secret.dependencies.includes(refs[0].urn), "the Secret comes from the reference");
+      }
+      // No DSN password in plaintext anywhere in the shard: inputs, outputs (the reference's too), exports, logs.
+      const passwords = Object.values(exported).map(
+        (r) =>
+          /:([A-Za-z0-9]{40})@/.exec(
+            (unwrapSecrets(r) as { databasePrimaryDsn: string }).databasePrimaryDsn,
+          )![1],
+      );
+      const visible = [
+        ...shard.resources.flatMap((r) => [
+          ...strings(redactSecrets(r.inputs)),
+          ...strings(redactSecrets(r.outputs)),
+        ]),
+        ...strings(redactSecrets(shard.exports)),
+        ...shard.logs.map((l) => ({ path: "log", value: l.message })),
+      ];
+      for (const { path: at, value } of visible) {
+        for (const marker of [...passwords, ...LEAK_MARKERS])
+          assert.ok(!value.includes(marker), `plaintext at ${at}`);
+      }
+    }
+  });
+
+  it("marks the values read from the base secret exactly where the base's output holds secrets", async () => {
+    const run = await runExample(false, shardKeys("a"), {
+      program: path.join(__dirname, "support", "regionBaseReader"),
+      stackReferences: { [BASE]: base.exports },
+    });
+    assert.deepEqual(run.exports.secretness, {
+      regionBase: true,
+      sentinels: false,
+      primary: true,
+      replica: true,
+    });
+  });
+
+  it("fails naming the region when the base stack does not export it, and an unknown base stack", async () => {
+    const usOnly = await runExample(
+      false,
+      sharded({ "sentinel-fleet:stackRole": "regionBase", "sentinel-fleet:deployRegions": ["us-east-1"] }),
+      { stack: "sentinels-base" },
+    );
+    await assert.rejects(
+      runExample(false, shardKeys("a"), {
+        stack: "sentinels-a",
+        stackReferences: { [BASE]: usOnly.exports },
+      }),
+      /region base stack acme\/sentinel-fleet\/sentinels-base exports no region "eu-central-1" \(it exports: us-east-1\)/,
+    );
+    await assert.rejects(runExample(true, shardKeys("a"), { stack: "sentinels-a" }), /unknown stack/);
+  });
+});
