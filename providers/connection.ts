@@ -452,6 +452,27 @@ export async function withDatabase<T>(
   }
 }
 
+const ER_ACCESS_DENIED = 1045;
+const ER_SECURE_TRANSPORT_REQUIRED = 3159;
+
+/**
+ * A server that requires TLS refuses a plaintext login: MySQL says so (3159), MariaDB 10.11 only says
+ * "access denied" (1045), which reads like a wrong password. Say what else it may mean.
+ */
+function plaintextHint(mode: TlsMode, errno: number | undefined): string {
+  if (mode !== "disabled") return "";
+  if (errno === ER_SECURE_TRANSPORT_REQUIRED) {
+    return `; the server requires TLS: set ${DATABASE_CONFIG_KEY}.tls.mode`;
+  }
+  if (errno === ER_ACCESS_DENIED) {
+    return (
+      `; the connection was plaintext (${DATABASE_CONFIG_KEY}.tls.mode is disabled): if the server requires ` +
+      "secure transport (MariaDB reports that as access denied), set tls.mode"
+    );
+  }
+  return "";
+}
+
 /** A pooled connection, or a clear error when none comes within the deadline (a late one goes back). */
 async function acquire(
   entry: PoolEntry,
@@ -488,11 +509,13 @@ async function acquire(
     return await Promise.race([pending, timeout]);
   } catch (err) {
     if (err instanceof DatabaseError) throw err;
+    const code = (err as { errno?: number }).errno;
     throw new DatabaseError(
       `${operation}: cannot connect to the platform database at ${where} ` +
         `(database ${settings.database}, user ${settings.user}, tls ${settings.tls.mode}): ` +
-        redact(detail(err), target.password),
-      (err as { errno?: number }).errno,
+        redact(detail(err), target.password) +
+        plaintextHint(settings.tls.mode, code),
+      code,
     );
   } finally {
     clearTimeout(timer);

@@ -47,6 +47,54 @@ async function configured(db: TestDatabase, overrides: Record<string, unknown> =
   return provider;
 }
 
+/**
+ * A TCP proxy on 127.0.0.1 in front of the database: it forwards, or goes silent (accepts bytes, answers
+ * nothing, forwards nothing), or resets every connection on its next packet.
+ */
+async function startProxy(targetPort: number): Promise<{
+  port: number;
+  mode: "forward" | "silent" | "reset";
+  close(): Promise<void>;
+}> {
+  const sockets = new Set<net.Socket>();
+  const state = { mode: "forward" as "forward" | "silent" | "reset" };
+  const server = net.createServer((client) => {
+    const upstream = net.connect(targetPort, "127.0.0.1");
+    for (const s of [client, upstream]) {
+      sockets.add(s);
+      s.on("close", () => sockets.delete(s));
+      s.on("error", () => undefined);
+    }
+    const pipe = (from: net.Socket, to: net.Socket) =>
+      from.on("data", (chunk) => {
+        if (state.mode === "forward") to.write(chunk);
+        else if (state.mode === "reset") {
+          client.resetAndDestroy();
+          upstream.destroy();
+        }
+      });
+    pipe(client, upstream);
+    pipe(upstream, client);
+    client.on("close", () => upstream.destroy());
+    upstream.on("close", () => client.destroy());
+  });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  return {
+    port: (server.address() as net.AddressInfo).port,
+    get mode() {
+      return state.mode;
+    },
+    set mode(m) {
+      state.mode = m;
+    },
+    close: () =>
+      new Promise<void>((r) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => r());
+      }),
+  };
+}
+
 function checked(spec: Record<string, unknown> = {}): SentinelRecordCheckedInputs {
   const { inputs, failures } = checkSentinelRecord({}, { spec: { ...NEWS, ...spec } });
   assert.deepEqual(failures, []);
@@ -482,6 +530,71 @@ describe("SentinelRecord against MariaDB", function () {
       silent.close();
     }
     assert.equal((await rows()).length, 0);
+  });
+
+  it("fails a create blocked by another session's LOCK TABLES within its deadline, and writes nothing later", async () => {
+    const locker = await db.connect();
+    const bounded = await configured(db, { operationTimeoutMs: 3_000 });
+    try {
+      await locker.query("LOCK TABLES sentinels WRITE");
+      const started = Date.now();
+      await assert.rejects(bounded.create(checked()), (err: Error) => {
+        assert.match(
+          err.message,
+          /create of the sentinel of environment env_1 in region reg_use1 gave up at the platform database at 127\.0\.0\.1:\d+: a lock held by another session was not released in time/,
+        );
+        return true;
+      });
+      const elapsed = Date.now() - started;
+      assert.ok(elapsed < 3_000, `failed after ${elapsed} ms, within the 3,000 ms deadline`);
+      await locker.query("UNLOCK TABLES");
+      await new Promise((r) => setTimeout(r, 500));
+      assert.equal((await rows()).length, 0, "nothing written after the lock was released");
+      // The pool is still usable once the lock is gone.
+      await bounded.create(checked());
+      assert.equal((await rows()).length, 1);
+    } finally {
+      await locker.end();
+    }
+  });
+
+  it("gives a clear error within the deadline when the database stops answering mid-operation", async () => {
+    const proxy = await startProxy(db.port);
+    try {
+      const bounded = await configured(db, { port: proxy.port, operationTimeoutMs: 2_500 });
+      await bounded.create(checked({ environmentId: "env_warm" })); // a pooled connection through the proxy
+      proxy.mode = "silent";
+      const started = Date.now();
+      await assert.rejects(bounded.create(checked({ environmentId: "env_lost" })), (err: Error) => {
+        assert.match(
+          err.message,
+          new RegExp(
+            `create of the sentinel of environment env_lost in region reg_use1 gave up at the platform database ` +
+              `at 127\\.0\\.0\\.1:${proxy.port}: no answer within its deadline of 2500 ms`,
+          ),
+        );
+        return true;
+      });
+      const elapsed = Date.now() - started;
+      assert.ok(elapsed >= 2_000 && elapsed < 3_500, `failed after ${elapsed} ms`);
+
+      // A connection lost mid-operation names host:port too.
+      proxy.mode = "forward";
+      await bounded.create(checked({ environmentId: "env_warm2" }));
+      proxy.mode = "reset";
+      await assert.rejects(
+        bounded.create(checked({ environmentId: "env_reset" })),
+        new RegExp(
+          `at the platform database at 127\\.0\\.0\\.1:${proxy.port}: .*(PROTOCOL_CONNECTION_LOST|ECONNRESET)`,
+        ),
+      );
+      assert.deepEqual(
+        (await rows()).map((r) => r.environment_id),
+        ["env_warm", "env_warm2"],
+      );
+    } finally {
+      await proxy.close();
+    }
   });
 
   it("never puts the password in errors, outputs or the serialized provider", async () => {
