@@ -269,15 +269,19 @@ function armIdleClose(target: DatabaseTarget, entry: PoolEntry): void {
   entry.idleTimer.unref();
 }
 
-/** A database failure, its message naming the operation and host:port, never the password. */
-export class DatabaseError extends Error {
-  /** The MySQL error number, when the server sent one. */
-  readonly errno: number | undefined;
-  constructor(message: string, errno?: number) {
-    super(message);
-    this.name = "DatabaseError";
-    this.errno = errno;
-  }
+/**
+ * A database failure, its message naming the operation and host:port, never the password; `errno` is the
+ * MySQL error number when the server sent one. A plain Error, not a subclass: the provider is serialized, and
+ * the dynamic-provider host reports only what a plain Error carries.
+ */
+export function databaseError(message: string, errno?: number): Error & { errno?: number } {
+  const err = new Error(message) as Error & { errno?: number };
+  if (errno !== undefined) err.errno = errno;
+  return err;
+}
+
+function isDatabaseError(err: unknown): boolean {
+  return err instanceof Error && (err as { fromDeadline?: boolean }).fromDeadline === true;
 }
 
 function detail(err: unknown): string {
@@ -295,33 +299,34 @@ const ER_LOCK_WAIT_TIMEOUT = 1205;
  * lock and then a row lock), so a statement the client gave up on never runs on afterwards and commits.
  */
 export class DatabaseSession {
-  #conn: PoolConnection;
-  #broken = false;
-  #inTransaction = false;
-  readonly #target: DatabaseTarget;
-  readonly #deadline: number;
-  readonly #operation: string;
+  // TypeScript-private, not `#private`: Pulumi's closure serializer cannot serialize `#` fields.
+  private conn: PoolConnection;
+  private broken = false;
+  private inTransaction = false;
+  private readonly target: DatabaseTarget;
+  private readonly deadline: number;
+  private readonly operation: string;
 
   constructor(conn: PoolConnection, target: DatabaseTarget, deadline: number, operation: string) {
-    this.#conn = conn;
-    this.#target = target;
-    this.#deadline = deadline;
-    this.#operation = operation;
+    this.conn = conn;
+    this.target = target;
+    this.deadline = deadline;
+    this.operation = operation;
   }
 
   get where(): string {
-    return `the platform database at ${this.#target.settings.host}:${this.#target.settings.port}`;
+    return `the platform database at ${this.target.settings.host}:${this.target.settings.port}`;
   }
 
   remainingMs(): number {
-    return this.#deadline - Date.now();
+    return this.deadline - Date.now();
   }
 
   /** One statement, one round trip. Writes start only while their lock waits fit in the deadline. */
   async query(sql: string, values: unknown[] = []): Promise<[unknown, unknown]> {
-    const write = /^\s*(INSERT|UPDATE|DELETE)\b/i.test(sql) && !this.#inTransaction;
-    await this.#prepare(write);
-    return this.#send(sql, values);
+    const write = /^\s*(INSERT|UPDATE|DELETE)\b/i.test(sql) && !this.inTransaction;
+    await this.prepare(write);
+    return this.send(sql, values);
   }
 
   /**
@@ -330,40 +335,40 @@ export class DatabaseSession {
    * on can never commit later.
    */
   async transaction<T>(work: (tx: DatabaseSession) => Promise<T>): Promise<T> {
-    await this.#prepare(false);
-    await this.#send("START TRANSACTION", []);
-    this.#inTransaction = true;
+    await this.prepare(false);
+    await this.send("START TRANSACTION", []);
+    this.inTransaction = true;
     try {
       const result = await work(this);
-      await this.#send("COMMIT", []);
+      await this.send("COMMIT", []);
       return result;
     } catch (err) {
-      this.#broken = true;
+      this.broken = true;
       throw err;
     } finally {
-      this.#inTransaction = false;
+      this.inTransaction = false;
     }
   }
 
-  async #prepare(write: boolean): Promise<void> {
+  private async prepare(write: boolean): Promise<void> {
     const remaining = this.remainingMs();
-    if (remaining <= 0) throw this.#gaveUp();
+    if (remaining <= 0) throw this.gaveUp();
     const seconds = Math.floor(remaining / 2000);
     if (seconds < 1 && write) {
-      throw new DatabaseError(
-        `${this.#operation} gave up at ${this.where}: less than 2 s of its deadline left for a statement ` +
+      throw databaseError(
+        `${this.operation} gave up at ${this.where}: less than 2 s of its deadline left for a statement ` +
           "that may wait for locks (MySQL counts lock waits in whole seconds)",
       );
     }
     const wanted = Math.max(1, seconds);
     const { sessions } = registry();
     // mysql2/promise wraps the same pooled connection in a new object on every getConnection.
-    const core = (this.#conn as unknown as { connection?: object }).connection ?? this.#conn;
+    const core = (this.conn as unknown as { connection?: object }).connection ?? this.conn;
     const current = sessions.get(core);
     // Set on a fresh connection, and again only when the session's bound no longer fits (or is far tighter
     // than needed): on a pooled connection that is rarely, so most operations pay no extra round trip.
     if (current === undefined || current > wanted || current < wanted / 2) {
-      await this.#send(
+      await this.send(
         "SET SESSION time_zone = '+00:00', innodb_lock_wait_timeout = ?, lock_wait_timeout = ?",
         [wanted, wanted],
       );
@@ -371,46 +376,46 @@ export class DatabaseSession {
     }
   }
 
-  async #send(sql: string, values: unknown[]): Promise<[unknown, unknown]> {
+  private async send(sql: string, values: unknown[]): Promise<[unknown, unknown]> {
     const remaining = this.remainingMs();
-    if (remaining <= 0) throw this.#gaveUp();
+    if (remaining <= 0) throw this.gaveUp();
     registry().stats.roundTrips++;
     try {
-      return await this.#conn.query({ sql, values, timeout: remaining });
+      return await this.conn.query({ sql, values, timeout: remaining });
     } catch (err) {
       const e = err as { code?: string; errno?: number; fatal?: boolean; sqlState?: string };
       if (e.code === "PROTOCOL_SEQUENCE_TIMEOUT") {
-        this.#broken = true;
-        throw this.#gaveUp();
+        this.broken = true;
+        throw this.gaveUp();
       }
       // A server error leaves the connection usable; anything else (a lost connection) does not.
-      if (e.fatal === true || e.sqlState === undefined) this.#broken = true;
+      if (e.fatal === true || e.sqlState === undefined) this.broken = true;
       if (e.errno === ER_LOCK_WAIT_TIMEOUT) {
-        throw new DatabaseError(
-          `${this.#operation} gave up at ${this.where}: a lock held by another session was not released ` +
+        throw databaseError(
+          `${this.operation} gave up at ${this.where}: a lock held by another session was not released ` +
             `in time (${detail(err)})`,
           e.errno,
         );
       }
       if (e.sqlState === undefined) {
-        throw new DatabaseError(`${this.#operation} failed at ${this.where}: ${detail(err)}`, e.errno);
+        throw databaseError(`${this.operation} failed at ${this.where}: ${detail(err)}`, e.errno);
       }
       throw err;
     }
   }
 
-  #gaveUp(): DatabaseError {
-    return new DatabaseError(
-      `${this.#operation} gave up at ${this.where}: no answer within its deadline of ` +
-        `${this.#target.settings.operationTimeoutMs} ms (sentinel-fleet:database.operationTimeoutMs); ` +
+  private gaveUp(): Error {
+    return databaseError(
+      `${this.operation} gave up at ${this.where}: no answer within its deadline of ` +
+        `${this.target.settings.operationTimeoutMs} ms (sentinel-fleet:database.operationTimeoutMs); ` +
         "nothing of it was committed after that",
     );
   }
 
   /** Back to the pool, or destroyed when its state is unknown. */
   finish(): void {
-    if (this.#broken || this.#inTransaction) this.#conn.destroy();
-    else this.#conn.release();
+    if (this.broken || this.inTransaction) this.conn.destroy();
+    else this.conn.release();
   }
 }
 
@@ -445,7 +450,7 @@ export async function withDatabase<T>(
     const named = message.includes(`${settings.host}:${settings.port}`)
       ? message
       : `${operation} at the platform database ${settings.host}:${settings.port}: ${message}`;
-    throw new DatabaseError(redact(named, target.password), (err as { errno?: number }).errno);
+    throw databaseError(redact(named, target.password), (err as { errno?: number }).errno);
   } finally {
     entry.inFlight--;
     armIdleClose(target, entry);
@@ -489,12 +494,12 @@ async function acquire(
     timer = setTimeout(
       () => {
         late = true;
-        reject(
-          new DatabaseError(
-            `${operation}: cannot connect to the platform database at ${where}: no connection within the ` +
-              `operation's deadline of ${settings.operationTimeoutMs} ms`,
-          ),
+        const err = databaseError(
+          `${operation}: cannot connect to the platform database at ${where}: no connection within the ` +
+            `operation's deadline of ${settings.operationTimeoutMs} ms`,
         );
+        (err as { fromDeadline?: boolean }).fromDeadline = true;
+        reject(err);
       },
       Math.max(0, deadline - Date.now()),
     );
@@ -508,9 +513,9 @@ async function acquire(
   try {
     return await Promise.race([pending, timeout]);
   } catch (err) {
-    if (err instanceof DatabaseError) throw err;
+    if (isDatabaseError(err)) throw err;
     const code = (err as { errno?: number }).errno;
-    throw new DatabaseError(
+    throw databaseError(
       `${operation}: cannot connect to the platform database at ${where} ` +
         `(database ${settings.database}, user ${settings.user}, tls ${settings.tls.mode}): ` +
         redact(detail(err), target.password) +
