@@ -6,10 +6,12 @@ import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import type { FleetConfig, RegionConfig } from "../lib/config";
 import { DSN_PARAMS } from "../lib/constants";
+import { dsnParamsWithTls, pulumiMysqlTls, sentinelLoginTlsOption, type TlsMode } from "../lib/databaseTls";
 import { exportable } from "../lib/exportable";
 import { namespaceManifest } from "../lib/kube";
 import { sharedLabels } from "../lib/labels";
 import { sentinelDbUser } from "../lib/names";
+import { createHealthHook } from "./healthHook";
 import { createPrewarmHook } from "./prewarmHook";
 import type { SentinelIdentity } from "./sentinel";
 import { SentinelEnvironment, type SentinelRegionTarget } from "./sentinelEnvironment";
@@ -17,9 +19,15 @@ import { SentinelEnvironment, type SentinelRegionTarget } from "./sentinelEnviro
 /** Stack output: environment id → region name → the sentinel's identity. No secrets. */
 export type FleetOutputs = Record<string, Record<string, pulumi.Output<SentinelIdentity>>>;
 
-/** `user:password@tcp(host:port)/db?params`, the Go MySQL driver's DSN the sentinel reads. */
-export function mysqlDsn(user: string, password: string, address: string, database: string): string {
-  return `${user}:${password}@tcp(${address})/${database}?${DSN_PARAMS}`;
+/** `user:password@tcp(host:port)/db?params`, the Go MySQL driver's DSN the sentinel reads (`tls` per mode). */
+export function mysqlDsn(
+  user: string,
+  password: string,
+  address: string,
+  database: string,
+  tls: TlsMode = "disabled",
+): string {
+  return `${user}:${password}@tcp(${address})/${database}?${dsnParamsWithTls(DSN_PARAMS, tls)}`;
 }
 
 function deployRegion(
@@ -27,6 +35,7 @@ function deployRegion(
   cfg: FleetConfig,
   platformDb: mysql.Provider,
   prewarmHook: pulumi.ResourceHook | undefined,
+  healthHook: pulumi.ResourceHook,
 ): SentinelRegionTarget {
   const base = `region-${region.name}`;
   const context = region.kubeContext ?? undefined;
@@ -63,6 +72,8 @@ function deployRegion(
       user: sentinelDbUser(region.name),
       host: cfg.database.sentinelUserHost,
       plaintextPassword: password.result,
+      // With TLS on, the login itself refuses plaintext (REQUIRE SSL).
+      tlsOption: sentinelLoginTlsOption(cfg.database.tls.mode),
     },
     { provider: platformDb },
   );
@@ -81,7 +92,9 @@ function deployRegion(
   const dsn = (address: string) =>
     pulumi
       .all([user.user, password.result, grant.id])
-      .apply(([u, p]) => pulumi.secret(mysqlDsn(u, p, address, cfg.database.database)));
+      .apply(([u, p]) =>
+        pulumi.secret(mysqlDsn(u, p, address, cfg.database.database, cfg.database.tls.mode)),
+      );
 
   return {
     id: region.id,
@@ -92,6 +105,7 @@ function deployRegion(
     databaseReplicaDsn: dsn(cfg.database.replicaAddress),
     // Only where there is a router to call; elsewhere the hook would warn on every rollout.
     prewarmHook: region.prewarmUrl === null ? undefined : prewarmHook,
+    healthHook,
   };
 }
 
@@ -107,6 +121,8 @@ export async function deployFleet(cfg: FleetConfig): Promise<FleetOutputs> {
     endpoint: `${cfg.database.host}:${cfg.database.port}`,
     username: cfg.database.user,
     password: cfg.database.password.toOutput(),
+    // Unset when TLS is off, so existing stacks see no provider diff (lib/databaseTls.ts).
+    tls: cfg.database.tls.mode === "disabled" ? undefined : pulumiMysqlTls(cfg.database.tls.mode),
   });
 
   const token = cfg.prewarm.token;
@@ -126,10 +142,17 @@ export async function deployFleet(cfg: FleetConfig): Promise<FleetOutputs> {
     );
   }
 
+  // One hook writes every converged rollout into its row (available_replicas, health, a new version).
+  const healthHook = createHealthHook({
+    database: cfg.database,
+    password: cfg.database.password,
+    caCert: cfg.database.caCert,
+  });
+
   const regions = new Map(
     cfg.regions
       .filter((r) => cfg.deployRegions.includes(r.name))
-      .map((r) => [r.name, deployRegion(r, cfg, platformDb, prewarmHook)]),
+      .map((r) => [r.name, deployRegion(r, cfg, platformDb, prewarmHook, healthHook)]),
   );
   const clickhouseUrl = cfg.clickhouseUrl.toOutput();
   const redisUrl = cfg.redisUrl.toOutput();

@@ -73,6 +73,8 @@ export interface DatabaseConfig extends ConnectionSettings {
   readonly sentinelPrivileges: readonly string[];
   /** Changing it rotates every sentinel database password (a `keepers` value). */
   readonly credentialRotation: string;
+  // TEMP(merge): config — `sentinel-fleet:databaseCaCert`, the PEM CA bundle; null: none.
+  readonly caCert: SecretValue | null;
 }
 
 export interface OtelConfig {
@@ -194,7 +196,9 @@ export function parseFleetConfig(raw: RawConfig): FleetConfig {
     const name = full.slice(PROJECT.length + 1);
     if (
       !(PLAIN_KEYS as readonly string[]).includes(name) &&
-      !(SECRET_KEYS as readonly string[]).includes(name)
+      !(SECRET_KEYS as readonly string[]).includes(name) &&
+      // TEMP(merge): config — the config helper lists databaseCaCert among the secret keys.
+      name !== "databaseCaCert"
     ) {
       p.add(full, `unknown key (known: ${[...PLAIN_KEYS, ...SECRET_KEYS].join(", ")})`);
     }
@@ -474,6 +478,9 @@ export function parseFleetConfig(raw: RawConfig): FleetConfig {
     "user",
     "name",
     "connectTimeoutMs",
+    // TEMP(merge): config
+    "operationTimeoutMs",
+    "tls",
     "primaryAddress",
     "replicaAddress",
     "sentinelUserHost",
@@ -509,6 +516,8 @@ export function parseFleetConfig(raw: RawConfig): FleetConfig {
     sentinelPrivileges = privilegesRaw as string[];
   }
   const password = secret("databasePassword", true);
+  // TEMP(merge): config
+  const caCert = secret("databaseCaCert", false);
 
   const clickhouseUrl = secretUrl("clickhouseUrl", ["clickhouse:", "http:", "https:", "tcp:"], true);
   const redisUrl = secretUrl("redisUrl", ["redis:", "rediss:"], true);
@@ -556,6 +565,8 @@ export function parseFleetConfig(raw: RawConfig): FleetConfig {
     sentinelUserHost,
     sentinelPrivileges,
     credentialRotation,
+    // TEMP(merge): config
+    caCert,
   };
   return deepFreeze({
     platform,
