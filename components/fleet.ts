@@ -121,8 +121,8 @@ export async function deployFleet(cfg: FleetConfig): Promise<FleetOutputs> {
     endpoint: `${cfg.database.host}:${cfg.database.port}`,
     username: cfg.database.user,
     password: cfg.database.password.toOutput(),
-    // Unset when TLS is off, so existing stacks see no provider diff (lib/databaseTls.ts).
-    tls: cfg.database.tls.mode === "disabled" ? undefined : pulumiMysqlTls(cfg.database.tls.mode),
+    // "false" when TLS is off: the SDK's own default, so existing stacks see no provider diff.
+    tls: pulumiMysqlTls(cfg.database.tls.mode),
   });
 
   const token = cfg.prewarm.token;

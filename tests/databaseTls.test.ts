@@ -25,6 +25,7 @@ import {
   type TlsMode,
 } from "../lib/databaseTls";
 import { startDatabase, type TestDatabase } from "../tools/mariadb";
+import { readStackFile, runExample, strings } from "./support/fixtures";
 
 describe("database.tls: what each mode means for each client", () => {
   it("maps every mode for mysql2, @pulumi/mysql, the Go driver's DSN and the sentinel login", () => {
@@ -66,6 +67,57 @@ describe("database.tls: what each mode means for each client", () => {
       tls: { mode: "verify-ca", caFile: "ca.pem" },
     }).settings;
     assert.deepEqual([set?.tls, set?.operationTimeoutMs], [{ mode: "verify-ca", caFile: "ca.pem" }, 5_000]);
+  });
+});
+
+describe("database.tls in the program (mock engine)", function () {
+  this.timeout(60_000);
+  const withTls = (mode: TlsMode) => ({
+    "sentinel-fleet:database": {
+      ...(readStackFile()["sentinel-fleet:database"] as Record<string, unknown>),
+      tls: { mode },
+    },
+  });
+  const of = (run: Awaited<ReturnType<typeof runExample>>, type: string) =>
+    run.resources.filter((r) => r.type === type);
+  const dsns = (run: Awaited<ReturnType<typeof runExample>>) =>
+    of(run, "kubernetes:core/v1:Secret")
+      .flatMap((s) => strings(s.inputs))
+      .map((x) => x.value)
+      .filter((v) => v.includes("@tcp("));
+
+  it("turns TLS on for @pulumi/mysql, the sentinel logins and the pods' DSNs", async () => {
+    const run = await runExample(false, withTls("verify-identity"));
+    assert.deepEqual(
+      of(run, "pulumi:providers:mysql").map((p) => p.inputs.tls),
+      ["true"],
+    );
+    const users = of(run, "mysql:index/user:User");
+    assert.ok(users.length > 0);
+    assert.ok(users.every((u) => u.inputs.tlsOption === "SSL"));
+    const all = dsns(run);
+    assert.ok(all.length > 0);
+    assert.ok(
+      all.every((d) => d.endsWith("?parseTime=true&interpolateParams=true&tls=true")),
+      all.join("\n"),
+    );
+
+    const required = await runExample(false, withTls("required"));
+    assert.deepEqual(
+      of(required, "pulumi:providers:mysql").map((p) => p.inputs.tls),
+      ["skip-verify"],
+    );
+    assert.ok(dsns(required).every((d) => d.endsWith("&tls=skip-verify")));
+  });
+
+  it("leaves everything as before with TLS disabled (no provider, login or DSN diff)", async () => {
+    const run = await runExample(false);
+    assert.deepEqual(
+      of(run, "pulumi:providers:mysql").map((p) => p.inputs.tls),
+      ["false"],
+    );
+    assert.ok(of(run, "mysql:index/user:User").every((u) => u.inputs.tlsOption === undefined));
+    assert.ok(dsns(run).every((d) => d.endsWith("?parseTime=true&interpolateParams=true")));
   });
 });
 
