@@ -166,6 +166,18 @@ export const DELETE_SQL = "DELETE FROM sentinels WHERE id = ?";
 
 const ER_DUP_ENTRY = 1062;
 const ER_LOCK_DEADLOCK = 1213;
+/**
+ * InnoDB's answer when the table's AUTO-INC lock is lost to a deadlock. MariaDB's default
+ * `innodb_autoinc_lock_mode = 1` makes an INSERT ... SELECT hold that table lock to the end of the statement
+ * (MySQL 8's default 2 does not), so under parallel creates it joins the lock cycles a deadlock resolves:
+ * retried like one.
+ */
+const ER_AUTOINC_READ_FAILED = 1467;
+
+function isDeadlock(err: unknown): boolean {
+  const n = errno(err);
+  return n === ER_LOCK_DEADLOCK || n === ER_AUTOINC_READ_FAILED;
+}
 
 function errno(err: unknown): number | undefined {
   return (err as { errno?: number }).errno;
@@ -315,7 +327,7 @@ export async function ensureSentinel(
       try {
         row = await insertRow(conn, want, options.now());
       } catch (err) {
-        if (errno(err) === ER_LOCK_DEADLOCK) {
+        if (isDeadlock(err)) {
           await options.sleep(jitter(attempt));
           continue;
         }
@@ -404,7 +416,7 @@ async function versionedUpdate(
         return toRow(list[0]);
       });
     } catch (err) {
-      if (errno(err) !== ER_LOCK_DEADLOCK && errno(err) !== ER_DUP_ENTRY) throw err;
+      if (!isDeadlock(err) && errno(err) !== ER_DUP_ENTRY) throw err;
       await options.sleep(jitter(attempt));
     }
   }

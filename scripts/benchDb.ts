@@ -7,9 +7,11 @@
 //   3. Ensuring 1,000 new sentinels across 3 regions through the provider (`SentinelRecordProvider.create`,
 //      its pool, deadlines and version allocation), 16 creates at a time as `pulumi up` runs them, against a
 //      bare loop of the same parameterized INSERTs on one connection, as a ratio. BENCH_ROUNDS (default 3)
-//      rounds, alternating which side goes first, each into a freshly emptied table (each side in its own
-//      3 regions): this machine's shared cores swing whole-loop timings by ±30 %, which alternating evens out.
+//      rounds, each into a freshly emptied table (each side in its own 3 regions), the two sides interleaved
+//      in blocks of 100, alternating which goes first: this machine's shared cores and disk swing whole-loop
+//      timings by far more than the difference measured, which interleaving cancels but does not remove.
 import * as os from "os";
+import type { Connection } from "mysql2/promise";
 import { closeDatabasePools, databaseStats, POOL } from "../providers/connection";
 import { proposeIdentity, sentinelAddress } from "../providers/identity";
 import {
@@ -23,6 +25,7 @@ import { DEFAULT_REGIONS, startDatabase, type RegionSeed, type TestDatabase } fr
 const COUNT = Number(process.env.BENCH_SENTINELS ?? 1000);
 const ROUNDS = Math.max(1, Number(process.env.BENCH_ROUNDS ?? 3));
 const PARALLEL = Number(process.env.BENCH_PARALLEL ?? 16);
+const BLOCK = 100;
 const REGIONS = DEFAULT_REGIONS.map((r) => r.id);
 /** The bare loop's own regions, so its versions never meet ensure's. */
 const BARE_REGIONS: readonly RegionSeed[] = DEFAULT_REGIONS.map((r) => ({
@@ -86,54 +89,103 @@ function inputs(i: number): SentinelRecordCheckedInputs {
   return checkSentinelRecord({}, { spec }).inputs as unknown as SentinelRecordCheckedInputs;
 }
 
-/** COUNT creates through the provider, `concurrency` at a time; ms, connections opened, round trips. */
+/** Creates [from, to) through the provider, `concurrency` at a time; ms. */
 async function timeProvider(
   provider: SentinelRecordProvider,
   concurrency: number,
-): Promise<{ ms: number; connections: number; roundTrips: number }> {
-  const stats = databaseStats();
-  const [c0, r0] = [stats.connectionsOpened, stats.roundTrips];
-  let next = 0;
+  from = 0,
+  to = COUNT,
+): Promise<number> {
+  let next = from;
   const t0 = process.hrtime.bigint();
   await Promise.all(
     Array.from({ length: concurrency }, async () => {
-      while (next < COUNT) await provider.create(inputs(next++));
+      while (next < to) await provider.create(inputs(next++));
     }),
   );
-  const ms = Number(process.hrtime.bigint() - t0) / 1e6;
-  return { ms, connections: stats.connectionsOpened - c0, roundTrips: stats.roundTrips - r0 };
+  return Number(process.hrtime.bigint() - t0) / 1e6;
 }
 
-/** The same COUNT rows as plain parameterized INSERTs, one after another on one connection. */
-async function timeBare(db: TestDatabase): Promise<number> {
-  const bare = await db.connect();
-  const versions = new Map<string, number>();
-  try {
-    const t0 = process.hrtime.bigint();
-    for (let i = 0; i < COUNT; i++) {
-      const d = desired(i, "bare");
-      const version = (versions.get(d.regionId) ?? 0) + 1;
-      versions.set(d.regionId, version);
-      await bare.query(INSERT_SQL, [
-        d.sentinelId,
-        d.workspaceId,
-        d.projectId,
-        d.environmentId,
-        d.k8sName,
-        d.k8sAddress,
-        d.regionId,
-        d.image,
-        d.desiredReplicas,
-        d.cpuMillicores,
-        d.memoryMib,
-        version,
-        Date.now(),
-      ]);
-    }
-    return Number(process.hrtime.bigint() - t0) / 1e6;
-  } finally {
-    await bare.end();
+/** The same rows [from, to) as plain parameterized INSERTs, one after another on one connection; ms. */
+async function timeBare(
+  conn: Connection,
+  versions: Map<string, number>,
+  from: number,
+  to: number,
+): Promise<number> {
+  const t0 = process.hrtime.bigint();
+  for (let i = from; i < to; i++) {
+    const d = desired(i, "bare");
+    const version = (versions.get(d.regionId) ?? 0) + 1;
+    versions.set(d.regionId, version);
+    await conn.query(INSERT_SQL, [
+      d.sentinelId,
+      d.workspaceId,
+      d.projectId,
+      d.environmentId,
+      d.k8sName,
+      d.k8sAddress,
+      d.regionId,
+      d.image,
+      d.desiredReplicas,
+      d.cpuMillicores,
+      d.memoryMib,
+      version,
+      Date.now(),
+    ]);
   }
+  return Number(process.hrtime.bigint() - t0) / 1e6;
+}
+
+interface Round {
+  readonly ours: number;
+  readonly bare: number;
+  readonly connections: number;
+  readonly roundTrips: number;
+  readonly blockRatios: number[];
+}
+
+/**
+ * One round: COUNT creates each way into a freshly emptied table, interleaved in blocks of BLOCK (alternating
+ * which side goes first), so both see the same server, the same growing indexes and the same moment's load.
+ */
+async function round(db: TestDatabase): Promise<Round> {
+  await closeDatabasePools(); // every round starts cold: connections opened count from zero
+  await db.reset([...DEFAULT_REGIONS, ...BARE_REGIONS]);
+  const provider = await configuredProvider(db);
+  const bareConn = await db.connect();
+  const versions = new Map<string, number>();
+  const stats = databaseStats();
+  const [c0, r0] = [stats.connectionsOpened, stats.roundTrips];
+  let ours = 0;
+  let bare = 0;
+  const blockRatios: number[] = [];
+  try {
+    for (let from = 0; from < COUNT; from += BLOCK) {
+      const to = Math.min(COUNT, from + BLOCK);
+      let o: number;
+      let b: number;
+      if ((from / BLOCK) % 2 === 0) {
+        o = await timeProvider(provider, PARALLEL, from, to);
+        b = await timeBare(bareConn, versions, from, to);
+      } else {
+        b = await timeBare(bareConn, versions, from, to);
+        o = await timeProvider(provider, PARALLEL, from, to);
+      }
+      ours += o;
+      bare += b;
+      blockRatios.push(o / b);
+    }
+  } finally {
+    await bareConn.end();
+  }
+  return {
+    ours,
+    bare,
+    connections: stats.connectionsOpened - c0,
+    roundTrips: stats.roundTrips - r0,
+    blockRatios,
+  };
 }
 
 const fmt = (ms: number) => `${ms.toFixed(0)} ms (${((ms * 1000) / COUNT).toFixed(0)} µs/sentinel)`;
@@ -167,24 +219,12 @@ async function main(): Promise<void> {
         " (a connection's first use adds one: its session settings)",
     );
 
-    const rounds: { ours: number; bare: number; connections: number; roundTrips: number }[] = [];
-    for (let round = 0; round < ROUNDS; round++) {
-      await closeDatabasePools(); // every round starts cold: connections opened count from zero
-      await db.reset([...DEFAULT_REGIONS, ...BARE_REGIONS]);
-      const fresh = await configuredProvider(db);
-      let ours: { ms: number; connections: number; roundTrips: number };
-      let bare: number;
-      if (round % 2 === 0) {
-        ours = await timeProvider(fresh, PARALLEL);
-        bare = await timeBare(db);
-      } else {
-        bare = await timeBare(db);
-        ours = await timeProvider(fresh, PARALLEL);
-      }
-      rounds.push({ ours: ours.ms, bare, connections: ours.connections, roundTrips: ours.roundTrips });
-    }
+    const rounds: Round[] = [];
+    for (let r = 0; r < ROUNDS; r++) rounds.push(await round(db));
     const mean = (f: (r: (typeof rounds)[number]) => number) => rounds.reduce((t, r) => t + f(r), 0) / ROUNDS;
     const ours = mean((r) => r.ours);
+    const blocks = rounds.flatMap((r) => r.blockRatios).sort((x, y) => x - y);
+    const pct = (p: number) => blocks[Math.min(blocks.length - 1, Math.floor(p * blocks.length))].toFixed(2);
     const bare = mean((r) => r.bare);
     console.log(
       `connections opened per ${COUNT} creates (pool of ${POOL.connectionLimit}, ${PARALLEL} at a time): ` +
@@ -198,16 +238,13 @@ async function main(): Promise<void> {
     console.log(`bare loop of the same ${COUNT} parameterized INSERTs, one connection: ${fmt(bare)}`);
     console.log(
       `ratio provider / bare: ${(ours / bare).toFixed(2)}x (goal <= 2x); per round: ` +
-        rounds.map((r) => (r.ours / r.bare).toFixed(2)).join(", "),
+        rounds.map((r) => (r.ours / r.bare).toFixed(2)).join(", ") +
+        `; per block of ${BLOCK}: median ${pct(0.5)}, p10 ${pct(0.1)}, p90 ${pct(0.9)}`,
     );
-    const seq = await (async () => {
-      await closeDatabasePools();
-      await db.reset([...DEFAULT_REGIONS, ...BARE_REGIONS]);
-      return timeProvider(await configuredProvider(db), 1);
-    })();
-    console.log(
-      `for context, provider.create one at a time: ${fmt(seq.ms)}, ${seq.connections} connection(s)`,
-    );
+    await closeDatabasePools();
+    await db.reset([...DEFAULT_REGIONS, ...BARE_REGIONS]);
+    const seq = await timeProvider(await configuredProvider(db), 1);
+    console.log(`for context, provider.create one at a time (not interleaved): ${fmt(seq)}`);
   } finally {
     await closeDatabasePools();
     await db.stop();
