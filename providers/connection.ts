@@ -151,7 +151,7 @@ export function resolveCaCert(settings: ConnectionSettings, secretPem: string | 
 export const POOL = {
   connectionLimit: 8,
   /** Idle connections are closed after this long, and the whole pool once no operation has run for it. */
-  idleMs: 5_000,
+  idleMs: 2_000,
   /** Attempts of one operation after deadlocks or lost races, within its deadline. */
   maxAttempts: 10,
 } as const;

@@ -12,7 +12,8 @@ import {
   type SentinelRecordCheckedInputs,
   type SentinelRecordOutputs,
 } from "../providers/sentinelRecord";
-import { closeDatabasePools, databaseStats } from "../providers/connection";
+import { spawnSync } from "child_process";
+import { closeDatabasePools, databaseStats, POOL } from "../providers/connection";
 import { ensureSentinel, readSentinel, type Queryable } from "../providers/sentinelSql";
 import { startDatabase, type TestDatabase } from "../tools/mariadb";
 
@@ -530,6 +531,41 @@ describe("SentinelRecord against MariaDB", function () {
       silent.close();
     }
     assert.equal((await rows()).length, 0);
+  });
+
+  it("reuses one small pool per process and closes it when idle, so the process can exit", async function () {
+    this.timeout(30_000);
+    const before = databaseStats().connectionsOpened;
+    const pooled = await configured(db, { connectTimeoutMs: 4_500 }); // its own pool
+    await Promise.all(
+      Array.from({ length: 40 }, (_, i) => pooled.create(checked({ environmentId: `env_p${i}` }))),
+    );
+    const opened = databaseStats().connectionsOpened - before;
+    assert.ok(opened >= 1 && opened <= POOL.connectionLimit, `${opened} connections for 40 creates`);
+    // A process that used the database once exits by itself: the pool ends after POOL.idleMs, and its timer
+    // keeps nothing alive. Without the idle close its sockets would keep the process running.
+    const script =
+      `const c = require(${JSON.stringify(require.resolve("../providers/connection"))});` +
+      `const target = { settings: ${JSON.stringify({
+        host: db.host,
+        port: db.port,
+        user: db.user,
+        database: db.database,
+        connectTimeoutMs: 3_000,
+        operationTimeoutMs: 5_000,
+        tls: { mode: "disabled", caFile: null },
+      })}, password: ${JSON.stringify(db.password)}, caCert: null };` +
+      `c.withDatabase(target, "probe", (q) => q.query("SELECT 1")).then(() => console.log("queried " + Date.now()));`;
+    const started = Date.now();
+    const child = spawnSync(process.execPath, ["-r", "ts-node/register/transpile-only", "-e", script], {
+      encoding: "utf8",
+      timeout: 25_000,
+    });
+    assert.equal(child.status, 0, child.stderr);
+    const queriedAt = Number(/queried (\d+)/.exec(child.stdout)?.[1]);
+    const exitedAt = Date.now();
+    assert.ok(exitedAt - queriedAt >= POOL.idleMs - 100, `exited ${exitedAt - queriedAt} ms after its query`);
+    assert.ok(exitedAt - started < 25_000);
   });
 
   it("fails a create blocked by another session's LOCK TABLES within its deadline, and writes nothing later", async () => {
