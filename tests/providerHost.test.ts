@@ -400,9 +400,20 @@ describe("SentinelRecord through Pulumi's dynamic-provider host over gRPC", func
         checked.flatMap((c) => c.failures),
         [],
       );
+      const serverConnections = async () =>
+        Number(((await db.admin("SHOW GLOBAL STATUS LIKE 'Connections'")) as Props[])[0].Value);
+      const connectionsBefore = await serverConnections();
       const created = await Promise.all(
         checked.map((c, i) => host.create({ name: `sentinel-${i}`, properties: c.inputs })),
       );
+      // The host's pool: a few connections for all of them, not one per create (the host may already hold
+      // some from earlier tests, so this counts new ones: at most the pool's limit of 8).
+      const opened = (await serverConnections()) - connectionsBefore;
+      assert.ok(opened <= 8, `${opened} new connections for ${created.length} creates`);
+      // Another round (each create adopts its row) reuses those connections: none is opened.
+      const again = await serverConnections();
+      await Promise.all(checked.map((c, i) => host.create({ name: `sentinel-${i}`, properties: c.inputs })));
+      assert.equal((await serverConnections()) - again, 0, "the pool's connections were reused");
       const stored = await rows();
       assert.deepStrictEqual(
         stored.map((r) => r.id).sort(),
