@@ -13,7 +13,13 @@ import {
   type SentinelRecordOutputs,
 } from "../providers/sentinelRecord";
 import { spawnSync } from "child_process";
-import { closeDatabasePools, databaseStats, POOL } from "../providers/connection";
+import {
+  closeDatabasePools,
+  databaseStats,
+  parseConnectionSettings,
+  POOL,
+  withDatabase,
+} from "../providers/connection";
 import { ensureSentinel, readSentinel, type Queryable } from "../providers/sentinelSql";
 import { startDatabase, type TestDatabase } from "../tools/mariadb";
 
@@ -271,6 +277,54 @@ describe("SentinelRecord against MariaDB", function () {
     for (const c of five) {
       assert.equal(c.id, same[0].id);
       assert.equal(c.outs.version, Number(same[0].version));
+    }
+  });
+
+  it("keeps versions distinct and rising under READ COMMITTED too", async function () {
+    if (!db.throwaway) this.skip(); // changes a global setting
+    await db.admin("SET GLOBAL TRANSACTION ISOLATION LEVEL READ COMMITTED");
+    try {
+      const rc = await configured(db, { connectTimeoutMs: 4_600 }); // a new pool: sessions start in RC
+      await rc.create(checked({ environmentId: "env_rc_probe" }));
+      const { settings } = parseConnectionSettings({
+        host: db.host,
+        port: db.port,
+        user: db.user,
+        name: db.database,
+        connectTimeoutMs: 4_600,
+      });
+      const level = await withDatabase(
+        { settings: settings!, password: db.password, caCert: null },
+        "probe",
+        (q) => q.query("SELECT @@SESSION.tx_isolation AS level"),
+      );
+      assert.equal(
+        (level[0] as { level: string }[])[0].level,
+        "READ-COMMITTED",
+        "the pool's sessions are RC",
+      );
+      const made = await Promise.all(
+        Array.from({ length: 20 }, (_, i) => rc.create(checked({ environmentId: `env_rc${i}` }))),
+      );
+      const versions = (await rows()).map((r) => Number(r.version));
+      assert.equal(new Set(versions).size, 21);
+      assert.deepEqual(
+        versions,
+        [...versions].sort((x, y) => x - y),
+      );
+      // An update under RC, after deleting the newest row, still goes higher.
+      const newest = made.reduce((a, b) => (a.outs.version > b.outs.version ? a : b));
+      await rc.delete(newest.id);
+      const first = made[0];
+      const updated = await rc.update(
+        first.id,
+        first.outs as SentinelRecordOutputs,
+        checked({ environmentId: "env_rc0", image: "ghcr.io/unkeyed/unkey:v7" }),
+      );
+      assert.ok(updated.outs!.version > newest.outs.version);
+    } finally {
+      await db.admin("SET GLOBAL TRANSACTION ISOLATION LEVEL REPEATABLE READ");
+      await closeDatabasePools();
     }
   });
 
