@@ -150,7 +150,10 @@ export function resolveCaCert(settings: ConnectionSettings, secretPem: string | 
 /** Pool bounds: a few connections per process; `pulumi up` runs up to --parallel creates at once. */
 export const POOL = {
   connectionLimit: 8,
-  /** Idle connections are closed after this long, and the whole pool once no operation has run for it. */
+  /**
+   * Once no operation has run for this long the whole pool is ended (every idle connection with it). Between
+   * operations, up to connectionLimit connections stay open (maxIdle), so a burst of creates reuses them.
+   */
   idleMs: 2_000,
   /** Attempts of one operation after deadlocks or lost races, within its deadline. */
   maxAttempts: 10,
@@ -271,8 +274,8 @@ function armIdleClose(target: DatabaseTarget, entry: PoolEntry): void {
 
 /**
  * A database failure, its message naming the operation and host:port, never the password; `errno` is the
- * MySQL error number when the server sent one. A plain Error, not a subclass: the provider is serialized, and
- * the dynamic-provider host reports only what a plain Error carries.
+ * MySQL error number when the server sent one. A plain Error, not a subclass: serialized with the provider,
+ * an Error subclass reached the engine from the dynamic-provider host without its message (tested there).
  */
 export function databaseError(message: string, errno?: number): Error & { errno?: number } {
   const err = new Error(message) as Error & { errno?: number };
@@ -280,7 +283,7 @@ export function databaseError(message: string, errno?: number): Error & { errno?
   return err;
 }
 
-function isDatabaseError(err: unknown): boolean {
+function isDeadlineError(err: unknown): boolean {
   return err instanceof Error && (err as { fromDeadline?: boolean }).fromDeadline === true;
 }
 
@@ -330,9 +333,10 @@ export class DatabaseSession {
   }
 
   /**
-   * Runs `work` in a transaction. Any failure, a timeout included, destroys the connection instead of
-   * releasing it: the server rolls back what a dead connection left open, so a transaction this side gave up
-   * on can never commit later.
+   * Runs `work` in a transaction. On a failure it is rolled back (so a deadlock's retry can run on the same
+   * connection); when the connection itself failed — a timeout, a lost connection, or the ROLLBACK — it is
+   * destroyed instead of released: the server rolls back what a dead connection left open, so a transaction
+   * this side gave up on can never commit later.
    */
   async transaction<T>(work: (tx: DatabaseSession) => Promise<T>): Promise<T> {
     await this.prepare(false);
@@ -341,12 +345,16 @@ export class DatabaseSession {
     try {
       const result = await work(this);
       await this.send("COMMIT", []);
+      this.inTransaction = false;
       return result;
     } catch (err) {
-      this.broken = true;
-      throw err;
-    } finally {
+      if (!this.broken && this.inTransaction) {
+        await this.send("ROLLBACK", []).catch(() => {
+          this.broken = true;
+        });
+      }
       this.inTransaction = false;
+      throw err;
     }
   }
 
@@ -408,7 +416,7 @@ export class DatabaseSession {
     return databaseError(
       `${this.operation} gave up at ${this.where}: no answer within its deadline of ` +
         `${this.target.settings.operationTimeoutMs} ms (sentinel-fleet:database.operationTimeoutMs); ` +
-        "nothing of it was committed after that",
+        "its connection was closed, so a transaction of it is rolled back, never committed",
     );
   }
 
@@ -513,7 +521,7 @@ async function acquire(
   try {
     return await Promise.race([pending, timeout]);
   } catch (err) {
-    if (isDatabaseError(err)) throw err;
+    if (isDeadlineError(err)) throw err;
     const code = (err as { errno?: number }).errno;
     throw databaseError(
       `${operation}: cannot connect to the platform database at ${where} ` +
