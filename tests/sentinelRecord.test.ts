@@ -622,6 +622,34 @@ describe("SentinelRecord against MariaDB", function () {
     assert.ok(exitedAt - started < 25_000);
   });
 
+  it("retries an update that lost a deadlock, on the same pooled connection", async () => {
+    const { id, outs } = await provider.create(checked());
+    for (let i = 0; i < 5; i++)
+      await provider.create(checked({ environmentId: `env_w${i}`, regionId: "reg_euc1" }));
+    const other = await db.connect();
+    try {
+      // The other session changes several rows, ours among them; then (while our update holds the region and
+      // waits for its row) it asks for the region: a lock cycle. InnoDB rolls back the lighter side, ours.
+      await other.query("START TRANSACTION");
+      await other.query("UPDATE sentinels SET updated_at = 1");
+      const update = provider.update(
+        id,
+        outs as SentinelRecordOutputs,
+        checked({ image: "ghcr.io/unkeyed/unkey:v5" }),
+      );
+      await new Promise((r) => setTimeout(r, 300));
+      await other.query("SELECT id FROM regions WHERE id = 'reg_use1' FOR UPDATE");
+      await other.query("COMMIT");
+      const updated = await update;
+      const [row] = await rows("id = ?", [id]);
+      assert.equal(row.image, "ghcr.io/unkeyed/unkey:v5", "our update was retried after losing the deadlock");
+      assert.ok(Number(row.updated_at) > 1, "and applied after the other transaction");
+      assert.ok(updated.outs!.version > outs.version);
+    } finally {
+      await other.end();
+    }
+  });
+
   it("fails a create blocked by another session's LOCK TABLES within its deadline, and writes nothing later", async () => {
     const locker = await db.connect();
     const bounded = await configured(db, { operationTimeoutMs: 3_000 });
