@@ -7,10 +7,12 @@ import * as mysql from "@pulumi/mysql";
 import * as pulumi from "@pulumi/pulumi";
 import { FleetConfigError, type FleetConfig, type RegionConfig } from "../lib/config";
 import { joinHostPort } from "../lib/dsn";
+import { pulumiMysqlTls } from "../lib/databaseTls";
 import { exportable } from "../lib/exportable";
 import { namespaceManifest, podSecurityLabels } from "../lib/kube";
 import { sharedLabels } from "../lib/labels";
 import { nameCollisionProblems, stackEnvironments } from "../lib/names";
+import { createHealthHook } from "./healthHook";
 import { createPrewarmHook } from "./prewarmHook";
 import { regionDatabaseLogins } from "./regionDatabase";
 import type { SentinelIdentity } from "./sentinel";
@@ -134,6 +136,8 @@ export function deployFleet(cfg: FleetConfig): Promise<FleetOutputs> {
         endpoint: joinHostPort(cfg.database.host, cfg.database.port),
         username: cfg.database.user,
         password: cfg.database.password.toOutput(),
+        // "false" when TLS is off: the SDK's own default, so existing stacks see no provider diff.
+        tls: pulumiMysqlTls(cfg.database.tls.mode),
       })
     : undefined;
   const baseStack =
@@ -186,6 +190,13 @@ export function deployFleet(cfg: FleetConfig): Promise<FleetOutputs> {
     );
   }
 
+  // One hook writes every converged rollout into its row (available_replicas, health, a new version).
+  const healthHook = createHealthHook({
+    database: cfg.database,
+    password: cfg.database.password,
+    caCert: cfg.database.caCert,
+  });
+
   const targets = new Map<string, SentinelRegionTarget>();
   for (const region of deployed) {
     const s = shared.get(region.name) as RegionShared;
@@ -208,6 +219,7 @@ export function deployFleet(cfg: FleetConfig): Promise<FleetOutputs> {
       databaseReplicaDsn: s.databaseReplicaDsn,
       // Only where there is a router to call; elsewhere the hook would warn on every rollout.
       prewarmHook: region.prewarmUrl === null ? undefined : prewarmHook,
+      healthHook,
     });
   }
   const clickhouseUrl = cfg.clickhouseUrl.toOutput();

@@ -4,6 +4,7 @@ import * as mysql from "@pulumi/mysql";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import type { FleetConfig, RegionConfig } from "../lib/config";
+import { goDriverTls, sentinelLoginTlsOption } from "../lib/databaseTls";
 import { mysqlDsn } from "../lib/dsn";
 import { sentinelDbLogin, type LoginSlot } from "../lib/names";
 
@@ -75,11 +76,13 @@ export function regionDatabaseLogins(
         user: sentinelDbLogin(region.name, plan.slot),
         host: db.sentinelUserHost,
         plaintextPassword: password.result,
-        // TLS(merge): helper "db" sets `tlsOption` here (lib/databaseTls.ts) when database.tls requires it.
-        // Note: the bridged provider (terraform-provider-mysql v1.9.0) replaces a User when tls_option changes,
-        // and a create-first replacement of the same user@host fails ("CREATE USER ... already exists").
+        // With TLS on, the login itself refuses plaintext (REQUIRE SSL).
+        tlsOption: sentinelLoginTlsOption(db.tls.mode),
       },
-      { provider: platformDb },
+      // The bridged provider (terraform-provider-mysql v1.9.0) replaces a User when tls_option changes, and a
+      // create-first replacement of the same user@host fails ("CREATE USER ... already exists"): delete first.
+      // Turning TLS on is then a moment without the login; do it while the other login is in use (README).
+      { provider: platformDb, deleteBeforeReplace: true },
     );
     const grant = new mysql.Grant(
       name,
@@ -103,11 +106,12 @@ export function regionDatabaseLogins(
   if (active === undefined) throw new Error("loginSlotPlan returned no login in use");
   const { user, password, grant } = active;
   const dsn = (address: string) =>
-    pulumi.all([user, password, grant.id]).apply(([u, p]) =>
-      pulumi.secret(
-        // TLS(merge): helper "db" passes the driver's `tls` parameter from lib/databaseTls.ts here.
-        mysqlDsn({ user: u, password: p, address, database: db.database, tls: null }),
-      ),
-    );
+    pulumi
+      .all([user, password, grant.id])
+      .apply(([u, p]) =>
+        pulumi.secret(
+          mysqlDsn({ user: u, password: p, address, database: db.database, tls: goDriverTls(db.tls.mode) }),
+        ),
+      );
   return { primaryDsn: dsn(db.primaryAddress), replicaDsn: dsn(db.replicaAddress) };
 }

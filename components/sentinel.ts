@@ -85,6 +85,8 @@ export interface SentinelArgs {
   readonly nodeClass: NodeClass;
   /** Router prewarm hook for the Deployment. Default: none (no prewarm). */
   readonly prewarmHook?: pulumi.ResourceHook;
+  /** Hook that writes the converged rollout into the row (components/healthHook.ts). Default: none. */
+  readonly healthHook?: pulumi.ResourceHook;
   /** Keep the database row when this sentinel is deleted. Default: false. */
   readonly retainRecord?: boolean;
   /**
@@ -185,7 +187,7 @@ export class Sentinel extends pulumi.ComponentResource {
     // customTimeouts must be known before the row exists, so it is sized from the declared replicas.
     const replicas = resolveReplicas(args.environmentSlug, args.replicas);
     const timeout = `${rolloutTimeoutSeconds(replicas, terminationGracePeriodSeconds(pod))}s`;
-    const hook = args.prewarmHook;
+    const hooks = [args.healthHook, args.prewarmHook].filter((h) => h !== undefined);
     this.deployment = new k8s.apps.v1.Deployment(
       name,
       {
@@ -196,7 +198,7 @@ export class Sentinel extends pulumi.ComponentResource {
         parent: this,
         dependsOn: [...(args.prerequisites ?? []), ...(args.previousWave ?? [])],
         customTimeouts: { create: timeout, update: timeout },
-        hooks: hook === undefined ? undefined : { afterCreate: [hook], afterUpdate: [hook] },
+        hooks: hooks.length === 0 ? undefined : { afterCreate: hooks, afterUpdate: hooks },
       },
     );
     new k8s.core.v1.Service(

@@ -31,6 +31,8 @@ export interface SentinelRegionTarget {
   readonly databaseReplicaDsn: pulumi.Input<string>;
   /** Router prewarm hook for the sentinels' Deployments in this region. Default: none (no prewarm URL here). */
   readonly prewarmHook?: pulumi.ResourceHook;
+  /** Row-health hook for the sentinels' Deployments (components/healthHook.ts). Default: none. */
+  readonly healthHook?: pulumi.ResourceHook;
 }
 
 /** OpenTelemetry export settings for the pods. */
@@ -181,6 +183,7 @@ export class SentinelEnvironment extends pulumi.ComponentResource {
           probes: args.probes,
           nodeClass: args.nodeClass,
           prewarmHook: region.prewarmHook,
+          healthHook: region.healthHook,
           retainRecord: args.retainSentinelRows,
           pod: args.pod,
         },

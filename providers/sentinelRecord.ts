@@ -2,18 +2,19 @@
 //
 // The provider runs in Pulumi's dynamic-provider host, another process, loaded there by the stub every record
 // carries as its `__provider` (providers/stub.ts, providers/entry.ts). So: it imports nothing from components/,
-// holds no state until configure(), reads its credentials from stack config in configure(), and opens a
-// connection inside each method.
-import type { Connection } from "mysql2/promise";
+// holds no state until configure(), reads its credentials from stack config in configure(), and borrows a
+// connection from its process's pool inside each method (providers/connection.ts).
 import * as pulumi from "@pulumi/pulumi";
 import { SIZING } from "../lib/constants";
 import {
+  DATABASE_CA_CERT_CONFIG_KEY,
   DATABASE_CONFIG_KEY,
   DATABASE_PASSWORD_CONFIG_KEY,
-  openConnection,
   parseConnectionSettings,
-  redact,
-  type ConnectionSettings,
+  resolveCaCert,
+  withDatabase,
+  type DatabaseSession,
+  type DatabaseTarget,
 } from "./connection";
 import { proposeIdentity, resolveReplicas, sentinelAddress } from "./identity";
 import {
@@ -316,8 +317,7 @@ export function recordOutputs(inputs: SentinelRecordCheckedInputs, row: Sentinel
 }
 
 interface Configured {
-  settings: ConnectionSettings | null;
-  password: string;
+  target: DatabaseTarget | null;
   problems: string[];
 }
 
@@ -331,9 +331,20 @@ export class SentinelRecordProvider implements pulumi.dynamic.ResourceProvider {
   configure(req: pulumi.dynamic.ConfigureRequest): Promise<void> {
     const parsed = parseConnectionSettings(req.config.get(DATABASE_CONFIG_KEY));
     const password = req.config.get(DATABASE_PASSWORD_CONFIG_KEY);
+    const caSecret = req.config.get(DATABASE_CA_CERT_CONFIG_KEY);
     const problems = parsed.problems.map((p) => `${p.path} ${p.message}`);
     if (typeof password !== "string") problems.push(`${DATABASE_PASSWORD_CONFIG_KEY} is required (a secret)`);
-    this.configured = { settings: parsed.settings, password: password ?? "", problems };
+    let caCert: string | null = null;
+    if (parsed.settings !== null) {
+      try {
+        caCert = resolveCaCert(parsed.settings, typeof caSecret === "string" ? caSecret : null);
+      } catch (err) {
+        problems.push((err as Error).message);
+      }
+    }
+    const target =
+      parsed.settings === null ? null : { settings: parsed.settings, password: password ?? "", caCert };
+    this.configured = { target, problems };
     return Promise.resolve();
   }
 
@@ -353,7 +364,8 @@ export class SentinelRecordProvider implements pulumi.dynamic.ResourceProvider {
   }
 
   async create(inputs: SentinelRecordCheckedInputs): Promise<pulumi.dynamic.CreateResult> {
-    return this.withConnection(async (conn) => {
+    const what = `create of the sentinel of environment ${inputs.spec.environmentId} in region ${inputs.spec.regionId}`;
+    return this.withConnection(what, async (conn) => {
       const { row } = await ensureSentinel(conn, {
         sentinelId: inputs.sentinelId,
         k8sName: inputs.k8sName,
@@ -372,7 +384,7 @@ export class SentinelRecordProvider implements pulumi.dynamic.ResourceProvider {
   }
 
   async read(id: string, props: SentinelRecordOutputs): Promise<pulumi.dynamic.ReadResult> {
-    return this.withConnection(async (conn) => {
+    return this.withConnection(`read of sentinel ${id}`, async (conn) => {
       const row = await readSentinel(conn, id);
       // An empty id tells the engine the row is gone (deleted out of band), so refresh drops it.
       if (row === null) return { id: "", props: {} };
@@ -391,7 +403,7 @@ export class SentinelRecordProvider implements pulumi.dynamic.ResourceProvider {
     olds: SentinelRecordOutputs,
     news: SentinelRecordCheckedInputs,
   ): Promise<pulumi.dynamic.UpdateResult> {
-    return this.withConnection(async (conn) => {
+    return this.withConnection(`update of sentinel ${id}`, async (conn) => {
       const row = await updateSentinel(conn, id, olds.spec.regionId, {
         workspaceId: news.spec.workspaceId,
         projectId: news.spec.projectId,
@@ -406,23 +418,21 @@ export class SentinelRecordProvider implements pulumi.dynamic.ResourceProvider {
   }
 
   async delete(id: string): Promise<void> {
-    await this.withConnection((conn) => deleteSentinel(conn, id));
+    await this.withConnection(`delete of sentinel ${id}`, (conn) => deleteSentinel(conn, id));
   }
 
-  private async withConnection<T>(work: (conn: Connection) => Promise<T>): Promise<T> {
+  private async withConnection<T>(
+    operation: string,
+    work: (conn: DatabaseSession) => Promise<T>,
+  ): Promise<T> {
     const cfg = this.configured;
-    if (cfg === undefined || cfg.settings === null || cfg.problems.length > 0) {
+    if (cfg === undefined || cfg.target === null || cfg.problems.length > 0) {
       const problems = cfg === undefined ? ["configure() was not called"] : cfg.problems;
       throw new Error(`the sentinel-fleet database connection is not configured: ${problems.join("; ")}`);
     }
-    const conn = await openConnection(cfg.settings, cfg.password);
-    try {
-      return await work(conn);
-    } catch (err) {
-      throw new Error(redact((err as Error).message ?? String(err), cfg.password));
-    } finally {
-      await conn.end().catch(() => undefined);
-    }
+    // The pool lives in this process (the dynamic-provider host), created on first use and shared by every
+    // call; withDatabase bounds the whole operation and scrubs the password from its errors.
+    return withDatabase(cfg.target, operation, work);
   }
 }
 

@@ -1,26 +1,35 @@
-// ensureSentinels as plain functions over one connection. Every write is a single autocommitted statement,
-// so a failure at any point leaves nothing half-written. Values always travel as `?` parameters.
+// ensureSentinels as plain functions over one connection, in SQL that MySQL 8.0+, MariaDB 10.6+ and
+// Vitess-based services accept: one plain statement per round trip (no multi-statement batches, no
+// `LAST_INSERT_ID(expr)` carrier, no RETURNING, no session variables in statements), values always as `?`
+// parameters, short transactions only where a read must hold until a write.
 //
-// A round trip costs more than a statement, and a statement that opens a table costs more than one that does
-// not (measured on loopback here: about 0.1 ms a round trip, 0.05-0.1 ms of server time per table a statement
-// opens; from a CI runner to a platform database a round trip is milliseconds). So ensuring a sentinel is one
-// batch of two statements in one round trip (the connection allows multiple statements; every value is still
-// a `?`), and the second statement reads no table.
+// Versions (spec: a sentinel's version increases with every change and is unique per region; agents ask for
+// "changes after N") are allocated under a per-region lock, the region's row in `regions` (`SELECT ... FOR
+// UPDATE`, a record lock on a unique key, the same on every InnoDB server), as
+//   GREATEST(MAX(version in the region) + 1, the database clock in microseconds since 1970)
+// The lock makes allocation and commit one step per region, so versions appear in the order they were
+// allocated, across concurrent `pulumi up`s and stacks that share a region. MAX + 1 keeps them above every
+// row there is; the clock keeps them above every row there was: a deleted row's version was at most the
+// clock when it was allocated, and the clock has moved on since (README: "Versions that only go up").
 //
-// Why `query` and not `execute`: mysql2's `execute` prepares each statement on the server first, which is one
-// more round trip per statement on the fresh connection each provider method opens. `query` with `?`
-// placeholders has the driver escape the values (the same interpolation the sentinel's own Go driver uses
-// with interpolateParams=true), so the SQL text never contains caller-built strings.
+// Why `query` and not `execute`: mysql2's `execute` prepares each statement on the server first, one more
+// round trip per statement, and prepared statements do not survive every proxy. `query` with `?` placeholders
+// has the driver escape the values (as the sentinel's own Go driver does with interpolateParams=true).
 import { ROWS } from "../lib/constants";
 
-/** The part of a mysql2 connection these functions use; a mysql2 `Connection` or `Pool` satisfies it. */
+/** The part of a connection these functions use: one statement per call, one round trip. */
 export interface Queryable {
   query(sql: string, values?: unknown[]): Promise<[unknown, unknown]>;
 }
 
+/** A connection that can also run a transaction (DatabaseSession in providers/connection.ts). */
+export interface Transactional extends Queryable {
+  transaction<T>(work: (tx: Queryable) => Promise<T>): Promise<T>;
+}
+
 /**
- * The columns of a `sentinels` row this program reads, camel-cased. desired_state, health and
- * available_replicas belong to the platform's control loop: written once on insert, never read back here.
+ * The columns of a `sentinels` row this program reads, camel-cased. desired_state belongs to the platform's
+ * control loop; health and available_replicas are written by the health hook after a rollout.
  */
 export interface SentinelRow {
   readonly id: string;
@@ -37,6 +46,8 @@ export interface SentinelRow {
   readonly version: number;
   readonly createdAt: number;
   readonly updatedAt: number | null;
+  readonly availableReplicas: number;
+  readonly health: string;
 }
 
 /** What one sentinel should look like; identity fields are the proposal used only when inserting. */
@@ -73,13 +84,14 @@ export interface EnsureResult {
 }
 
 export interface RetryOptions {
+  /** Attempts after deadlocks and lost races; the connection's deadline bounds them in time as well. */
   readonly maxAttempts: number;
   readonly now: () => number;
   readonly sleep: (ms: number) => Promise<void>;
 }
 
 export const DEFAULT_RETRY: RetryOptions = {
-  maxAttempts: 200,
+  maxAttempts: 10,
   now: () => Date.now(),
   sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
 };
@@ -88,76 +100,87 @@ const COLUMNS =
   "id, workspace_id, project_id, environment_id, k8s_name, k8s_address, region_id, image, desired_state, " +
   "health, desired_replicas, available_replicas, cpu_millicores, memory_mib, version, created_at, updated_at";
 
-/** What SentinelRow holds; every column a statement does not select is server work for nothing. */
+/** What SentinelRow holds. */
 const READ_COLUMNS =
   "id, workspace_id, project_id, environment_id, k8s_name, k8s_address, region_id, image, desired_replicas, " +
-  "cpu_millicores, memory_mib, version, created_at, updated_at";
+  "available_replicas, health, cpu_millicores, memory_mib, version, created_at, updated_at";
 
 const ROW_COLUMNS = READ_COLUMNS.split(", ")
   .map((c) => `s.${c}`)
   .join(", ");
 
-// One round trip answers three questions: does the region exist, is there already a row for
-// (environment, region), and which version comes next in the region. Used after a lost race.
-export const LOOKUP_SQL =
-  "SELECT r.id AS region_found, " +
-  "(SELECT COALESCE(MAX(v.version), 0) FROM sentinels v WHERE v.region_id = r.id) AS max_version, " +
-  ROW_COLUMNS +
-  " FROM regions r LEFT JOIN sentinels s ON s.environment_id = ? AND s.region_id = r.id WHERE r.id = ?";
+/**
+ * The database clock in microseconds since 1970. The session's time zone is UTC (set per connection), so
+ * UNIX_TIMESTAMP of NOW(6) has no daylight-saving fold; 2026's values are about 1.8e15, below 2^53 (exact in a
+ * JavaScript number) until the year 2255.
+ */
+const CLOCK_US = "CAST(UNIX_TIMESTAMP(NOW(6)) * 1000000 AS UNSIGNED)";
 
-/** The INSERT of ENSURE_SQL with the version as a parameter: the bare loop `npm run bench:db` compares with. */
+/**
+ * The lookup, a plain read (no locks, one round trip): the region and the environment's row in it. No row
+ * back: the region does not exist. For an existing row this is the whole ensure.
+ */
+export const LOOKUP_SQL =
+  `SELECT r.id AS region_key, ${ROW_COLUMNS} FROM regions r ` +
+  "LEFT JOIN sentinels s ON s.environment_id = ? AND s.region_id = r.id WHERE r.id = ?";
+
+/**
+ * The insert, one autocommitted statement: it locks the region's row (FOR UPDATE), computes the version under
+ * that lock and inserts. Nothing is inserted when the region is gone. Under REPEATABLE READ (every server's
+ * default) the rows an INSERT ... SELECT reads are read with locks, so MAX sees every committed version.
+ */
+export const INSERT_SELECT_SQL =
+  `INSERT INTO sentinels (${COLUMNS}) ` +
+  `SELECT ?, ?, ?, ?, ?, ?, ?, ?, '${ROWS.initialDesiredState}', '${ROWS.initialHealth}', ?, 0, ?, ?, ` +
+  `GREATEST(COALESCE((SELECT MAX(v.version) FROM sentinels v WHERE v.region_id = r.id), 0) + 1, ${CLOCK_US}), ` +
+  "?, NULL FROM regions r WHERE r.id = ? FOR UPDATE";
+
+/** A plain parameterized INSERT of one row: the bare loop `npm run bench:db` compares with. */
 export const INSERT_SQL =
   `INSERT INTO sentinels (${COLUMNS}) ` +
   `VALUES (?, ?, ?, ?, ?, ?, ?, ?, '${ROWS.initialDesiredState}', '${ROWS.initialHealth}', ?, 0, ?, ?, ?, ?, NULL)`;
 
-/**
- * ensureSentinel in one round trip, as two statements:
- * 1. the lookup, a plain consistent read (no locks): the region, the environment's existing row, and the next
- *    version of the region, which it also hands to the INSERT through `LAST_INSERT_ID(expr)` — MySQL's and
- *    MariaDB's documented per-connection carrier ("to simulate sequences"), set on every run because the
- *    lookup always yields exactly one row: the next version when there is something to insert, else 0;
- * 2. the INSERT with that version, only when it is positive. It reads no table, so it takes no locks but the
- *    inserted row's own: concurrent writers are arbitrated by the unique keys, never by lock waits or
- *    deadlocks. `LAST_INSERT_ID()` inside it is still the lookup's value: a statement's own auto-increment
- *    only shows in the statements after it.
- * The client already knows every column of a row it inserted but the version, which the lookup returned.
- */
-export const ENSURE_SQL = [
-  "SELECT r.id AS region_found, LAST_INSERT_ID(IF(r.id IS NULL OR s.id IS NOT NULL, 0, " +
-    "(SELECT COALESCE(MAX(v.version), 0) FROM sentinels v WHERE v.region_id = r.id) + 1)) AS next_version, " +
-    `${ROW_COLUMNS} FROM (SELECT 1 AS one) d LEFT JOIN regions r ON r.id = ? ` +
-    "LEFT JOIN sentinels s ON s.environment_id = ? AND s.region_id = r.id",
-  `INSERT INTO sentinels (${COLUMNS}) ` +
-    `SELECT ?, ?, ?, ?, ?, ?, ?, ?, '${ROWS.initialDesiredState}', '${ROWS.initialHealth}', ?, 0, ?, ?, ` +
-    "LAST_INSERT_ID(), ?, NULL FROM DUAL WHERE LAST_INSERT_ID() > 0",
-].join("; ");
-
-/**
- * An in-place update in one round trip: the region's next version into the same carrier, the UPDATE with it
- * (an UPDATE generates no auto-increment, so `LAST_INSERT_ID()` stays the version), and the row as it now is.
- */
-export const UPDATE_SQL = [
-  "SELECT LAST_INSERT_ID(COALESCE(MAX(version), 0) + 1) AS next_version FROM sentinels WHERE region_id = ?",
-  "UPDATE sentinels SET workspace_id = ?, project_id = ?, image = ?, desired_replicas = ?, cpu_millicores = ?, " +
-    "memory_mib = ?, k8s_address = ?, version = LAST_INSERT_ID(), updated_at = ? WHERE id = ?",
-  `SELECT ${READ_COLUMNS} FROM sentinels WHERE id = ?`,
-].join("; ");
-
 export const SELECT_BY_ID_SQL = `SELECT ${READ_COLUMNS} FROM sentinels WHERE id = ?`;
+
+/** Which of a new row's unique values another row already holds. */
+export const CLASH_SQL = "SELECT id FROM sentinels WHERE id = ? OR k8s_name = ? OR k8s_address = ?";
+
+/** The region lock of an update, and the database clock as it is taken. */
+export const LOCK_REGION_SQL = `SELECT r.id AS region_key, ${CLOCK_US} AS now_us FROM regions r WHERE r.id = ? FOR UPDATE`;
+
+/**
+ * The region's highest version, read after the lock is held: the transaction's first consistent read, so its
+ * snapshot includes every version committed under the lock before.
+ */
+export const MAX_VERSION_SQL =
+  "SELECT COALESCE(MAX(version), 0) AS max_version FROM sentinels WHERE region_id = ?";
+
+export const UPDATE_SQL =
+  "UPDATE sentinels SET workspace_id = ?, project_id = ?, image = ?, desired_replicas = ?, cpu_millicores = ?, " +
+  "memory_mib = ?, k8s_address = ?, version = ?, updated_at = ? WHERE id = ?";
+
+export const UPDATE_HEALTH_SQL =
+  "UPDATE sentinels SET available_replicas = ?, health = ?, version = ?, updated_at = ? WHERE id = ?";
 
 export const DELETE_SQL = "DELETE FROM sentinels WHERE id = ?";
 
 const ER_DUP_ENTRY = 1062;
-const ER_LOCK_WAIT_TIMEOUT = 1205;
 const ER_LOCK_DEADLOCK = 1213;
+/**
+ * InnoDB's answer when the table's AUTO-INC lock is lost to a deadlock. MariaDB's default
+ * `innodb_autoinc_lock_mode = 1` makes an INSERT ... SELECT hold that table lock to the end of the statement
+ * (MySQL 8's default 2 does not), so under parallel creates it joins the lock cycles a deadlock resolves:
+ * retried like one.
+ */
+const ER_AUTOINC_READ_FAILED = 1467;
+
+function isDeadlock(err: unknown): boolean {
+  const n = errno(err);
+  return n === ER_LOCK_DEADLOCK || n === ER_AUTOINC_READ_FAILED;
+}
 
 function errno(err: unknown): number | undefined {
   return (err as { errno?: number }).errno;
-}
-
-function isRetryableLockError(err: unknown): boolean {
-  const n = errno(err);
-  return n === ER_LOCK_DEADLOCK || n === ER_LOCK_WAIT_TIMEOUT;
 }
 
 function num(value: unknown): number {
@@ -176,6 +199,8 @@ function toRow(r: Record<string, unknown>): SentinelRow {
     regionId: String(get("region_id")),
     image: String(get("image")),
     desiredReplicas: num(get("desired_replicas")),
+    availableReplicas: num(get("available_replicas")),
+    health: String(get("health")),
     cpuMillicores: num(get("cpu_millicores")),
     memoryMib: num(get("memory_mib")),
     version: num(get("version")),
@@ -189,72 +214,58 @@ function jitter(attempt: number): number {
   return Math.random() * Math.min(50, 2 ** attempt);
 }
 
+/**
+ * The database's default collations compare case-insensitively and ignore trailing spaces, so a lookup by
+ * `env_1` also finds `ENV_1` or `env_1 `. Such a row belongs to another environment (or region): never adopt,
+ * update or delete it on this one's behalf.
+ */
+export function assertSameIds(
+  row: { readonly environmentId: string; readonly regionId: string; readonly id: string },
+  want: { readonly environmentId: string; readonly regionId: string },
+): void {
+  const clashes: string[] = [];
+  if (row.environmentId !== want.environmentId) {
+    clashes.push(
+      `environment_id ${JSON.stringify(row.environmentId)} (declared: ${JSON.stringify(want.environmentId)})`,
+    );
+  }
+  if (row.regionId !== want.regionId) {
+    clashes.push(`region_id ${JSON.stringify(row.regionId)} (declared: ${JSON.stringify(want.regionId)})`);
+  }
+  if (clashes.length > 0) {
+    throw new Error(
+      `sentinel row ${row.id} has ${clashes.join(" and ")}: the database's collation treats them as equal, ` +
+        "but they differ byte for byte, so the row belongs to another environment or region and is not adopted; " +
+        "fix the ids (in sentinel-fleet:environments or regions, or in the row)",
+    );
+  }
+}
+
+function unknownRegion(regionId: string): Error {
+  return new Error(
+    `region ${JSON.stringify(regionId)} does not exist in the platform's regions table; ` +
+      `add it there (or fix sentinel-fleet:regions[].id) before creating sentinels in it`,
+  );
+}
+
+function regionCaseClash(declared: string, stored: string): Error {
+  return new Error(
+    `region ${JSON.stringify(declared)} matches the platform's region ${JSON.stringify(stored)} only under the ` +
+      "database's case-insensitive collation; use the region id exactly as the regions table spells it",
+  );
+}
+
 /** LOOKUP_SQL's answer; null when the region does not exist. */
 interface Lookup {
-  readonly maxVersion: number;
+  readonly regionKey: string;
   readonly row: SentinelRow | null;
 }
 
 async function lookup(conn: Queryable, environmentId: string, regionId: string): Promise<Lookup | null> {
   const [rows] = await conn.query(LOOKUP_SQL, [environmentId, regionId]);
   const first = (rows as Record<string, unknown>[])[0];
-  if (first === undefined || first.region_found === null) return null;
-  return { maxVersion: num(first.max_version), row: first.id === null ? null : toRow(first) };
-}
-
-/** What one run of ENSURE_SQL found: no region, a row it inserted, a row to adopt, or (a concurrent delete) none. */
-type Attempt =
-  | { readonly kind: "no-region" }
-  | { readonly kind: "inserted"; readonly row: SentinelRow }
-  | { readonly kind: "existing"; readonly row: SentinelRow | null };
-
-async function ensureOnce(conn: Queryable, want: DesiredSentinel, createdAt: number): Promise<Attempt> {
-  const [results] = await conn.query(ENSURE_SQL, [
-    want.regionId,
-    want.environmentId,
-    want.sentinelId,
-    want.workspaceId,
-    want.projectId,
-    want.environmentId,
-    want.k8sName,
-    want.k8sAddress,
-    want.regionId,
-    want.image,
-    want.desiredReplicas,
-    want.cpuMillicores,
-    want.memoryMib,
-    createdAt,
-  ]);
-  const [[first], insert] = results as [
-    Record<string, unknown>[],
-    { affectedRows: number; warningStatus: number },
-  ];
-  if (first.region_found === null) return { kind: "no-region" };
-  if (insert.affectedRows !== 1) return { kind: "existing", row: first.id === null ? null : toRow(first) };
-  if (insert.warningStatus > 0) {
-    // A server in a lenient sql_mode may have coerced a value: trust the table, not what was sent.
-    const found = await lookup(conn, want.environmentId, want.regionId);
-    return found?.row ? { kind: "inserted", row: found.row } : { kind: "existing", row: null };
-  }
-  return {
-    kind: "inserted",
-    row: {
-      id: want.sentinelId,
-      workspaceId: want.workspaceId,
-      projectId: want.projectId,
-      environmentId: want.environmentId,
-      k8sName: want.k8sName,
-      k8sAddress: want.k8sAddress,
-      regionId: want.regionId,
-      image: want.image,
-      desiredReplicas: want.desiredReplicas,
-      cpuMillicores: want.cpuMillicores,
-      memoryMib: want.memoryMib,
-      version: num(first.next_version),
-      createdAt,
-      updatedAt: null,
-    },
-  };
+  if (first === undefined) return null;
+  return { regionKey: String(first.region_key), row: first.id === null ? null : toRow(first) };
 }
 
 function needsConvergence(row: SentinelRow, want: MutableColumns): boolean {
@@ -269,59 +280,78 @@ function needsConvergence(row: SentinelRow, want: MutableColumns): boolean {
   );
 }
 
-function unknownRegion(regionId: string): Error {
-  return new Error(
-    `region ${JSON.stringify(regionId)} does not exist in the platform's regions table; ` +
-      `add it there (or fix sentinel-fleet:regions[].id) before creating sentinels in it`,
-  );
+/** Inserts with a version allocated under the region's lock; null when the region vanished meanwhile. */
+async function insertRow(
+  conn: Queryable,
+  want: DesiredSentinel,
+  createdAt: number,
+): Promise<SentinelRow | null> {
+  const [result] = await conn.query(INSERT_SELECT_SQL, [
+    want.sentinelId,
+    want.workspaceId,
+    want.projectId,
+    want.environmentId,
+    want.k8sName,
+    want.k8sAddress,
+    want.regionId,
+    want.image,
+    want.desiredReplicas,
+    want.cpuMillicores,
+    want.memoryMib,
+    createdAt,
+    want.regionId,
+  ]);
+  if ((result as { affectedRows: number }).affectedRows !== 1) return null;
+  // The version was computed by the server, and a lenient sql_mode may have coerced a value: the row as stored.
+  return readSentinel(conn, want.sentinelId);
 }
 
 /**
- * Ensures exactly one row for (environment, region): one round trip whether the row is new or already there
- * (ENSURE_SQL). Under concurrency the unique keys arbitrate: a duplicate on (environment_id, region_id) means
- * another writer won and its row is adopted; a duplicate on (region_id, version) means the version was taken
- * and the next one is tried. Both surface as the same error code (the key names of the platform's DDL are not
- * ours to rely on), so after a duplicate the region is looked up again; when nobody has written to the region
- * since the previous duplicate and our row is still not there, the clash is on id, k8s_name or k8s_address,
- * which retrying cannot fix.
+ * Ensures exactly one row for (environment, region): one round trip when the row is already there (the
+ * lookup), three when it is new (the lookup, the insert, the stored row). Under concurrency the unique keys
+ * arbitrate: a duplicate means another writer won (its row is adopted on the next lookup) or, when the
+ * environment still has no row, that the proposed id, k8s_name or k8s_address is another row's, which
+ * retrying cannot fix. A row whose ids equal ours only under the collation is never adopted.
  */
 export async function ensureSentinel(
   conn: Queryable,
   want: DesiredSentinel,
   options: RetryOptions = DEFAULT_RETRY,
 ): Promise<EnsureResult> {
-  let lastVersionSeen: number | null = null;
   for (let attempt = 1; attempt <= options.maxAttempts; attempt++) {
-    let found: Attempt;
-    try {
-      found = await ensureOnce(conn, want, options.now());
-    } catch (err) {
-      if (isRetryableLockError(err)) {
-        await options.sleep(jitter(attempt));
-        continue;
-      }
-      if (errno(err) !== ER_DUP_ENTRY) throw err;
-      const after = await lookup(conn, want.environmentId, want.regionId);
-      if (after !== null && after.row === null) {
-        if (lastVersionSeen === after.maxVersion) {
-          throw new Error(
-            `cannot insert sentinel ${want.sentinelId} (k8s_name ${want.k8sName}) for environment ` +
-              `${want.environmentId} in region ${want.regionId}: its id, k8s_name or k8s_address is already ` +
-              `used by another row`,
-          );
-        }
-        lastVersionSeen = after.maxVersion;
-        await options.sleep(jitter(attempt));
-        continue;
-      }
-      found = after === null ? { kind: "no-region" } : { kind: "existing", row: after.row };
-    }
-    if (found.kind === "no-region") throw unknownRegion(want.regionId);
-    if (found.kind === "inserted") return { row: found.row, outcome: "inserted", attempts: attempt };
+    const found = await lookup(conn, want.environmentId, want.regionId);
+    if (found === null) throw unknownRegion(want.regionId);
+    if (found.regionKey !== want.regionId) throw regionCaseClash(want.regionId, found.regionKey);
     if (found.row === null) {
-      // The row we saw vanished before we could adopt it (deleted concurrently): look again.
-      continue;
+      let row: SentinelRow | null;
+      try {
+        row = await insertRow(conn, want, options.now());
+      } catch (err) {
+        if (isDeadlock(err)) {
+          await options.sleep(jitter(attempt));
+          continue;
+        }
+        if (errno(err) !== ER_DUP_ENTRY) throw err;
+        const again = await lookup(conn, want.environmentId, want.regionId);
+        if (again !== null && again.row === null) {
+          const [clash] = await conn.query(CLASH_SQL, [want.sentinelId, want.k8sName, want.k8sAddress]);
+          if ((clash as unknown[]).length > 0) {
+            throw new Error(
+              `cannot insert sentinel ${want.sentinelId} (k8s_name ${want.k8sName}) for environment ` +
+                `${want.environmentId} in region ${want.regionId}: its id, k8s_name or k8s_address is already ` +
+                `used by another row`,
+            );
+          }
+        }
+        // Another writer's row (adopted next time round), or a version a writer outside the lock took.
+        await options.sleep(jitter(attempt));
+        continue;
+      }
+      if (row === null) continue; // the region was deleted meanwhile (the next lookup says so), or the row
+      assertSameIds(row, want);
+      return { row, outcome: "inserted", attempts: attempt };
     }
+    assertSameIds(found.row, want);
     // Adopt: the existing row keeps its id, k8s_name and version; its sizing converges to the declaration.
     const columns: MutableColumns = {
       workspaceId: want.workspaceId,
@@ -334,7 +364,9 @@ export async function ensureSentinel(
     };
     if (!needsConvergence(found.row, columns))
       return { row: found.row, outcome: "adopted", attempts: attempt };
-    const row = await updateSentinel(conn, found.row.id, want.regionId, columns, options);
+    if (!("transaction" in conn))
+      throw new Error("converging an adopted row needs a transactional connection");
+    const row = await updateSentinel(conn as Transactional, found.row.id, want.regionId, columns, options);
     return { row, outcome: "converged", attempts: attempt };
   }
   throw new Error(
@@ -350,20 +382,61 @@ export function rebaseAddress(k8sName: string, proposedAddress: string): string 
 }
 
 /**
- * Writes the mutable columns, `updated_at`, and the region's next version (spec: the version increases with
- * every change, unique per region), in one round trip (UPDATE_SQL).
+ * One versioned change of a row, in a short transaction: lock the region, read its highest version and the
+ * clock, write the row with the next version, read it back, commit (5 round trips; updates are rare, and the
+ * lock is what keeps versions in commit order). Deadlocks are retried, a missing row is an error.
  */
+async function versionedUpdate(
+  conn: Transactional,
+  id: string,
+  regionId: string,
+  write: (tx: Queryable, version: number) => Promise<number>,
+  options: RetryOptions,
+): Promise<SentinelRow> {
+  for (let attempt = 1; attempt <= options.maxAttempts; attempt++) {
+    try {
+      return await conn.transaction(async (tx) => {
+        const [locked] = await tx.query(LOCK_REGION_SQL, [regionId]);
+        const region = (locked as Record<string, unknown>[])[0];
+        if (region === undefined) throw unknownRegion(regionId);
+        const [max] = await tx.query(MAX_VERSION_SQL, [regionId]);
+        const version = Math.max(
+          num((max as Record<string, unknown>[])[0].max_version) + 1,
+          num(region.now_us),
+        );
+        const affected = await write(tx, version);
+        const [rows] = await tx.query(SELECT_BY_ID_SQL, [id]);
+        const list = rows as Record<string, unknown>[];
+        if (affected === 0 || list.length === 0) {
+          throw new Error(
+            `sentinel row ${id} no longer exists in the platform database (deleted out of band?); ` +
+              "run `pulumi refresh` so the next `pulumi up` recreates it",
+          );
+        }
+        return toRow(list[0]);
+      });
+    } catch (err) {
+      if (!isDeadlock(err) && errno(err) !== ER_DUP_ENTRY) throw err;
+      await options.sleep(jitter(attempt));
+    }
+  }
+  throw new Error(`gave up updating sentinel ${id} after ${options.maxAttempts} contended attempts`);
+}
+
+/** Writes the mutable columns, `updated_at` and the region's next version. */
 export async function updateSentinel(
-  conn: Queryable,
+  conn: Transactional,
   id: string,
   regionId: string,
   columns: MutableColumns,
   options: RetryOptions = DEFAULT_RETRY,
 ): Promise<SentinelRow> {
-  for (let attempt = 1; attempt <= options.maxAttempts; attempt++) {
-    try {
-      const [results] = await conn.query(UPDATE_SQL, [
-        regionId,
+  return versionedUpdate(
+    conn,
+    id,
+    regionId,
+    async (tx, version) => {
+      const [result] = await tx.query(UPDATE_SQL, [
         columns.workspaceId,
         columns.projectId,
         columns.image,
@@ -371,24 +444,70 @@ export async function updateSentinel(
         columns.cpuMillicores,
         columns.memoryMib,
         columns.k8sAddress,
+        version,
         options.now(),
         id,
-        id,
       ]);
-      const [, update, rows] = results as [unknown, { affectedRows: number }, Record<string, unknown>[]];
-      if (update.affectedRows === 0 || rows.length === 0) {
-        throw new Error(
-          `sentinel row ${id} no longer exists in the platform database (deleted out of band?); ` +
-            "run `pulumi refresh` so the next `pulumi up` recreates it",
-        );
-      }
-      return toRow(rows[0]);
-    } catch (err) {
-      if (errno(err) !== ER_DUP_ENTRY && !isRetryableLockError(err)) throw err;
-      await options.sleep(jitter(attempt));
-    }
+      return (result as { affectedRows: number }).affectedRows;
+    },
+    options,
+  );
+}
+
+/** spec section 7: healthy when any replica is available, paused when none is desired, else unhealthy. */
+export type Health = "healthy" | "paused" | "unhealthy";
+
+export function healthOf(desiredReplicas: number, availableReplicas: number): Health {
+  if (availableReplicas > 0) return "healthy";
+  if (desiredReplicas === 0) return "paused";
+  return "unhealthy";
+}
+
+export interface HealthWrite {
+  readonly row: SentinelRow;
+  /** False when the row already said so (nothing written, no new version). */
+  readonly written: boolean;
+}
+
+/**
+ * Writes what a rollout observed into the row (available_replicas, health) with the region's next version.
+ * A row that already says exactly that is left alone: a version marks a change. The row must be this
+ * sentinel's, byte for byte.
+ */
+export async function recordSentinelHealth(
+  conn: Transactional,
+  want: { readonly id: string; readonly environmentId: string; readonly regionId: string },
+  availableReplicas: number,
+  health: Health,
+  options: RetryOptions = DEFAULT_RETRY,
+): Promise<HealthWrite> {
+  const current = await readSentinel(conn, want.id);
+  if (current === null) {
+    throw new Error(
+      `sentinel row ${want.id} does not exist in the platform database; its health was not recorded`,
+    );
   }
-  throw new Error(`gave up updating sentinel ${id} after ${options.maxAttempts} contended attempts`);
+  assertSameIds(current, want);
+  if (current.availableReplicas === availableReplicas && current.health === health) {
+    return { row: current, written: false };
+  }
+  const row = await versionedUpdate(
+    conn,
+    want.id,
+    want.regionId,
+    async (tx, version) => {
+      const [result] = await tx.query(UPDATE_HEALTH_SQL, [
+        availableReplicas,
+        health,
+        version,
+        options.now(),
+        want.id,
+      ]);
+      return (result as { affectedRows: number }).affectedRows;
+    },
+    options,
+  );
+  return { row, written: true };
 }
 
 export async function readSentinel(conn: Queryable, id: string): Promise<SentinelRow | null> {

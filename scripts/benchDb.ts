@@ -1,18 +1,18 @@
 // npm run bench:db — what ensureSentinels costs against a real MariaDB (a throwaway mariadbd with default
 // durability, or MYSQL_URL). Prints figures; asserts nothing.
 //
-//   1. Round trips per ensured sentinel (each `query` call is one: mysql2 sends one packet and reads every
-//      result), and the statements in them as the server counts them (MariaDB's per-session `Questions`).
-//   2. Ensuring 1,000 new sentinels across 3 regions on one connection, against a bare loop of the same
-//      parameterized INSERTs on another connection, as a ratio. The two run interleaved in blocks of 50
-//      (alternating which goes first) into the same table, each in its own 3 regions, so both see the same
-//      server, the same growing indexes and the same moment's machine load: this machine's shared cores swing
-//      whole-loop timings by ±30%, which interleaving cancels. BENCH_ROUNDS (default 3) rounds of 1,000 each;
-//      the ratio is of the totals, with the spread of the per-block ratios.
-//   3. For context: the provider's real path (a connection per create) sequentially and 10 at a time, the
-//      way `pulumi up` runs creates in parallel.
+//   1. Round trips per ensured sentinel, counted on the client (each `query` call is one: mysql2 sends one
+//      packet and reads one result), new and existing, on a bare connection and through the provider's pool.
+//   2. Connections the provider's pool opens per 1,000 creates.
+//   3. Ensuring 1,000 new sentinels across 3 regions through the provider (`SentinelRecordProvider.create`,
+//      its pool, deadlines and version allocation), 16 creates at a time as `pulumi up` runs them, against a
+//      bare loop of the same parameterized INSERTs on one connection, as a ratio. BENCH_ROUNDS (default 3)
+//      rounds, each into a freshly emptied table (each side in its own 3 regions), the two sides interleaved
+//      in blocks of 100, alternating which goes first: this machine's shared cores and disk swing whole-loop
+//      timings by far more than the difference measured, which interleaving cancels but does not remove.
 import * as os from "os";
 import type { Connection } from "mysql2/promise";
+import { closeDatabasePools, databaseStats, POOL } from "../providers/connection";
 import { proposeIdentity, sentinelAddress } from "../providers/identity";
 import {
   SentinelRecordProvider,
@@ -24,7 +24,8 @@ import { DEFAULT_REGIONS, startDatabase, type RegionSeed, type TestDatabase } fr
 
 const COUNT = Number(process.env.BENCH_SENTINELS ?? 1000);
 const ROUNDS = Math.max(1, Number(process.env.BENCH_ROUNDS ?? 3));
-const BLOCK = 50;
+const PARALLEL = Number(process.env.BENCH_PARALLEL ?? 16);
+const BLOCK = 100;
 const REGIONS = DEFAULT_REGIONS.map((r) => r.id);
 /** The bare loop's own regions, so its versions never meet ensure's. */
 const BARE_REGIONS: readonly RegionSeed[] = DEFAULT_REGIONS.map((r) => ({
@@ -52,95 +53,20 @@ function desired(i: number, side: "ensure" | "bare" = "ensure"): DesiredSentinel
   };
 }
 
-async function questions(conn: Connection): Promise<number> {
-  const [rows] = await conn.query("SHOW SESSION STATUS LIKE 'Questions'");
-  return Number((rows as { Value: string }[])[0].Value);
-}
-
-/** Round trips (query calls) and server-side statements of one ensure (the SHOW itself counts once). */
-async function roundTrips(
-  conn: Connection,
-  want: DesiredSentinel,
-): Promise<{ roundTrips: number; statements: number }> {
-  let calls = 0;
-  const counting: Queryable = { query: (sql, values) => (calls++, conn.query(sql, values)) };
-  const before = await questions(conn);
-  await ensureSentinel(counting, want);
-  return { roundTrips: calls, statements: (await questions(conn)) - before - 1 };
-}
-
-interface Interleaved {
-  readonly ensureMs: number;
-  readonly bareMs: number;
-  /** ensure ÷ bare of each block of BLOCK sentinels. */
-  readonly blockRatios: number[];
-}
-
-/** COUNT new sentinels each way, interleaved in blocks, into one freshly emptied table. */
-async function timeInterleaved(db: TestDatabase): Promise<Interleaved> {
-  await db.reset([...DEFAULT_REGIONS, ...BARE_REGIONS]);
-  const ours = await db.connect();
-  const bare = await db.connect();
-  const versions = new Map<string, number>();
-  const runEnsure = async (from: number, to: number) => {
-    for (let i = from; i < to; i++) await ensureSentinel(ours, desired(i));
-  };
-  const runBare = async (from: number, to: number) => {
-    for (let i = from; i < to; i++) {
-      const d = desired(i, "bare");
-      const version = (versions.get(d.regionId) ?? 0) + 1;
-      versions.set(d.regionId, version);
-      await bare.query(INSERT_SQL, [
-        d.sentinelId,
-        d.workspaceId,
-        d.projectId,
-        d.environmentId,
-        d.k8sName,
-        d.k8sAddress,
-        d.regionId,
-        d.image,
-        d.desiredReplicas,
-        d.cpuMillicores,
-        d.memoryMib,
-        version,
-        Date.now(),
-      ]);
-    }
-  };
-  const timed = async (run: (from: number, to: number) => Promise<void>, from: number, to: number) => {
-    const t0 = process.hrtime.bigint();
-    await run(from, to);
-    return Number(process.hrtime.bigint() - t0) / 1e6;
-  };
-  let ensureMs = 0;
-  let bareMs = 0;
-  const blockRatios: number[] = [];
+/** Round trips of one ensure on a bare connection. */
+async function roundTrips(db: TestDatabase, want: DesiredSentinel): Promise<number> {
+  const conn = await db.connect();
   try {
-    for (let from = 0; from < COUNT; from += BLOCK) {
-      const to = Math.min(COUNT, from + BLOCK);
-      let e: number;
-      let b: number;
-      // Alternate which side goes first, so neither always follows the other's commits.
-      if ((from / BLOCK) % 2 === 0) {
-        e = await timed(runEnsure, from, to);
-        b = await timed(runBare, from, to);
-      } else {
-        b = await timed(runBare, from, to);
-        e = await timed(runEnsure, from, to);
-      }
-      ensureMs += e;
-      bareMs += b;
-      blockRatios.push(e / b);
-    }
-    return { ensureMs, bareMs, blockRatios };
+    let calls = 0;
+    const counting: Queryable = { query: (sql, values) => (calls++, conn.query(sql, values)) };
+    await ensureSentinel(counting, want);
+    return calls;
   } finally {
-    await ours.end();
-    await bare.end();
+    await conn.end();
   }
 }
 
-async function timeProvider(db: TestDatabase, concurrency: number): Promise<number> {
-  await db.reset();
+async function configuredProvider(db: TestDatabase): Promise<SentinelRecordProvider> {
   const provider = new SentinelRecordProvider();
   const settings = { host: db.host, port: db.port, user: db.user, name: db.database };
   await provider.configure({
@@ -154,19 +80,112 @@ async function timeProvider(db: TestDatabase, concurrency: number): Promise<numb
       require: () => "",
     },
   });
-  const inputs = (i: number) => {
-    const d = desired(i);
-    const spec = { ...d, environmentSlug: "staging", namespace: "sentinel" };
-    return checkSentinelRecord({}, { spec }).inputs as unknown as SentinelRecordCheckedInputs;
-  };
-  let next = 0;
+  return provider;
+}
+
+function inputs(i: number): SentinelRecordCheckedInputs {
+  const d = desired(i);
+  const spec = { ...d, environmentSlug: "staging", namespace: "sentinel" };
+  return checkSentinelRecord({}, { spec }).inputs as unknown as SentinelRecordCheckedInputs;
+}
+
+/** Creates [from, to) through the provider, `concurrency` at a time; ms. */
+async function timeProvider(
+  provider: SentinelRecordProvider,
+  concurrency: number,
+  from = 0,
+  to = COUNT,
+): Promise<number> {
+  let next = from;
   const t0 = process.hrtime.bigint();
   await Promise.all(
     Array.from({ length: concurrency }, async () => {
-      while (next < COUNT) await provider.create(inputs(next++));
+      while (next < to) await provider.create(inputs(next++));
     }),
   );
   return Number(process.hrtime.bigint() - t0) / 1e6;
+}
+
+/** The same rows [from, to) as plain parameterized INSERTs, one after another on one connection; ms. */
+async function timeBare(
+  conn: Connection,
+  versions: Map<string, number>,
+  from: number,
+  to: number,
+): Promise<number> {
+  const t0 = process.hrtime.bigint();
+  for (let i = from; i < to; i++) {
+    const d = desired(i, "bare");
+    const version = (versions.get(d.regionId) ?? 0) + 1;
+    versions.set(d.regionId, version);
+    await conn.query(INSERT_SQL, [
+      d.sentinelId,
+      d.workspaceId,
+      d.projectId,
+      d.environmentId,
+      d.k8sName,
+      d.k8sAddress,
+      d.regionId,
+      d.image,
+      d.desiredReplicas,
+      d.cpuMillicores,
+      d.memoryMib,
+      version,
+      Date.now(),
+    ]);
+  }
+  return Number(process.hrtime.bigint() - t0) / 1e6;
+}
+
+interface Round {
+  readonly ours: number;
+  readonly bare: number;
+  readonly connections: number;
+  readonly roundTrips: number;
+  readonly blockRatios: number[];
+}
+
+/**
+ * One round: COUNT creates each way into a freshly emptied table, interleaved in blocks of BLOCK (alternating
+ * which side goes first), so both see the same server, the same growing indexes and the same moment's load.
+ */
+async function round(db: TestDatabase): Promise<Round> {
+  await closeDatabasePools(); // every round starts cold: connections opened count from zero
+  await db.reset([...DEFAULT_REGIONS, ...BARE_REGIONS]);
+  const provider = await configuredProvider(db);
+  const bareConn = await db.connect();
+  const versions = new Map<string, number>();
+  const stats = databaseStats();
+  const [c0, r0] = [stats.connectionsOpened, stats.roundTrips];
+  let ours = 0;
+  let bare = 0;
+  const blockRatios: number[] = [];
+  try {
+    for (let from = 0; from < COUNT; from += BLOCK) {
+      const to = Math.min(COUNT, from + BLOCK);
+      let o: number;
+      let b: number;
+      if ((from / BLOCK) % 2 === 0) {
+        o = await timeProvider(provider, PARALLEL, from, to);
+        b = await timeBare(bareConn, versions, from, to);
+      } else {
+        b = await timeBare(bareConn, versions, from, to);
+        o = await timeProvider(provider, PARALLEL, from, to);
+      }
+      ours += o;
+      bare += b;
+      blockRatios.push(o / b);
+    }
+  } finally {
+    await bareConn.end();
+  }
+  return {
+    ours,
+    bare,
+    connections: stats.connectionsOpened - c0,
+    roundTrips: stats.roundTrips - r0,
+    blockRatios,
+  };
 }
 
 const fmt = (ms: number) => `${ms.toFixed(0)} ms (${((ms * 1000) / COUNT).toFixed(0)} µs/sentinel)`;
@@ -175,37 +194,59 @@ async function main(): Promise<void> {
   const db = await startDatabase();
   try {
     console.log(
-      `bench:db on ${os.cpus().length} cores, ${os.cpus()[0]?.model ?? "unknown CPU"}, ${process.env.MYSQL_URL ? "MYSQL_URL" : "throwaway mariadbd"}`,
+      `bench:db on ${os.cpus().length} cores, ${os.cpus()[0]?.model ?? "unknown CPU"}, ` +
+        `${Math.round(os.totalmem() / 2 ** 30)} GiB, Node.js ${process.version}, ` +
+        `${process.env.MYSQL_URL ? "MYSQL_URL" : "throwaway mariadbd"}`,
     );
-    await db.reset();
-    const conn = await db.connect();
-    const fresh = await roundTrips(conn, desired(0));
-    const existing = await roundTrips(conn, desired(0));
-    await conn.end();
+    await db.reset([...DEFAULT_REGIONS, ...BARE_REGIONS]);
+    const fresh = await roundTrips(db, desired(0));
+    const existing = await roundTrips(db, desired(0));
     console.log(
-      `round trips per ensured sentinel: new row ${fresh.roundTrips} (goal <= 2), existing row ` +
-        `${existing.roundTrips} (goal 1); statements in them: ${fresh.statements} and ${existing.statements}`,
+      `round trips per ensured sentinel, bare connection: new row ${fresh} (goal <= 3), existing row ` +
+        `${existing} (goal 1); one statement each, no batches`,
+    );
+    const provider = await configuredProvider(db);
+    await provider.create(inputs(1)); // a warm pooled connection (its session set up once)
+    const stats = databaseStats();
+    let r0 = stats.roundTrips;
+    await provider.create(inputs(2));
+    const poolNew = stats.roundTrips - r0;
+    r0 = stats.roundTrips;
+    await provider.create(inputs(2));
+    const poolExisting = stats.roundTrips - r0;
+    console.log(
+      `round trips through the provider's pool, warm connection: new row ${poolNew}, existing row ${poolExisting}` +
+        " (a connection's first use adds one: its session settings)",
     );
 
-    const rounds: Interleaved[] = [];
-    for (let round = 0; round < ROUNDS; round++) rounds.push(await timeInterleaved(db));
-    const ensureMs = rounds.reduce((t, r) => t + r.ensureMs, 0) / ROUNDS;
-    const bareMs = rounds.reduce((t, r) => t + r.bareMs, 0) / ROUNDS;
-    const blocks = rounds.flatMap((r) => r.blockRatios).sort((a, b) => a - b);
+    const rounds: Round[] = [];
+    for (let r = 0; r < ROUNDS; r++) rounds.push(await round(db));
+    const mean = (f: (r: (typeof rounds)[number]) => number) => rounds.reduce((t, r) => t + f(r), 0) / ROUNDS;
+    const ours = mean((r) => r.ours);
+    const blocks = rounds.flatMap((r) => r.blockRatios).sort((x, y) => x - y);
     const pct = (p: number) => blocks[Math.min(blocks.length - 1, Math.floor(p * blocks.length))].toFixed(2);
+    const bare = mean((r) => r.bare);
     console.log(
-      `ensure ${COUNT} new sentinels across ${REGIONS.length} regions, one connection: ${fmt(ensureMs)}` +
-        ` (mean of ${ROUNDS} rounds)`,
+      `connections opened per ${COUNT} creates (pool of ${POOL.connectionLimit}, ${PARALLEL} at a time): ` +
+        rounds.map((r) => r.connections).join(", ") +
+        `; round trips per create: ${(mean((r) => r.roundTrips) / COUNT).toFixed(2)}`,
     );
-    console.log(`bare loop of the same ${COUNT} parameterized INSERTs, one connection:      ${fmt(bareMs)}`);
     console.log(
-      `ratio ensure / bare: ${(ensureMs / bareMs).toFixed(2)}x (goal <= 1.5x); per round: ` +
-        `${rounds.map((r) => (r.ensureMs / r.bareMs).toFixed(2)).join(", ")}; per block of ${BLOCK}: ` +
-        `median ${pct(0.5)}, p10 ${pct(0.1)}, p90 ${pct(0.9)}`,
+      `provider.create of ${COUNT} new sentinels across ${REGIONS.length} regions, ${PARALLEL} at a time: ` +
+        `${fmt(ours)} (mean of ${ROUNDS} rounds)`,
     );
-    console.log(`provider.create, a connection per create, sequential:  ${fmt(await timeProvider(db, 1))}`);
-    console.log(`provider.create, a connection per create, 10 at a time: ${fmt(await timeProvider(db, 10))}`);
+    console.log(`bare loop of the same ${COUNT} parameterized INSERTs, one connection: ${fmt(bare)}`);
+    console.log(
+      `ratio provider / bare: ${(ours / bare).toFixed(2)}x (goal <= 2x); per round: ` +
+        rounds.map((r) => (r.ours / r.bare).toFixed(2)).join(", ") +
+        `; per block of ${BLOCK}: median ${pct(0.5)}, p10 ${pct(0.1)}, p90 ${pct(0.9)}`,
+    );
+    await closeDatabasePools();
+    await db.reset([...DEFAULT_REGIONS, ...BARE_REGIONS]);
+    const seq = await timeProvider(await configuredProvider(db), 1);
+    console.log(`for context, provider.create one at a time (not interleaved): ${fmt(seq)}`);
   } finally {
+    await closeDatabasePools();
     await db.stop();
   }
 }

@@ -2,6 +2,7 @@
 // stack passes the program's own validation and synth, the script passes shellcheck and fails clearly without
 // its prerequisites, the stand-in image's entrypoint ignores the program's args, and the assertions of
 // tools/e2eCheck.ts accept what the program declares once converged and reject each kind of wrong state.
+import { HEALTH_HOOK_NAME } from "../components/healthHook";
 import { strict as assert } from "assert";
 import { spawn, spawnSync } from "child_process";
 import * as fs from "fs";
@@ -211,6 +212,8 @@ function rowsOf(run: ProgramRun): SentinelRow[] {
         cpu_millicores: row.cpuMillicores,
         memory_mib: row.memoryMib,
         version: i + 1,
+        available_replicas: row.desiredReplicas,
+        health: row.desiredReplicas === 0 ? "paused" : "healthy",
       };
     });
 }
@@ -275,8 +278,8 @@ describe("end-to-end test (what can be checked without Docker, kind or the Pulum
       assert.equal(stackConfig()["sentinel-fleet:ciliumNetworkPolicies"], false);
       assert.equal(run.resources.filter((r) => r.type.startsWith("kubernetes:cilium.io")).length, 0);
       for (const d of run.resources.filter((r) => r.type === "kubernetes:apps/v1:Deployment")) {
-        assert.deepEqual(d.hooks.afterCreate, [PREWARM.hookName]);
-        assert.deepEqual(d.hooks.afterUpdate, [PREWARM.hookName]);
+        assert.deepEqual(d.hooks.afterCreate, [HEALTH_HOOK_NAME, PREWARM.hookName]);
+        assert.deepEqual(d.hooks.afterUpdate, [HEALTH_HOOK_NAME, PREWARM.hookName]);
       }
     });
 
@@ -494,6 +497,11 @@ describe("end-to-end test (what can be checked without Docker, kind or the Pulum
         /row image/,
       );
       someMatch(rowProblems(expected, [{ ...rows[0], version: 0 }, ...rows.slice(1)]), /row version 0/);
+      // The health hook did not write the converged rollout back.
+      someMatch(
+        rowProblems(expected, [{ ...rows[0], health: "unknown", available_replicas: 0 }, ...rows.slice(1)]),
+        /row health is "unknown", expected healthy/,
+      );
       someMatch(rowProblems(expected, [...rows, { ...rows[0], environment_id: "env_x" }]), /unexpected row/);
 
       const outputs = run.exports.sentinels;

@@ -5,6 +5,7 @@ import { strict as assert } from "assert";
 import * as http from "http";
 import type { AddressInfo } from "net";
 import type * as pulumi from "@pulumi/pulumi";
+import { HEALTH_HOOK_NAME } from "../components/healthHook";
 import { runPrewarmHook, type HookLogger, type PrewarmHookSettings } from "../components/prewarmHook";
 import { parseFleetConfig } from "../lib/config";
 import { ANNOTATIONS, LABELS, PREWARM } from "../lib/constants";
@@ -47,6 +48,20 @@ function capturingLogger(): { logger: HookLogger; lines: LogLine[] } {
 function assertNoToken(messages: readonly string[]): void {
   assert.ok(messages.length > 0, "nothing was logged to check");
   for (const m of messages) assert.ok(!m.includes(TOKEN), `the prewarm token appears in a log line: ${m}`);
+}
+
+/** The run as the prewarm hook sees it: the row-health hook (tests/healthHook.test.ts) left out. */
+function prewarmOnly(run: ProgramRun): ProgramRun {
+  const keep = (names: readonly string[]) => names.filter((n) => n !== HEALTH_HOOK_NAME);
+  return {
+    ...run,
+    resources: run.resources.map((r) => ({
+      ...r,
+      hooks: { afterCreate: keep(r.hooks.afterCreate), afterUpdate: keep(r.hooks.afterUpdate) },
+    })),
+    hooks: run.hooks.filter((h) => h.name !== HEALTH_HOOK_NAME),
+    firedHooks: run.firedHooks.filter((f) => f.hook !== HEALTH_HOOK_NAME),
+  };
 }
 
 function deployments(run: ProgramRun): CapturedResource[] {
@@ -152,7 +167,7 @@ describe("router prewarm hook", function () {
     let settings: PrewarmHookSettings;
 
     before(async () => {
-      const run = await runExample(false, prewarmConfig(1000));
+      const run = prewarmOnly(await runExample(false, prewarmConfig(1000)));
       deps = deployments(run);
       assert.equal(deps.length, EXAMPLE_SENTINELS);
       settings = settingsFor(prewarmConfig(1000));
@@ -355,7 +370,7 @@ describe("router prewarm hook", function () {
 
   describe("under the mock engine", () => {
     it("attaches the one registered hook to every Deployment as afterCreate and afterUpdate, not to other resources", async () => {
-      const run = await runExample(false, prewarmConfig(3000));
+      const run = prewarmOnly(await runExample(false, prewarmConfig(3000)));
       const deps = deployments(run);
       assert.equal(deps.length, EXAMPLE_SENTINELS);
       for (const dep of deps) {
@@ -378,7 +393,7 @@ describe("router prewarm hook", function () {
     });
 
     it("keeps the hook attached in a preview but never fires it, even when the engine would fire hooks", async () => {
-      const run = await runExample(true, prewarmConfig(3000), { fireHooks: true });
+      const run = prewarmOnly(await runExample(true, prewarmConfig(3000), { fireHooks: true }));
       const deps = deployments(run);
       assert.equal(deps.length, EXAMPLE_SENTINELS);
       for (const dep of deps) {
@@ -394,7 +409,7 @@ describe("router prewarm hook", function () {
     });
 
     it("fires the hook after each Deployment's create: one POST per sentinel, with that sentinel's identity", async () => {
-      const run = await runExample(false, prewarmConfig(3000), { fireHooks: true });
+      const run = prewarmOnly(await runExample(false, prewarmConfig(3000), { fireHooks: true }));
       const deps = deployments(run);
       assert.equal(deps.length, EXAMPLE_SENTINELS);
 
@@ -429,7 +444,9 @@ describe("router prewarm hook", function () {
     });
 
     it("attaches no hook and says once that router prewarm is off when no prewarm URL is configured", async () => {
-      const run = await runExample(false, { "sentinel-fleet:prewarm": undefined }, { fireHooks: true });
+      const run = prewarmOnly(
+        await runExample(false, { "sentinel-fleet:prewarm": undefined }, { fireHooks: true }),
+      );
       const deps = deployments(run);
       assert.equal(deps.length, EXAMPLE_SENTINELS);
       for (const r of run.resources) assert.deepEqual(r.hooks, { afterCreate: [], afterUpdate: [] }, r.urn);
@@ -445,18 +462,20 @@ describe("router prewarm hook", function () {
     });
 
     it("attaches the hook only to Deployments in regions that have a prewarm URL", async () => {
-      const run = await runExample(false, {
-        "sentinel-fleet:prewarm": undefined,
-        "sentinel-fleet:regions": [
-          {
-            id: "reg_use1",
-            name: "us-east-1",
-            kubeContext: "kind-us-east-1",
-            prewarmUrl: "http://router.use1/{k8sName}",
-          },
-          { id: "reg_euc1", name: "eu-central-1", kubeContext: "kind-eu-central-1" },
-        ],
-      });
+      const run = prewarmOnly(
+        await runExample(false, {
+          "sentinel-fleet:prewarm": undefined,
+          "sentinel-fleet:regions": [
+            {
+              id: "reg_use1",
+              name: "us-east-1",
+              kubeContext: "kind-us-east-1",
+              prewarmUrl: "http://router.use1/{k8sName}",
+            },
+            { id: "reg_euc1", name: "eu-central-1", kubeContext: "kind-eu-central-1" },
+          ],
+        }),
+      );
       const byRegion = (region: string) =>
         deployments(run).filter((d) => d.inputs.metadata.annotations[ANNOTATIONS.region] === region);
       assert.equal(byRegion("us-east-1").length, 3);

@@ -4,6 +4,7 @@ import { parse as parseToml } from "smol-toml";
 import { Namespace, Secret, Service } from "kubernetes-models/v1";
 import { Deployment } from "kubernetes-models/apps/v1";
 import { PodDisruptionBudget } from "kubernetes-models/policy/v1";
+import { HEALTH_HOOK_NAME } from "../components/healthHook";
 import { LABELS, PREWARM } from "../lib/constants";
 import { podSecurityLabels, rolloutTimeoutSeconds } from "../lib/kube";
 import { environmentObjectName } from "../lib/names";
@@ -428,9 +429,9 @@ for (const preview of [false, true]) {
       }
     });
 
-    it("attaches the prewarm hook to every Deployment and to nothing else", () => {
+    it("attaches the row-health and prewarm hooks to every Deployment and to nothing else", () => {
       for (const r of run.resources) {
-        const expected = r.type === T.deployment ? [PREWARM.hookName] : [];
+        const expected = r.type === T.deployment ? [HEALTH_HOOK_NAME, PREWARM.hookName] : [];
         assert.deepEqual(r.hooks.afterCreate, expected, r.urn);
         assert.deepEqual(r.hooks.afterUpdate, expected, r.urn);
       }

@@ -259,6 +259,7 @@ describe("SentinelRecord through Pulumi's dynamic-provider host over gRPC", func
       const createdAt = Number(row.created_at);
       assert.ok(createdAt >= before && createdAt <= after, `created_at ${createdAt} is now (ms)`);
       const { pk: _pk, ...columns } = row;
+      assert.ok(Number(row.version) >= before * 1000, `version ${row.version}: the database clock in µs`);
       assert.deepStrictEqual(
         { ...columns, version: Number(row.version), created_at: createdAt },
         {
@@ -276,7 +277,7 @@ describe("SentinelRecord through Pulumi's dynamic-provider host over gRPC", func
           available_replicas: 0,
           cpu_millicores: DEFAULT_CPU,
           memory_mib: DEFAULT_MEMORY,
-          version: 1,
+          version: Number(row.version),
           created_at: createdAt,
           updated_at: null,
         },
@@ -293,7 +294,7 @@ describe("SentinelRecord through Pulumi's dynamic-provider host over gRPC", func
       assert.strictEqual(state.__provider, providerText, "state keeps the provider for later calls");
       assert.deepStrictEqual(withoutProvider(state), {
         ...withoutProvider(checked),
-        version: 1,
+        version: Number(row.version),
         createdAt,
         updatedAt: null,
       });
@@ -399,26 +400,34 @@ describe("SentinelRecord through Pulumi's dynamic-provider host over gRPC", func
         checked.flatMap((c) => c.failures),
         [],
       );
+      const serverConnections = async () =>
+        Number(((await db.admin("SHOW GLOBAL STATUS LIKE 'Connections'")) as Props[])[0].Value);
+      const connectionsBefore = await serverConnections();
       const created = await Promise.all(
         checked.map((c, i) => host.create({ name: `sentinel-${i}`, properties: c.inputs })),
       );
+      // The host's pool: a few connections for all of them, not one per create (the host may already hold
+      // some from earlier tests, so this counts new ones: at most the pool's limit of 8).
+      const opened = (await serverConnections()) - connectionsBefore;
+      assert.ok(opened <= 8, `${opened} new connections for ${created.length} creates`);
+      // Another round (each create adopts its row) reuses those connections: none is opened.
+      const again = await serverConnections();
+      await Promise.all(checked.map((c, i) => host.create({ name: `sentinel-${i}`, properties: c.inputs })));
+      assert.equal((await serverConnections()) - again, 0, "the pool's connections were reused");
       const stored = await rows();
       assert.deepStrictEqual(
         stored.map((r) => r.id).sort(),
         created.map((c) => c.id).sort(),
         "one row per sentinel",
       );
-      // Versions are unique per region and count up from 1 (spec: unique_version_per_region).
+      // Versions are unique per region and rise in the order the rows were written (spec:
+      // unique_version_per_region; README "Versions that only go up"), and are above the clock at the start.
       const byRegion = new Map<string, number[]>();
-      for (const r of stored)
+      for (const r of [...stored].sort((a, b) => Number(a.pk) - Number(b.pk)))
         byRegion.set(r.region_id, [...(byRegion.get(r.region_id) ?? []), Number(r.version)]);
       for (const [region, versions] of byRegion) {
         const sorted = [...versions].sort((a, b) => a - b);
-        assert.deepStrictEqual(
-          sorted,
-          sorted.map((_, i) => i + 1),
-          region,
-        );
+        assert.deepStrictEqual(sorted, versions, region);
       }
       for (const c of created) {
         const row = stored.find((r) => r.id === c.id);

@@ -308,8 +308,9 @@ describe("database logins under the mock engine", function () {
         assert.ok(g.provider.includes("::platform-db::"), `${g.name}: the platform database provider`);
       }
     }
-    // The users are not replaced around a grant: no deleteBeforeReplace there (an in-place ALTER USER rotates).
-    assert.ok(ofType(runs.get(0)!, T.user).every((u) => !u.deleteBeforeReplace));
+    // A password rotates with an in-place ALTER USER; only a tls_option change replaces a User, and a create-first
+    // replacement of the same user@host would fail ("already exists"), so a User goes first too.
+    assert.ok(ofType(runs.get(0)!, T.user).every((u) => u.deleteBeforeReplace));
   });
 
   it("brackets IPv6 addresses in the DSNs and the admin provider's endpoint", async () => {

@@ -12,6 +12,14 @@ import {
   type SentinelRecordCheckedInputs,
   type SentinelRecordOutputs,
 } from "../providers/sentinelRecord";
+import { spawnSync } from "child_process";
+import {
+  closeDatabasePools,
+  databaseStats,
+  parseConnectionSettings,
+  POOL,
+  withDatabase,
+} from "../providers/connection";
 import { ensureSentinel, readSentinel, type Queryable } from "../providers/sentinelSql";
 import { startDatabase, type TestDatabase } from "../tools/mariadb";
 
@@ -46,6 +54,54 @@ async function configured(db: TestDatabase, overrides: Record<string, unknown> =
   return provider;
 }
 
+/**
+ * A TCP proxy on 127.0.0.1 in front of the database: it forwards, or goes silent (accepts bytes, answers
+ * nothing, forwards nothing), or resets every connection on its next packet.
+ */
+async function startProxy(targetPort: number): Promise<{
+  port: number;
+  mode: "forward" | "silent" | "reset";
+  close(): Promise<void>;
+}> {
+  const sockets = new Set<net.Socket>();
+  const state = { mode: "forward" as "forward" | "silent" | "reset" };
+  const server = net.createServer((client) => {
+    const upstream = net.connect(targetPort, "127.0.0.1");
+    for (const s of [client, upstream]) {
+      sockets.add(s);
+      s.on("close", () => sockets.delete(s));
+      s.on("error", () => undefined);
+    }
+    const pipe = (from: net.Socket, to: net.Socket) =>
+      from.on("data", (chunk) => {
+        if (state.mode === "forward") to.write(chunk);
+        else if (state.mode === "reset") {
+          client.resetAndDestroy();
+          upstream.destroy();
+        }
+      });
+    pipe(client, upstream);
+    pipe(upstream, client);
+    client.on("close", () => upstream.destroy());
+    upstream.on("close", () => client.destroy());
+  });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  return {
+    port: (server.address() as net.AddressInfo).port,
+    get mode() {
+      return state.mode;
+    },
+    set mode(m) {
+      state.mode = m;
+    },
+    close: () =>
+      new Promise<void>((r) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => r());
+      }),
+  };
+}
+
 function checked(spec: Record<string, unknown> = {}): SentinelRecordCheckedInputs {
   const { inputs, failures } = checkSentinelRecord({}, { spec: { ...NEWS, ...spec } });
   assert.deepEqual(failures, []);
@@ -65,6 +121,7 @@ describe("SentinelRecord against MariaDB", function () {
     provider = await configured(db);
   });
   after(async () => {
+    await closeDatabasePools();
     await db?.stop();
   });
   beforeEach(async () => {
@@ -81,10 +138,13 @@ describe("SentinelRecord against MariaDB", function () {
     assert.equal(all.length, 1);
     const row = all[0];
     assert.ok(row.created_at >= before && row.created_at <= Date.now());
+    // The version: the database clock in microseconds (the region had no rows, so MAX + 1 is lower).
+    const version = Number(row.version);
+    assert.ok(version >= before * 1000 && version <= Date.now() * 1000 + 1000, `version ${version}`);
     delete row.pk;
     delete row.created_at;
     assert.deepEqual(
-      { ...row, version: Number(row.version) },
+      { ...row, version },
       {
         id: proposed.sentinelId,
         workspace_id: "ws_1",
@@ -100,12 +160,12 @@ describe("SentinelRecord against MariaDB", function () {
         available_replicas: 0,
         cpu_millicores: 256,
         memory_mib: 256,
-        version: 1,
+        version,
         updated_at: null,
       },
     );
     assert.equal(outs.k8sAddress, `${proposed.k8sName}.sentinel.svc.cluster.local:8040`);
-    assert.equal(outs.version, 1);
+    assert.equal(outs.version, version);
     assert.equal(outs.updatedAt, null);
     assert.ok(!Object.values(outs).includes(undefined), "outputs use null, never undefined");
   });
@@ -143,14 +203,15 @@ describe("SentinelRecord against MariaDB", function () {
         "VALUES ('s_legacy02', 'ws_1', 'proj_1', 'env_1', 'm3n4b5v6', 'm3n4b5v6.sentinel.svc.cluster.local:8040', " +
         "'reg_use1', 'ghcr.io/unkeyed/unkey:v1', 1, 1, 128, 128, 7, 1700000000000)",
     );
+    const before = Date.now();
     const { id, outs } = await provider.create(checked());
     assert.equal(id, "s_legacy02");
     assert.equal(outs.k8sName, "m3n4b5v6");
-    assert.equal(outs.version, 8);
+    assert.ok(outs.version > 7 && outs.version >= before * 1000, `a new, higher version: ${outs.version}`);
     const [row] = await rows();
     assert.deepEqual(
       [row.image, row.desired_replicas, row.cpu_millicores, row.memory_mib, Number(row.version)],
-      [NEWS.image, 3, 256, 256, 8],
+      [NEWS.image, 3, 256, 256, outs.version],
     );
     assert.ok(row.updated_at > 0);
   });
@@ -184,18 +245,29 @@ describe("SentinelRecord against MariaDB", function () {
     ]);
   });
 
-  it("keeps one row per (environment, region) and distinct region versions under concurrency", async () => {
+  it("keeps one row per (environment, region) and gives 20 concurrent creates 20 rising versions", async () => {
+    // Rows already in the region, one with a version far above the clock's: every new version is above both.
+    await provider.create(checked({ environmentId: "env_before" }));
+    const seed = (await rows())[0];
+    const beforeMax = Number(seed.version);
     const twenty = await Promise.all(
       Array.from({ length: 20 }, (_, i) => provider.create(checked({ environmentId: `env_c${i}` }))),
     );
-    const all = await rows("region_id = ?", ["reg_use1"]);
+    const all = await rows("region_id = ? AND environment_id <> 'env_before'", ["reg_use1"]);
     assert.equal(all.length, 20);
-    const versions = all.map((r) => Number(r.version)).sort((a, b) => a - b);
+    const versions = all.map((r) => Number(r.version));
+    assert.equal(new Set(versions).size, 20, "20 distinct versions");
+    for (const v of versions) assert.ok(v > beforeMax, `${v} > ${beforeMax}`);
+    // Allocation order is commit order: in insertion (pk) order the versions only go up.
     assert.deepEqual(
       versions,
-      Array.from({ length: 20 }, (_, i) => i + 1),
+      [...versions].sort((x, y) => x - y),
     );
     assert.deepEqual(twenty.map((c) => c.id).sort(), all.map((r) => r.id).sort());
+    assert.deepEqual(
+      twenty.map((c) => c.outs.version).sort((x, y) => x - y),
+      [...versions].sort((x, y) => x - y),
+    );
 
     const five = await Promise.all(
       Array.from({ length: 5 }, () => provider.create(checked({ environmentId: "env_same" }))),
@@ -208,7 +280,92 @@ describe("SentinelRecord against MariaDB", function () {
     }
   });
 
-  it("counts round trips: one for a new row, one for an existing one", async () => {
+  it("keeps versions distinct and rising under READ COMMITTED too", async function () {
+    if (!db.throwaway) this.skip(); // changes a global setting
+    await db.admin("SET GLOBAL TRANSACTION ISOLATION LEVEL READ COMMITTED");
+    try {
+      const rc = await configured(db, { connectTimeoutMs: 4_600 }); // a new pool: sessions start in RC
+      await rc.create(checked({ environmentId: "env_rc_probe" }));
+      const { settings } = parseConnectionSettings({
+        host: db.host,
+        port: db.port,
+        user: db.user,
+        name: db.database,
+        connectTimeoutMs: 4_600,
+      });
+      const level = await withDatabase(
+        { settings: settings!, password: db.password, caCert: null },
+        "probe",
+        (q) => q.query("SELECT @@SESSION.tx_isolation AS level"),
+      );
+      assert.equal(
+        (level[0] as { level: string }[])[0].level,
+        "READ-COMMITTED",
+        "the pool's sessions are RC",
+      );
+      const made = await Promise.all(
+        Array.from({ length: 20 }, (_, i) => rc.create(checked({ environmentId: `env_rc${i}` }))),
+      );
+      const versions = (await rows()).map((r) => Number(r.version));
+      assert.equal(new Set(versions).size, 21);
+      assert.deepEqual(
+        versions,
+        [...versions].sort((x, y) => x - y),
+      );
+      // An update under RC, after deleting the newest row, still goes higher.
+      const newest = made.reduce((a, b) => (a.outs.version > b.outs.version ? a : b));
+      await rc.delete(newest.id);
+      const first = made[0];
+      const updated = await rc.update(
+        first.id,
+        first.outs as SentinelRecordOutputs,
+        checked({ environmentId: "env_rc0", image: "ghcr.io/unkeyed/unkey:v7" }),
+      );
+      assert.ok(updated.outs!.version > newest.outs.version);
+    } finally {
+      await db.admin("SET GLOBAL TRANSACTION ISOLATION LEVEL REPEATABLE READ");
+      await closeDatabasePools();
+    }
+  });
+
+  it("never reuses a version after the region's newest row is deleted, nor goes below it", async () => {
+    const a = await provider.create(checked({ environmentId: "env_a" }));
+    const b = await provider.create(checked({ environmentId: "env_b" }));
+    assert.ok(b.outs.version > a.outs.version);
+    await provider.delete(b.id);
+    const c = await provider.create(checked({ environmentId: "env_c" }));
+    assert.ok(c.outs.version > b.outs.version, `${c.outs.version} > deleted ${b.outs.version}`);
+    // An update after deleting the newest row, too.
+    await provider.delete(c.id);
+    const updated = await provider.update(
+      a.id,
+      a.outs as SentinelRecordOutputs,
+      checked({ environmentId: "env_a", image: "ghcr.io/unkeyed/unkey:v9" }),
+    );
+    assert.ok(updated.outs!.version > c.outs.version, `${updated.outs!.version} > deleted ${c.outs.version}`);
+    // A region whose versions run ahead of the clock (written by someone else) still only goes up.
+    await db.admin("UPDATE sentinels SET version = ? WHERE id = ?", [8e15, a.id]);
+    const d = await provider.create(checked({ environmentId: "env_d" }));
+    assert.equal(d.outs.version, 8e15 + 1);
+  });
+
+  it("gives stacks that share a region (separate provider processes' pools) distinct rising versions", async () => {
+    const other = await configured(db, { connectTimeoutMs: 4_000 }); // another pool: different settings
+    const made = await Promise.all(
+      Array.from({ length: 12 }, (_, i) =>
+        (i % 2 === 0 ? provider : other).create(checked({ environmentId: `env_s${i}` })),
+      ),
+    );
+    const versions = (await rows()).map((r) => Number(r.version));
+    assert.equal(new Set(versions).size, 12);
+    assert.deepEqual(
+      versions,
+      [...versions].sort((x, y) => x - y),
+    );
+    assert.equal(made.length, 12);
+  });
+
+  it("counts round trips: three for a new row, one for an existing one, all single statements", async () => {
     const conn = await db.connect();
     try {
       let queries = 0;
@@ -216,16 +373,21 @@ describe("SentinelRecord against MariaDB", function () {
       const c = checked({ environmentId: "env_rt" });
       const want = { ...c.spec, ...c.row };
       assert.equal((await ensureSentinel(counting, want)).outcome, "inserted");
-      assert.equal(queries, 1);
+      assert.equal(queries, 3);
       queries = 0;
       assert.equal((await ensureSentinel(counting, want)).outcome, "adopted");
       assert.equal(queries, 1);
     } finally {
       await conn.end();
     }
+    // Through the provider's pool, on a warm connection: the same, with no session set-up in between.
+    await provider.create(checked({ environmentId: "env_warm" }));
+    const before = databaseStats().roundTrips;
+    await provider.create(checked({ environmentId: "env_warm" }));
+    assert.equal(databaseStats().roundTrips - before, 1);
   });
 
-  it("returns for an inserted row exactly what the table holds, and never inserts on a stale carrier", async () => {
+  it("returns for an inserted row exactly what the table holds", async () => {
     const conn = await db.connect();
     try {
       const want = (environmentId: string, regionId = "reg_use1") => {
@@ -236,26 +398,54 @@ describe("SentinelRecord against MariaDB", function () {
       assert.equal(first.outcome, "inserted");
       assert.deepEqual(first.row, await readSentinel(conn, first.row.id));
       const second = await ensureSentinel(conn, want("env_b"));
-      assert.deepEqual([second.row.version, second.row], [2, await readSentinel(conn, second.row.id)]);
-      // LAST_INSERT_ID() now holds the auto-increment key of that insert: neither an existing row nor an unknown
-      // region may be inserted with it.
+      assert.deepEqual(second.row, await readSentinel(conn, second.row.id));
       assert.equal((await ensureSentinel(conn, want("env_b"))).outcome, "adopted");
-      await ensureSentinel(conn, want("env_c"));
       await assert.rejects(
         ensureSentinel(conn, want("env_d", "reg_nowhere")),
         /region "reg_nowhere" does not/,
       );
       assert.deepEqual(
-        (await rows()).map((r) => [r.environment_id, r.region_id, Number(r.version)]),
+        (await rows()).map((r) => [r.environment_id, r.region_id]),
         [
-          ["env_a", "reg_use1", 1],
-          ["env_b", "reg_use1", 2],
-          ["env_c", "reg_use1", 3],
+          ["env_a", "reg_use1"],
+          ["env_b", "reg_use1"],
         ],
       );
     } finally {
       await conn.end();
     }
+  });
+
+  it("never adopts a row whose ids equal ours only under the collation", async () => {
+    for (const [stored, declared] of [
+      ["ENV_1", "env_1"],
+      ["env_1 ", "env_1"],
+    ]) {
+      await db.reset();
+      await db.admin(
+        "INSERT INTO sentinels (id, workspace_id, project_id, environment_id, k8s_name, k8s_address, region_id, " +
+          "image, desired_replicas, available_replicas, cpu_millicores, memory_mib, version, created_at) " +
+          "VALUES ('s_upper', 'ws_1', 'proj_1', ?, 'upper1', 'upper1.sentinel.svc.cluster.local:8040', " +
+          "'reg_use1', 'ghcr.io/x:1', 1, 0, 1, 1, 5, 1700000000000)",
+        [stored],
+      );
+      await assert.rejects(
+        provider.create(checked({ environmentId: declared })),
+        new RegExp(
+          `sentinel row s_upper has environment_id ${JSON.stringify(JSON.stringify(stored)).slice(1, -1)} ` +
+            `\\(declared: "env_1"\\): the database's collation treats them as equal`,
+        ),
+      );
+      const [row] = await rows();
+      assert.deepEqual([row.id, row.image, Number(row.version)], ["s_upper", "ghcr.io/x:1", 5], "untouched");
+    }
+    // A region id spelled differently from the regions table.
+    await db.reset();
+    await assert.rejects(
+      provider.create(checked({ regionId: "REG_USE1" })),
+      /region "REG_USE1" matches the platform's region "reg_use1" only under the database's case-insensitive/,
+    );
+    assert.equal((await rows()).length, 0);
   });
 
   it("reports the stored row when a lenient server coerced a value on insert", async () => {
@@ -275,15 +465,15 @@ describe("SentinelRecord against MariaDB", function () {
 
   it("updates in place with a new version, reads the live row, and deletes it", async () => {
     const { id, outs } = await provider.create(checked());
-    await provider.create(checked({ environmentId: "env_other" }));
+    const other = await provider.create(checked({ environmentId: "env_other" }));
     const news = checked({ image: "ghcr.io/unkeyed/unkey:v2.1.0", replicas: 2 });
     const updated = await provider.update(id, outs as SentinelRecordOutputs, news);
     const [row] = await rows("id = ?", [id]);
     assert.equal(row.image, "ghcr.io/unkeyed/unkey:v2.1.0");
     assert.equal(row.desired_replicas, 2);
-    assert.equal(Number(row.version), 3, "the next version in the region, after the other sentinel's 2");
+    assert.ok(Number(row.version) > other.outs.version, "above the other sentinel's later version");
     assert.ok(row.updated_at >= row.created_at);
-    assert.equal(updated.outs?.version, 3);
+    assert.equal(updated.outs?.version, Number(row.version));
     assert.equal(updated.outs?.sentinelId, id);
 
     const read = await provider.read(id, updated.outs as SentinelRecordOutputs);
@@ -306,8 +496,8 @@ describe("SentinelRecord against MariaDB", function () {
     const all = await rows();
     assert.equal(all.length, 1);
     assert.deepEqual(
-      [all[0].id, all[0].workspace_id, all[0].project_id, Number(all[0].version)],
-      [id, "ws_moved", "proj_moved", 2],
+      [all[0].id, all[0].workspace_id, all[0].project_id, Number(all[0].version) > outs.version],
+      [id, "ws_moved", "proj_moved", true],
     );
     assert.equal(updated.outs?.spec.projectId, "proj_moved");
     // Adopting a row recorded under the old project converges it too.
@@ -395,6 +585,138 @@ describe("SentinelRecord against MariaDB", function () {
       silent.close();
     }
     assert.equal((await rows()).length, 0);
+  });
+
+  it("reuses one small pool per process and closes it when idle, so the process can exit", async function () {
+    this.timeout(30_000);
+    const before = databaseStats().connectionsOpened;
+    const pooled = await configured(db, { connectTimeoutMs: 4_500 }); // its own pool
+    await Promise.all(
+      Array.from({ length: 40 }, (_, i) => pooled.create(checked({ environmentId: `env_p${i}` }))),
+    );
+    const opened = databaseStats().connectionsOpened - before;
+    assert.ok(opened >= 1 && opened <= POOL.connectionLimit, `${opened} connections for 40 creates`);
+    // A process that used the database once exits by itself: the pool ends after POOL.idleMs, and its timer
+    // keeps nothing alive. Without the idle close its sockets would keep the process running.
+    const script =
+      `const c = require(${JSON.stringify(require.resolve("../providers/connection"))});` +
+      `const target = { settings: ${JSON.stringify({
+        host: db.host,
+        port: db.port,
+        user: db.user,
+        database: db.database,
+        connectTimeoutMs: 3_000,
+        operationTimeoutMs: 5_000,
+        tls: { mode: "disabled", caFile: null },
+      })}, password: ${JSON.stringify(db.password)}, caCert: null };` +
+      `c.withDatabase(target, "probe", (q) => q.query("SELECT 1")).then(() => console.log("queried " + Date.now()));`;
+    const started = Date.now();
+    const child = spawnSync(process.execPath, ["-r", "ts-node/register/transpile-only", "-e", script], {
+      encoding: "utf8",
+      timeout: 25_000,
+    });
+    assert.equal(child.status, 0, child.stderr);
+    const queriedAt = Number(/queried (\d+)/.exec(child.stdout)?.[1]);
+    const exitedAt = Date.now();
+    assert.ok(exitedAt - queriedAt >= POOL.idleMs - 100, `exited ${exitedAt - queriedAt} ms after its query`);
+    assert.ok(exitedAt - started < 25_000);
+  });
+
+  it("retries an update that lost a deadlock, on the same pooled connection", async () => {
+    const { id, outs } = await provider.create(checked());
+    for (let i = 0; i < 5; i++)
+      await provider.create(checked({ environmentId: `env_w${i}`, regionId: "reg_euc1" }));
+    const other = await db.connect();
+    try {
+      // The other session changes several rows, ours among them; then (while our update holds the region and
+      // waits for its row) it asks for the region: a lock cycle. InnoDB rolls back the lighter side, ours.
+      await other.query("START TRANSACTION");
+      await other.query("UPDATE sentinels SET updated_at = 1");
+      const update = provider.update(
+        id,
+        outs as SentinelRecordOutputs,
+        checked({ image: "ghcr.io/unkeyed/unkey:v5" }),
+      );
+      await new Promise((r) => setTimeout(r, 300));
+      await other.query("SELECT id FROM regions WHERE id = 'reg_use1' FOR UPDATE");
+      await other.query("COMMIT");
+      const updated = await update;
+      const [row] = await rows("id = ?", [id]);
+      assert.equal(row.image, "ghcr.io/unkeyed/unkey:v5", "our update was retried after losing the deadlock");
+      assert.ok(Number(row.updated_at) > 1, "and applied after the other transaction");
+      assert.ok(updated.outs!.version > outs.version);
+    } finally {
+      await other.end();
+    }
+  });
+
+  it("fails a create blocked by another session's LOCK TABLES within its deadline, and writes nothing later", async () => {
+    const locker = await db.connect();
+    const bounded = await configured(db, { connectTimeoutMs: 1_000, operationTimeoutMs: 3_000 });
+    try {
+      await locker.query("LOCK TABLES sentinels WRITE");
+      const started = Date.now();
+      await assert.rejects(bounded.create(checked()), (err: Error) => {
+        assert.match(
+          err.message,
+          /create of the sentinel of environment env_1 in region reg_use1 gave up at the platform database at 127\.0\.0\.1:\d+: a lock held by another session was not released in time/,
+        );
+        return true;
+      });
+      const elapsed = Date.now() - started;
+      assert.ok(elapsed < 3_000, `failed after ${elapsed} ms, within the 3,000 ms deadline`);
+      await locker.query("UNLOCK TABLES");
+      await new Promise((r) => setTimeout(r, 500));
+      assert.equal((await rows()).length, 0, "nothing written after the lock was released");
+      // The pool is still usable once the lock is gone.
+      await bounded.create(checked());
+      assert.equal((await rows()).length, 1);
+    } finally {
+      await locker.end();
+    }
+  });
+
+  it("gives a clear error within the deadline when the database stops answering mid-operation", async () => {
+    const proxy = await startProxy(db.port);
+    try {
+      const bounded = await configured(db, {
+        port: proxy.port,
+        connectTimeoutMs: 1_000,
+        operationTimeoutMs: 2_500,
+      });
+      await bounded.create(checked({ environmentId: "env_warm" })); // a pooled connection through the proxy
+      proxy.mode = "silent";
+      const started = Date.now();
+      await assert.rejects(bounded.create(checked({ environmentId: "env_lost" })), (err: Error) => {
+        assert.match(
+          err.message,
+          new RegExp(
+            `create of the sentinel of environment env_lost in region reg_use1 gave up at the platform database ` +
+              `at 127\\.0\\.0\\.1:${proxy.port}: no answer within its deadline of 2500 ms`,
+          ),
+        );
+        return true;
+      });
+      const elapsed = Date.now() - started;
+      assert.ok(elapsed >= 2_000 && elapsed < 3_500, `failed after ${elapsed} ms`);
+
+      // A connection lost mid-operation names host:port too.
+      proxy.mode = "forward";
+      await bounded.create(checked({ environmentId: "env_warm2" }));
+      proxy.mode = "reset";
+      await assert.rejects(
+        bounded.create(checked({ environmentId: "env_reset" })),
+        new RegExp(
+          `at the platform database at 127\\.0\\.0\\.1:${proxy.port}: .*(PROTOCOL_CONNECTION_LOST|ECONNRESET)`,
+        ),
+      );
+      assert.deepEqual(
+        (await rows()).map((r) => r.environment_id),
+        ["env_warm", "env_warm2"],
+      );
+    } finally {
+      await proxy.close();
+    }
   });
 
   it("never puts the password in errors, outputs or the serialized provider", async () => {

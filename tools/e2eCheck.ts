@@ -52,6 +52,9 @@ export interface SentinelRow {
   readonly cpu_millicores: number;
   readonly memory_mib: number;
   readonly version: number;
+  /** Written back by the health hook once the rollout converged (spec section 7). */
+  readonly available_replicas: number;
+  readonly health: string;
 }
 
 /** The parts of a Kubernetes object the checks read. */
@@ -93,6 +96,8 @@ const SQL_COLUMNS = [
   "cpu_millicores",
   "memory_mib",
   "version",
+  "available_replicas",
+  "health",
 ] as const;
 
 /** Every sentinel of the stack: environment × region, in the regions this stack deploys. */
@@ -170,6 +175,9 @@ export function rowProblems(expected: readonly ExpectedSentinel[], rows: readonl
       desired_replicas: s.replicas,
       cpu_millicores: s.cpuMillicores,
       memory_mib: s.memoryMib,
+      // A converged rollout was written back into the row by the health hook.
+      available_replicas: s.replicas,
+      health: s.replicas === 0 ? "paused" : "healthy",
     };
     for (const [column, value] of Object.entries(want)) {
       const got = r[column as keyof SentinelRow];

@@ -1,6 +1,8 @@
 // A real MariaDB for tests and benchmarks: a throwaway `mariadbd` in a temp datadir on a free 127.0.0.1 port
 // (about a second to start), or an existing server named by MYSQL_URL. Either way each run gets its own
 // database with the spec's schema (db/schema.sql) and a login whose password has URL-hostile characters.
+// With `tls: true` the throwaway server gets a CA and a server certificate generated here with Debian's
+// `openssl` (EC P-256, milliseconds), and `require_secure_transport=ON`: TCP clients must use TLS.
 import { spawn, spawnSync, type ChildProcess } from "child_process";
 import * as fs from "fs";
 import * as net from "net";
@@ -18,6 +20,8 @@ export interface TestDatabase {
   readonly database: string;
   /** True when this harness started the server (and may e.g. create users freely). */
   readonly throwaway: boolean;
+  /** With `tls: true`: the PEM of the CA that signed the server's certificate, and of an unrelated CA. */
+  readonly tls: { readonly caCert: string; readonly wrongCaCert: string } | null;
   /** A fresh connection as the test login. */
   connect(): Promise<Connection>;
   /** Runs statements as the admin login (schema resets, out-of-band edits). */
@@ -45,6 +49,77 @@ const SCHEMA = path.join(__dirname, "..", "db", "schema.sql");
 export interface StartOptions {
   /** Extra mariadbd flags (throwaway servers only). */
   readonly serverArgs?: readonly string[];
+  /**
+   * Serve TLS with a freshly generated CA and server certificate (SANs 127.0.0.1 and localhost) and refuse
+   * plaintext TCP clients (`require_secure_transport=ON`). Throwaway servers only. Default: false.
+   */
+  readonly tls?: boolean;
+}
+
+function openssl(args: readonly string[], cwd: string): void {
+  const run = spawnSync("openssl", args, { cwd, encoding: "utf8" });
+  if (run.status !== 0) {
+    throw new Error(
+      `openssl ${args.join(" ")} failed (install Debian's openssl): ${run.error?.message ?? run.stderr}`,
+    );
+  }
+}
+
+/** A CA, a server certificate it signs, and an unrelated CA, in `dir`. */
+export function generateCertificates(dir: string): {
+  caCert: string;
+  wrongCaCert: string;
+  serverCert: string;
+  serverKey: string;
+} {
+  const ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];
+  for (const name of ["ca", "wrong-ca"]) {
+    openssl(
+      [
+        "req",
+        "-x509",
+        ...ec,
+        "-keyout",
+        `${name}.key`,
+        "-out",
+        `${name}.pem`,
+        "-days",
+        "2",
+        "-subj",
+        `/CN=sentinel-fleet test ${name}`,
+      ],
+      dir,
+    );
+  }
+  openssl(["req", ...ec, "-keyout", "server.key", "-out", "server.csr", "-subj", "/CN=127.0.0.1"], dir);
+  fs.writeFileSync(path.join(dir, "server.ext"), "subjectAltName=IP:127.0.0.1,DNS:localhost\n");
+  openssl(
+    [
+      "x509",
+      "-req",
+      "-in",
+      "server.csr",
+      "-CA",
+      "ca.pem",
+      "-CAkey",
+      "ca.key",
+      "-CAcreateserial",
+      "-out",
+      "server.pem",
+      "-days",
+      "2",
+      "-extfile",
+      "server.ext",
+    ],
+    dir,
+  );
+  const read = (f: string) => fs.readFileSync(path.join(dir, f), "utf8");
+  return {
+    caCert: read("ca.pem"),
+    wrongCaCert: read("wrong-ca.pem"),
+    serverCert: path.join(dir, "server.pem"),
+    serverKey: path.join(dir, "server.key"),
+  };
 }
 
 function freePort(): Promise<number> {
@@ -84,6 +159,7 @@ async function startThrowaway(options: StartOptions): Promise<{
   admin: mysql.ConnectionOptions;
   host: string;
   port: number;
+  tls: { caCert: string; wrongCaCert: string } | null;
   stop: () => Promise<void>;
 }> {
   const mariadbd = which("mariadbd");
@@ -114,6 +190,18 @@ async function startThrowaway(options: StartOptions): Promise<{
     throw new Error(`mariadb-install-db failed: ${install.stderr || install.stdout}`);
   }
   const port = await freePort();
+  let tls: { caCert: string; wrongCaCert: string } | null = null;
+  const tlsArgs: string[] = [];
+  if (options.tls === true) {
+    const certs = generateCertificates(dir);
+    tls = { caCert: certs.caCert, wrongCaCert: certs.wrongCaCert };
+    tlsArgs.push(
+      `--ssl-ca=${path.join(dir, "ca.pem")}`,
+      `--ssl-cert=${certs.serverCert}`,
+      `--ssl-key=${certs.serverKey}`,
+      "--require-secure-transport=ON",
+    );
+  }
   const child: ChildProcess = spawn(
     mariadbd,
     [
@@ -127,6 +215,7 @@ async function startThrowaway(options: StartOptions): Promise<{
       `--log-error=${path.join(dir, "error.log")}`,
       `--pid-file=${path.join(dir, "mariadbd.pid")}`,
       ...asRoot,
+      ...tlsArgs,
       ...(options.serverArgs ?? []),
     ],
     { stdio: "ignore" },
@@ -149,6 +238,7 @@ async function startThrowaway(options: StartOptions): Promise<{
     admin,
     host: "127.0.0.1",
     port,
+    tls,
     stop: async () => {
       process.removeListener("exit", onExit);
       if (!exited) {
@@ -165,7 +255,13 @@ async function startThrowaway(options: StartOptions): Promise<{
 /** Starts (or connects to) a server and prepares a fresh database on it. */
 export async function startDatabase(options: StartOptions = {}): Promise<TestDatabase> {
   const url = process.env.MYSQL_URL;
-  let server: { admin: mysql.ConnectionOptions; host: string; port: number; stop: () => Promise<void> };
+  let server: {
+    admin: mysql.ConnectionOptions;
+    host: string;
+    port: number;
+    tls: { caCert: string; wrongCaCert: string } | null;
+    stop: () => Promise<void>;
+  };
   if (url !== undefined && url !== "") {
     const u = new URL(url);
     const host = u.hostname;
@@ -174,8 +270,11 @@ export async function startDatabase(options: StartOptions = {}): Promise<TestDat
       admin: { host, port, user: decodeURIComponent(u.username), password: decodeURIComponent(u.password) },
       host,
       port,
+      tls: null,
       stop: () => Promise.resolve(),
     };
+    if (options.tls === true)
+      throw new Error("startDatabase({ tls: true }) needs a throwaway server, not MYSQL_URL");
   } else {
     server = await startThrowaway(options);
   }
@@ -198,7 +297,8 @@ export async function startDatabase(options: StartOptions = {}): Promise<TestDat
     password: TEST_PASSWORD,
     database,
     throwaway: url === undefined || url === "",
-    // As the provider connects (providers/connection.ts): ensureSentinel sends one batch of statements.
+    tls: server.tls,
+    // As the provider connects (providers/connection.ts): one statement per round trip.
     connect: () =>
       mysql.createConnection({
         host: server.host,
@@ -206,7 +306,8 @@ export async function startDatabase(options: StartOptions = {}): Promise<TestDat
         user,
         password: TEST_PASSWORD,
         database,
-        multipleStatements: true,
+        multipleStatements: false,
+        ...(server.tls === null ? {} : { ssl: { ca: server.tls.caCert, rejectUnauthorized: true } }),
       }),
     admin: async (sql, values) => {
       const [result] = await adminConn.query(sql, values);
