@@ -220,6 +220,7 @@ export function deployFleet(cfg: FleetConfig): Promise<FleetOutputs> {
       // Only where there is a router to call; elsewhere the hook would warn on every rollout.
       prewarmHook: region.prewarmUrl === null ? undefined : prewarmHook,
       healthHook,
+      cutover: region.cutover,
     });
   }
   const clickhouseUrl = cfg.clickhouseUrl.toOutput();

@@ -90,6 +90,11 @@ export interface SentinelArgs {
   /** Keep the database row when this sentinel is deleted. Default: false. */
   readonly retainRecord?: boolean;
   /**
+   * Cutover from the original agent: the row takes the identity of the environment's existing row in the
+   * region, read when the record is checked (README, "Cutover from the original agent"). Default: false.
+   */
+  readonly adoptExisting?: boolean;
+  /**
    * Pod user and group, priority class, preStop delay and drain time. Default: POD_DEFAULTS (65532:65532, no
    * priority class, 10 s preStop, 30 s drain).
    */
@@ -132,6 +137,8 @@ export class Sentinel extends pulumi.ComponentResource {
         replicas: args.replicas,
         cpuMillicores: args.cpuMillicores,
         memoryMib: args.memoryMib,
+        // Only sent when on, so stacks that never cut over keep their records' inputs as they are.
+        adoptExisting: args.adoptExisting === true ? true : undefined,
       },
       {
         parent: this,

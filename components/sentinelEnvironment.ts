@@ -33,6 +33,8 @@ export interface SentinelRegionTarget {
   readonly prewarmHook?: pulumi.ResourceHook;
   /** Row-health hook for the sentinels' Deployments (components/healthHook.ts). Default: none. */
   readonly healthHook?: pulumi.ResourceHook;
+  /** The region is being cut over from the original agent: adopt existing rows' identities. Default: false. */
+  readonly cutover?: boolean;
 }
 
 /** OpenTelemetry export settings for the pods. */
@@ -184,6 +186,7 @@ export class SentinelEnvironment extends pulumi.ComponentResource {
           nodeClass: args.nodeClass,
           prewarmHook: region.prewarmHook,
           healthHook: region.healthHook,
+          adoptExisting: region.cutover,
           retainRecord: args.retainSentinelRows,
           pod: args.pod,
         },

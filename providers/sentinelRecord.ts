@@ -20,7 +20,9 @@ import { proposeIdentity, resolveReplicas, sentinelAddress } from "./identity";
 import {
   deleteSentinel,
   ensureSentinel,
+  findSentinel,
   readSentinel,
+  rebaseAddress,
   updateSentinel,
   type SentinelRow,
 } from "./sentinelSql";
@@ -41,6 +43,8 @@ export interface SentinelSpec {
   replicas?: number | null;
   cpuMillicores?: number | null;
   memoryMib?: number | null;
+  /** Cutover: check proposes the identity of the row that already exists (regions[].cutover). */
+  adoptExisting?: boolean | null;
 }
 
 /** The row as a sentinel's Kubernetes objects need it: one value, so the component reads one output. */
@@ -100,6 +104,13 @@ export interface SentinelRecordArgs {
   readonly cpuMillicores?: pulumi.Input<number>;
   /** Memory per pod in MiB. Default: 256. */
   readonly memoryMib?: pulumi.Input<number>;
+  /**
+   * Cutover from the original agent: `check` reads the environment's row in the region, when there is one, and
+   * proposes its own id and k8s_name (so previews show the real names, and the adopted identity is stored as
+   * the record's inputs by the first `up`). Needs the database in previews. Default: false (the proposal is
+   * derived from the environment and region, without the database).
+   */
+  readonly adoptExisting?: pulumi.Input<boolean>;
 }
 
 interface Failure {
@@ -243,6 +254,40 @@ export function checkSentinelRecord(
 }
 
 /**
+ * Checked inputs that take the identity of an existing row (cutover): its id and k8s_name, its address rebased
+ * on the declared namespace. Everything else stays as checked; create then adopts exactly that row.
+ */
+export function withAdoptedIdentity(
+  inputs: Record<string, unknown>,
+  row: { readonly id: string; readonly k8sName: string },
+): Record<string, unknown> {
+  const proposedAddress = inputs.k8sAddress;
+  const k8sAddress =
+    typeof proposedAddress === "string" && !isUnknown(proposedAddress)
+      ? rebaseAddress(row.k8sName, proposedAddress)
+      : UNKNOWN;
+  const identity = { sentinelId: row.id, k8sName: row.k8sName, k8sAddress };
+  return { ...inputs, ...identity, row: { ...(inputs.row as Record<string, unknown>), ...identity } };
+}
+
+/** Whether check should look the row up: the cutover opt-in, known ids, and no identity recorded for this row yet. */
+export function wantsAdoptionLookup(
+  olds: Partial<SentinelRecordCheckedInputs>,
+  news: Record<string, unknown>,
+): { environmentId: string; regionId: string } | null {
+  const spec = news.spec;
+  if (!isRecord(spec) || spec.adoptExisting !== true) return null;
+  const { environmentId, regionId } = spec;
+  if (typeof environmentId !== "string" || typeof regionId !== "string") return null;
+  if (isUnknown(environmentId) || isUnknown(regionId)) return null;
+  const recorded =
+    olds.spec?.environmentId === environmentId &&
+    olds.spec?.regionId === regionId &&
+    typeof olds.sentinelId === "string";
+  return recorded ? null : { environmentId, regionId };
+}
+
+/**
  * Replace when the (environment, region) changes, update in place otherwise; unknown values count as changes.
  * Should a replacement ever keep the same row id (an identity carried over from state), the old row must go
  * first: with create-before-delete the create would adopt the row and the delete would then remove it.
@@ -348,11 +393,25 @@ export class SentinelRecordProvider implements pulumi.dynamic.ResourceProvider {
     return Promise.resolve();
   }
 
-  check(
+  /**
+   * Validates and proposes the identity without the database, except during a cutover (`adoptExisting`), where
+   * the environment's existing row, if any, lends its identity: previews then show the names the objects
+   * really have, and the first `up` stores that identity as the record's inputs, so no later preview shows a
+   * rename. Under the mock runtime (synth, tests) the provider is never configured: the proposal stands.
+   */
+  async check(
     olds: Partial<SentinelRecordCheckedInputs>,
     news: Record<string, unknown>,
   ): Promise<pulumi.dynamic.CheckResult> {
-    return Promise.resolve(checkSentinelRecord(olds, news));
+    const checked = checkSentinelRecord(olds, news);
+    const lookup = wantsAdoptionLookup(olds, news);
+    if (checked.failures.length > 0 || lookup === null || this.configured === undefined) return checked;
+    const { environmentId, regionId } = lookup;
+    const row = await this.withConnection(
+      `cutover lookup of the sentinel of environment ${environmentId} in region ${regionId}`,
+      (conn) => findSentinel(conn, environmentId, regionId),
+    );
+    return row === null ? checked : { ...checked, inputs: withAdoptedIdentity(checked.inputs, row) };
   }
 
   diff(

@@ -375,6 +375,23 @@ export async function ensureSentinel(
   );
 }
 
+/**
+ * The environment's row in the region, as an adoption would take it (one plain read, no locks); null when there
+ * is none. A row whose ids equal the declared ones only under the collation is refused, as ensureSentinel
+ * refuses it.
+ */
+export async function findSentinel(
+  conn: Queryable,
+  environmentId: string,
+  regionId: string,
+): Promise<SentinelRow | null> {
+  const found = await lookup(conn, environmentId, regionId);
+  if (found === null) throw unknownRegion(regionId);
+  if (found.regionKey !== regionId) throw regionCaseClash(regionId, found.regionKey);
+  if (found.row !== null) assertSameIds(found.row, { environmentId, regionId });
+  return found.row;
+}
+
 /** An adopted row keeps its own k8s_name; only the namespace part of its address follows the declaration. */
 export function rebaseAddress(k8sName: string, proposedAddress: string): string {
   const [, ...rest] = proposedAddress.split(".");

@@ -2,6 +2,7 @@
 // on, and the whole sequence of a sentinel whose row the original platform wrote: adopt it (create), then
 // preview an image change, through Pulumi's dynamic-provider host against the real database and under mocks.
 import { strict as assert } from "assert";
+import * as net from "net";
 import * as path from "path";
 import { startDatabase, type TestDatabase } from "../tools/mariadb";
 import { DYNAMIC_TYPE, type ProgramRun } from "../tools/mockEngine";
@@ -17,6 +18,18 @@ const RECORD_NAME = "env_storefront_prod-us-east-1";
 const NEW_IMAGE = "ghcr.io/unkeyed/unkey:v2.0.32";
 /** The row the original platform wrote: its own id and 8-character name, not the ones this program proposes. */
 const ORIGINAL = { id: "s_orig00000000000000001", k8sName: "q7x2k9ab" };
+
+/** A port on 127.0.0.1 that nothing listens on: bound once by the OS, then released. */
+function refusedPort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once("error", reject);
+    srv.listen(0, "127.0.0.1", () => {
+      const { port } = srv.address() as net.AddressInfo;
+      srv.close(() => resolve(port));
+    });
+  });
+}
 
 const providersOf = (run: ProgramRun) =>
   Object.fromEntries(run.resources.filter((r) => r.type === K8S_PROVIDER).map((r) => [r.name, r.inputs]));
@@ -40,6 +53,14 @@ describe("cutover: the region's Kubernetes provider", function () {
     assert.deepEqual(cut["region-eu-central-1"], normal["region-eu-central-1"]);
     for (const p of Object.values(normal)) assert.equal(p.enablePatchForce, undefined);
     assert.equal(normal["region-us-east-1"].upsertExistingObjects, undefined);
+    // The records of the cutover region ask check to adopt existing rows' identities; the others send nothing.
+    for (const r of on.resources.filter((x) => x.type === DYNAMIC_TYPE)) {
+      const inCutover = r.inputs.spec.regionId === "reg_use1";
+      assert.equal(r.inputs.spec.adoptExisting, inCutover ? true : undefined, r.name);
+    }
+    for (const r of off.resources.filter((x) => x.type === DYNAMIC_TYPE)) {
+      assert.equal("adoptExisting" in r.inputs.spec, false, r.name);
+    }
     // The namespace provider is the same either way.
     assert.deepEqual(cut["region-us-east-1-namespace"], normal["region-us-east-1-namespace"]);
     // Turning the opt-in on or off changes only those two keys: not the context (nor cluster or kubeconfig),
@@ -75,9 +96,9 @@ describe("cutover: adopt a row, then preview an image change", function () {
     await db?.stop();
   });
 
-  it("keeps the adopted names in every later preview, once a refresh has recorded them", async () => {
-    await db.reset();
-    await db.admin(
+  /** The row the original platform wrote, as its agent left it. */
+  const insertOriginal = () =>
+    db.admin(
       "INSERT INTO sentinels (id, workspace_id, project_id, environment_id, k8s_name, k8s_address, region_id, image, " +
         "desired_replicas, available_replicas, cpu_millicores, memory_mib, version, created_at) " +
         "VALUES (?, ?, ?, ?, ?, ?, 'reg_use1', ?, 3, 3, 256, 256, 41, 1700000000000)",
@@ -91,6 +112,110 @@ describe("cutover: adopt a row, then preview an image change", function () {
         news.spec.image,
       ],
     );
+
+  it("with the cutover opt-in, previews and the adopting up carry the row's own names: no rename, no refresh", async () => {
+    await db.reset();
+    await insertOriginal();
+    const address = `${ORIGINAL.k8sName}.sentinel.svc.cluster.local:8040`;
+    const cutover = { ...news, spec: { ...news.spec, adoptExisting: true } };
+
+    // pulumi preview / up with regions[].cutover: check reads the existing row and proposes its identity.
+    const checked = (await host.check({ olds: {}, news: cutover })).inputs;
+    assert.deepEqual(
+      [checked.sentinelId, checked.k8sName, checked.k8sAddress, checked.row.sentinelId, checked.row.k8sName],
+      [ORIGINAL.id, ORIGINAL.k8sName, address, ORIGINAL.id, ORIGINAL.k8sName],
+    );
+    const created = await host.create({ properties: checked });
+    assert.deepEqual(
+      [created.id, created.properties.k8sName, created.properties.version],
+      [ORIGINAL.id, ORIGINAL.k8sName, 41],
+    );
+    // The engine stores the checked inputs: they already hold the adopted identity.
+    const state = { id: created.id, inputs: checked, outputs: created.properties };
+
+    // Cutover off, then an image change: check keeps the recorded identity, diff is an in-place update.
+    const changed = { ...news, spec: { ...news.spec, image: NEW_IMAGE } };
+    const next = (await host.check({ olds: state.inputs, news: changed })).inputs;
+    assert.deepEqual(
+      [next.sentinelId, next.k8sName, next.row.k8sName, next.row.image],
+      [ORIGINAL.id, ORIGINAL.k8sName, ORIGINAL.k8sName, NEW_IMAGE],
+    );
+    const diff = await host.diff({ id: state.id, olds: state.outputs, news: next, oldInputs: state.inputs });
+    assert.deepEqual([diff.changes, diff.replaces], ["some", []]);
+    // Turning the opt-in off alone changes nothing.
+    const off = (await host.check({ olds: state.inputs, news })).inputs;
+    const quiet = await host.diff({ id: state.id, olds: state.outputs, news: off, oldInputs: state.inputs });
+    assert.equal(quiet.changes, "none");
+
+    // The program's preview of that image change with this state: the objects keep the original names.
+    const { config } = exampleConfig();
+    const envs = (config["sentinel-fleet:environments"] as Props[]).map((e) =>
+      e.environmentId === news.spec.environmentId ? { ...e, image: NEW_IMAGE } : e,
+    );
+    const priorInputs = (name: string) => (name === RECORD_NAME ? state.inputs : undefined);
+    const preview = await runExample(true, { "sentinel-fleet:environments": envs }, { priorInputs });
+    const record = preview.resources.find((r) => r.type === DYNAMIC_TYPE && r.name === RECORD_NAME)!;
+    const objects = preview.resources.filter(
+      (r) => r.parent === record.parent && r.type.startsWith("kubernetes:"),
+    );
+    assert.equal(objects.length, 3);
+    for (const o of objects) assert.equal(o.inputs.metadata.name, ORIGINAL.k8sName, o.type);
+
+    // A sentinel the original platform never had in the cutover region keeps the proposed identity.
+    await db.reset();
+    const fresh = (await host.check({ olds: {}, news: cutover })).inputs;
+    assert.equal(fresh.k8sName, proposeIdentity(news.spec.environmentId as string, "reg_use1").k8sName);
+    // A row that matches only under the collation is not adopted, at check time either.
+    await db.admin(
+      "INSERT INTO sentinels (id, workspace_id, project_id, environment_id, k8s_name, k8s_address, region_id, image, " +
+        "desired_replicas, available_replicas, cpu_millicores, memory_mib, version, created_at) " +
+        "VALUES ('s_case', 'w', 'p', ?, 'caseclash000', 'caseclash000.sentinel.svc.cluster.local:8040', 'reg_use1', 'i', 1, 0, 1, 1, 1, 1)",
+      [String(news.spec.environmentId).toUpperCase()],
+    );
+    const clash = await host.check({ olds: {}, news: cutover }).then(
+      () => null,
+      (err: { details?: string }) => String(err.details),
+    );
+    assert.match(clash ?? "", /differ byte for byte/);
+  });
+
+  it("with the cutover opt-in and the database out of reach, check fails naming the database", async () => {
+    const unreachable = await startProviderHost();
+    try {
+      await unreachable.configure({
+        config: {
+          "sentinel-fleet:database": {
+            host: "127.0.0.1",
+            port: await refusedPort(),
+            user: db.user,
+            name: db.database,
+            connectTimeoutMs: 500,
+            operationTimeoutMs: 1500,
+          },
+          "sentinel-fleet:databasePassword": secret(db.password),
+        },
+      });
+      const cutover = { ...news, spec: { ...news.spec, adoptExisting: true } };
+      await assert.rejects(unreachable.check({ olds: {}, news: cutover }), (err: { details?: string }) => {
+        assert.match(
+          String(err.details),
+          /cutover lookup of the sentinel of environment env_storefront_prod in region reg_use1/,
+        );
+        assert.match(String(err.details), /127\.0\.0\.1:\d+/);
+        assert.ok(!String(err.details).includes(db.password), "no password in the error");
+        return true;
+      });
+      // Without the opt-in, check needs no database.
+      const plain = await unreachable.check({ olds: {}, news });
+      assert.deepEqual(plain.failures, []);
+    } finally {
+      await unreachable.stop();
+    }
+  });
+
+  it("without the opt-in (a row adopted by a plain create), keeps the adopted names once a refresh has recorded them", async () => {
+    await db.reset();
+    await insertOriginal();
     const proposed = proposeIdentity(news.spec.environmentId as string, "reg_use1");
     const changed = { ...news, spec: { ...news.spec, image: NEW_IMAGE } };
 
