@@ -362,6 +362,52 @@ describe("SentinelRecord against MariaDB", function () {
     assert.equal(d.outs.version, 8e15 + 1);
   });
 
+  it("takes the clock once the region's lock is held, so a writer that waited never goes below a deleted row", async () => {
+    const base = await provider.create(checked({ environmentId: "env_base" }));
+    const locker = await db.connect();
+    const other = await db.connect();
+    const clock = "CAST(UNIX_TIMESTAMP(NOW(6)) * 1000000 AS UNSIGNED)";
+    // While a create and an update wait for the region, a row gets a version from the clock (as a writer
+    // granted the lock first would) and is deleted again, so MAX + 1 cannot keep the waiters above it.
+    const waitBehindLock = async (run: () => Promise<number>) => {
+      await locker.query("START TRANSACTION");
+      await locker.query("SELECT id FROM regions WHERE id = 'reg_use1' FOR UPDATE");
+      const pending = run();
+      await new Promise((r) => setTimeout(r, 400));
+      await other.query(
+        "INSERT INTO sentinels (id, workspace_id, project_id, environment_id, k8s_name, k8s_address, region_id, " +
+          "image, desired_replicas, available_replicas, cpu_millicores, memory_mib, version, created_at) " +
+          `SELECT 'snt_gone', 'ws', 'proj', 'env_gone', 'gone', 'gone.sentinel.svc.cluster.local', 'reg_use1', ` +
+          `'img', 1, 0, 100, 128, ${clock}, 0`,
+      );
+      const [[gone]] = (await other.query(
+        "SELECT version FROM sentinels WHERE id = 'snt_gone'",
+      )) as unknown as [{ version: number }[]];
+      await other.query("DELETE FROM sentinels WHERE id = 'snt_gone'");
+      await locker.query("COMMIT");
+      return { version: await pending, seen: Number(gone.version) };
+    };
+    try {
+      const created = await waitBehindLock(async () => {
+        const r = await provider.create(checked({ environmentId: "env_waited" }));
+        return r.outs.version;
+      });
+      assert.ok(created.version > created.seen, `create: ${created.version} > deleted ${created.seen}`);
+      const updated = await waitBehindLock(async () => {
+        const r = await provider.update(
+          base.id,
+          base.outs as SentinelRecordOutputs,
+          checked({ environmentId: "env_base", image: "ghcr.io/unkeyed/unkey:v8" }),
+        );
+        return r.outs!.version;
+      });
+      assert.ok(updated.version > updated.seen, `update: ${updated.version} > deleted ${updated.seen}`);
+    } finally {
+      await locker.end();
+      await other.end();
+    }
+  });
+
   it("gives stacks that share a region (separate provider processes' pools) distinct rising versions", async () => {
     const other = await configured(db, { connectTimeoutMs: 4_000 }); // another pool: different settings
     const made = await Promise.all(
