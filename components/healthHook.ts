@@ -124,10 +124,14 @@ export async function runHealthHook(
     );
     return result;
   } catch (err) {
+    const message = (err as Error).message;
+    // A COMMIT whose answer was lost may have taken effect (providers/connection.ts, outcomeWhenCutOff).
+    const row = message.includes("its COMMIT had been sent")
+      ? "The row may or may not say so now"
+      : "The row keeps its previous health";
     throw new Error(
       `recording the rollout of ${who} (${seen.health}, ${seen.availableReplicas}/${seen.desiredReplicas} ` +
-        `available) in its row failed: ${(err as Error).message}. The row keeps its previous health; the ` +
-        "next change of this Deployment records it again",
+        `available) in its row failed: ${message}. ${row}; the next change of this Deployment records it again`,
     );
   }
 }

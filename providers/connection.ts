@@ -264,18 +264,54 @@ export interface DatabaseTarget {
  * working directory, the project directory under `pulumi`). Read once, when the provider is configured.
  */
 export function resolveCaCert(settings: ConnectionSettings, secretPem: string | null): string | null {
-  if (secretPem !== null && secretPem !== "") return secretPem;
+  if (secretPem !== null && secretPem !== "") {
+    return checkedCaBundle(secretPem, settings.tls.mode, DATABASE_CA_CERT_CONFIG_KEY);
+  }
   const file = settings.tls.caFile;
   if (file === null) return null;
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const fs = require("fs") as typeof Fs;
+  let text: string;
   try {
-    return fs.readFileSync(file, "utf8");
+    text = fs.readFileSync(file, "utf8");
   } catch (err) {
     throw new Error(
       `${DATABASE_CONFIG_KEY}.tls.caFile: cannot read ${JSON.stringify(file)}: ${(err as Error).message}`,
     );
   }
+  return checkedCaBundle(
+    text,
+    settings.tls.mode,
+    `${DATABASE_CONFIG_KEY}.tls.caFile (${JSON.stringify(file)})`,
+  );
+}
+
+/**
+ * Node ignores whatever in a `ca` bundle is not a certificate, so a bundle of garbage would only show later as
+ * "self-signed certificate in certificate chain". A bundle the verifying modes use must be PEM certificates,
+ * each parsing; the problem names the key and the block, never the text (a secret, or a private key pasted by
+ * mistake). The modes that verify nothing ignore the bundle, so it is not checked for them.
+ */
+export function checkedCaBundle(text: string, mode: TlsMode, key: string): string {
+  if (mode !== "verify-ca" && mode !== "verify-identity") return text;
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const crypto = require("crypto") as typeof Crypto;
+  const blocks = [...text.matchAll(/-----BEGIN ([A-Z0-9 ]+)-----[\s\S]*?-----END \1-----/g)];
+  const problem = (what: string) =>
+    new Error(
+      `${key} ${what}; a CA bundle for tls.mode ${mode} is one or more PEM certificates ` +
+        "(-----BEGIN CERTIFICATE-----); its text is not shown",
+    );
+  if (blocks.length === 0) throw problem("holds no PEM block");
+  blocks.forEach((b, i) => {
+    if (b[1] !== "CERTIFICATE") throw problem(`holds a ${b[1]} block (block ${i + 1} of ${blocks.length})`);
+    try {
+      new crypto.X509Certificate(b[0]);
+    } catch {
+      throw problem(`holds a certificate that does not parse (block ${i + 1} of ${blocks.length})`);
+    }
+  });
+  return text;
 }
 
 /** Pool bounds: a few connections per process; `pulumi up` runs up to --parallel creates at once. */
@@ -426,6 +462,34 @@ function detail(err: unknown): string {
 
 const ER_LOCK_WAIT_TIMEOUT = 1205;
 
+/** What the server's lock waits leave of an operation's deadline to the client, at least. */
+export const LOCK_WAIT_MARGIN_MS = 250;
+
+/**
+ * What became of a statement the client stopped waiting for (a timeout or a lost connection); its connection
+ * is destroyed either way. The server does not notice a closed connection while a statement runs, so a write
+ * that had reached it can still finish there: inside a transaction that is harmless (the server rolls back
+ * what a closed connection left open), but an autocommitted write, or a COMMIT already sent, may take effect.
+ * No client can rule that out; the provider's writes are idempotent by (environment, region), so the next
+ * `pulumi up` reads the row as it is and adopts or converges it.
+ */
+export function outcomeWhenCutOff(sql: string, inTransaction: boolean): string {
+  if (/^\s*COMMIT\b/i.test(sql)) {
+    return (
+      "its COMMIT had been sent, so whether the change took effect is unknown (the connection was closed); " +
+      "the next `pulumi up` reads the row as it is and converges it"
+    );
+  }
+  if (inTransaction) return "its connection was closed, so its transaction is rolled back, never committed";
+  if (/^\s*(INSERT|UPDATE|DELETE)\b/i.test(sql)) {
+    return (
+      "its autocommitted write had reached the server and may still complete there (the connection was closed); " +
+      "a row it leaves is whole, and the next `pulumi up` adopts it"
+    );
+  }
+  return "the statement in flight only read (the connection was closed)";
+}
+
 /**
  * One operation's use of the database: statements on one pooled connection, each bounded by what is left of
  * the operation's deadline. Lock waits are bounded on the server too (session `innodb_lock_wait_timeout` and
@@ -492,11 +556,12 @@ export class DatabaseSession {
   private async prepare(write: boolean): Promise<void> {
     const remaining = this.remainingMs();
     if (remaining <= 0) throw this.gaveUp();
-    const seconds = Math.floor(remaining / 2000);
+    // Two waits (a metadata lock, then a row lock) end at least LOCK_WAIT_MARGIN_MS before the client gives up.
+    const seconds = Math.floor((remaining - LOCK_WAIT_MARGIN_MS) / 2000);
     if (seconds < 1 && write) {
       throw databaseError(
-        `${this.operation} gave up at ${this.where}: less than 2 s of its deadline left for a statement ` +
-          "that may wait for locks (MySQL counts lock waits in whole seconds)",
+        `${this.operation} gave up at ${this.where}: less than ${(2000 + LOCK_WAIT_MARGIN_MS) / 1000} s of its ` +
+          "deadline left for a statement that may wait for locks (MySQL counts lock waits in whole seconds)",
       );
     }
     const wanted = Math.max(1, seconds);
@@ -525,7 +590,7 @@ export class DatabaseSession {
       const e = err as { code?: string; errno?: number; fatal?: boolean; sqlState?: string };
       if (e.code === "PROTOCOL_SEQUENCE_TIMEOUT") {
         this.broken = true;
-        throw this.gaveUp();
+        throw this.gaveUp(sql);
       }
       // A server error leaves the connection usable; anything else (a lost connection) does not.
       if (e.fatal === true || e.sqlState === undefined) this.broken = true;
@@ -537,17 +602,25 @@ export class DatabaseSession {
         );
       }
       if (e.sqlState === undefined) {
-        throw databaseError(`${this.operation} failed at ${this.where}: ${detail(err)}`, e.errno);
+        throw databaseError(
+          `${this.operation} failed at ${this.where}: ${detail(err)}; ${outcomeWhenCutOff(sql, this.inTransaction)}`,
+          e.errno,
+        );
       }
       throw err;
     }
   }
 
-  private gaveUp(): Error {
+  /** `sent`: the statement in flight when the deadline passed; null: none (the deadline passed between them). */
+  private gaveUp(sent: string | null = null): Error {
     return databaseError(
       `${this.operation} gave up at ${this.where}: no answer within its deadline of ` +
         `${this.target.settings.operationTimeoutMs} ms (sentinel-fleet:database.operationTimeoutMs); ` +
-        "its connection was closed, so a transaction of it is rolled back, never committed",
+        (sent === null
+          ? this.inTransaction
+            ? "its transaction is rolled back, never committed"
+            : "no statement of it was in flight"
+          : outcomeWhenCutOff(sent, this.inTransaction)),
     );
   }
 

@@ -110,11 +110,14 @@ const ROW_COLUMNS = READ_COLUMNS.split(", ")
   .join(", ");
 
 /**
- * The database clock in microseconds since 1970. The session's time zone is UTC (set per connection), so
- * UNIX_TIMESTAMP of NOW(6) has no daylight-saving fold; 2026's values are about 1.8e15, below 2^53 (exact in a
- * JavaScript number) until the year 2255.
+ * The database clock in microseconds since 1970, as it is when the expression is evaluated: SYSDATE, not NOW,
+ * which is the time the statement started, before it waited for the region's lock (a writer granted the lock
+ * meanwhile may have taken a later clock value, and that row may be deleted since: tested). The session's
+ * time zone is UTC (set per connection), so UNIX_TIMESTAMP has no daylight-saving fold; 2026's values are about
+ * 1.8e15, below 2^53 (exact in a JavaScript number) until the year 2255. A server started with
+ * `--sysdate-is-now` makes SYSDATE a NOW again (README: "Versions that only go up").
  */
-const CLOCK_US = "CAST(UNIX_TIMESTAMP(NOW(6)) * 1000000 AS UNSIGNED)";
+const CLOCK_US = "CAST(UNIX_TIMESTAMP(SYSDATE(6)) * 1000000 AS UNSIGNED)";
 
 /**
  * The lookup, a plain read (no locks, one round trip): the region and the environment's row in it. No row
@@ -145,15 +148,15 @@ export const SELECT_BY_ID_SQL = `SELECT ${READ_COLUMNS} FROM sentinels WHERE id 
 /** Which of a new row's unique values another row already holds. */
 export const CLASH_SQL = "SELECT id FROM sentinels WHERE id = ? OR k8s_name = ? OR k8s_address = ?";
 
-/** The region lock of an update, and the database clock as it is taken. */
-export const LOCK_REGION_SQL = `SELECT r.id AS region_key, ${CLOCK_US} AS now_us FROM regions r WHERE r.id = ? FOR UPDATE`;
+/** The region lock of an update. */
+export const LOCK_REGION_SQL = "SELECT r.id AS region_key FROM regions r WHERE r.id = ? FOR UPDATE";
 
 /**
- * The region's highest version, read after the lock is held: the transaction's first consistent read, so its
- * snapshot includes every version committed under the lock before.
+ * The region's highest version and the database clock, read after the lock is held: the transaction's first
+ * consistent read, so its snapshot includes every version committed under the lock before, and a statement
+ * that starts only once the lock is held.
  */
-export const MAX_VERSION_SQL =
-  "SELECT COALESCE(MAX(version), 0) AS max_version FROM sentinels WHERE region_id = ?";
+export const MAX_VERSION_SQL = `SELECT COALESCE(MAX(version), 0) AS max_version, ${CLOCK_US} AS now_us FROM sentinels WHERE region_id = ?`;
 
 export const UPDATE_SQL =
   "UPDATE sentinels SET workspace_id = ?, project_id = ?, image = ?, desired_replicas = ?, cpu_millicores = ?, " +
@@ -417,10 +420,8 @@ async function versionedUpdate(
         const region = (locked as Record<string, unknown>[])[0];
         if (region === undefined) throw unknownRegion(regionId);
         const [max] = await tx.query(MAX_VERSION_SQL, [regionId]);
-        const version = Math.max(
-          num((max as Record<string, unknown>[])[0].max_version) + 1,
-          num(region.now_us),
-        );
+        const highest = (max as Record<string, unknown>[])[0];
+        const version = Math.max(num(highest.max_version) + 1, num(highest.now_us));
         const affected = await write(tx, version);
         const [rows] = await tx.query(SELECT_BY_ID_SQL, [id]);
         const list = rows as Record<string, unknown>[];

@@ -196,6 +196,51 @@ describe("database.tls against MariaDB with require_secure_transport=ON", functi
     );
   });
 
+  it("refuses a CA bundle that holds no certificate, naming the key and never echoing the text", async () => {
+    const { resolveCaCert } = await import("../providers/connection");
+    const marker = "s3cr3t-not-a-cert";
+    const bad = {
+      "not PEM": `just text ${marker}`,
+      "a broken certificate": `-----BEGIN CERTIFICATE-----\n${marker}\n-----END CERTIFICATE-----\n`,
+      "a private key": `${db.tls!.caCert}-----BEGIN PRIVATE KEY-----\n${marker}\n-----END PRIVATE KEY-----\n`,
+    };
+    for (const [what, pem] of Object.entries(bad)) {
+      for (const mode of ["verify-ca", "verify-identity"] as const) {
+        assert.throws(
+          () => resolveCaCert(settings(mode), pem),
+          (err: Error) => {
+            assert.match(
+              err.message,
+              /^sentinel-fleet:databaseCaCert holds (no PEM block|a certificate that does not parse|a PRIVATE KEY block)/,
+              what,
+            );
+            assert.ok(!err.message.includes(marker), `${what}: the text is not shown`);
+            return true;
+          },
+        );
+        const file = path.join(tmp, "bad.pem");
+        fs.writeFileSync(file, pem);
+        assert.throws(
+          () => resolveCaCert(settings(mode, { caFile: file }), null),
+          (err: Error) => {
+            assert.match(err.message, /^sentinel-fleet:database\.tls\.caFile \(".*bad\.pem"\) holds/, what);
+            assert.ok(!err.message.includes(marker));
+            return true;
+          },
+        );
+      }
+    }
+    // A directory, or a file this process may not read, names the key and the path.
+    assert.throws(
+      () => resolveCaCert(settings("verify-ca", { caFile: tmp }), null),
+      /sentinel-fleet:database\.tls\.caFile: cannot read ".*": EISDIR/,
+    );
+    // Modes that verify nothing ignore the bundle, and the right CA with a second certificate passes.
+    assert.equal(resolveCaCert(settings("required"), "not PEM"), "not PEM");
+    const two = db.tls!.caCert + db.tls!.wrongCaCert;
+    assert.notEqual(await cipher("verify-identity", resolveCaCert(settings("verify-identity"), two)), "");
+  });
+
   it("fails clearly with a CA that did not sign the server's certificate", async () => {
     for (const mode of ["verify-ca", "verify-identity"] as const) {
       await assert.rejects(cipher(mode, db.tls!.wrongCaCert), (err: Error) => {

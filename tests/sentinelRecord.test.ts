@@ -56,26 +56,33 @@ async function configured(db: TestDatabase, overrides: Record<string, unknown> =
 
 /**
  * A TCP proxy on 127.0.0.1 in front of the database: it forwards, or goes silent (accepts bytes, answers
- * nothing, forwards nothing), or resets every connection on its next packet.
+ * nothing, forwards nothing), or resets every connection on its next packet. With `deafAfter` set, a
+ * connection that forwards a packet containing that text keeps forwarding to the server but passes none of
+ * its answers back: the statement reaches the server, its answer never reaches the client.
  */
 async function startProxy(targetPort: number): Promise<{
   port: number;
   mode: "forward" | "silent" | "reset";
+  deafAfter: string | null;
   close(): Promise<void>;
 }> {
   const sockets = new Set<net.Socket>();
-  const state = { mode: "forward" as "forward" | "silent" | "reset" };
+  const state = { mode: "forward" as "forward" | "silent" | "reset", deafAfter: null as string | null };
   const server = net.createServer((client) => {
     const upstream = net.connect(targetPort, "127.0.0.1");
+    let deaf = false;
     for (const s of [client, upstream]) {
       sockets.add(s);
       s.on("close", () => sockets.delete(s));
       s.on("error", () => undefined);
     }
     const pipe = (from: net.Socket, to: net.Socket) =>
-      from.on("data", (chunk) => {
-        if (state.mode === "forward") to.write(chunk);
-        else if (state.mode === "reset") {
+      from.on("data", (chunk: Buffer) => {
+        if (state.mode === "forward") {
+          if (from === upstream && deaf) return;
+          to.write(chunk);
+          if (from === client && state.deafAfter !== null && chunk.includes(state.deafAfter)) deaf = true;
+        } else if (state.mode === "reset") {
           client.resetAndDestroy();
           upstream.destroy();
         }
@@ -93,6 +100,12 @@ async function startProxy(targetPort: number): Promise<{
     },
     set mode(m) {
       state.mode = m;
+    },
+    get deafAfter() {
+      return state.deafAfter;
+    },
+    set deafAfter(text) {
+      state.deafAfter = text;
     },
     close: () =>
       new Promise<void>((r) => {
@@ -347,6 +360,52 @@ describe("SentinelRecord against MariaDB", function () {
     await db.admin("UPDATE sentinels SET version = ? WHERE id = ?", [8e15, a.id]);
     const d = await provider.create(checked({ environmentId: "env_d" }));
     assert.equal(d.outs.version, 8e15 + 1);
+  });
+
+  it("takes the clock once the region's lock is held, so a writer that waited never goes below a deleted row", async () => {
+    const base = await provider.create(checked({ environmentId: "env_base" }));
+    const locker = await db.connect();
+    const other = await db.connect();
+    const clock = "CAST(UNIX_TIMESTAMP(NOW(6)) * 1000000 AS UNSIGNED)";
+    // While a create and an update wait for the region, a row gets a version from the clock (as a writer
+    // granted the lock first would) and is deleted again, so MAX + 1 cannot keep the waiters above it.
+    const waitBehindLock = async (run: () => Promise<number>) => {
+      await locker.query("START TRANSACTION");
+      await locker.query("SELECT id FROM regions WHERE id = 'reg_use1' FOR UPDATE");
+      const pending = run();
+      await new Promise((r) => setTimeout(r, 400));
+      await other.query(
+        "INSERT INTO sentinels (id, workspace_id, project_id, environment_id, k8s_name, k8s_address, region_id, " +
+          "image, desired_replicas, available_replicas, cpu_millicores, memory_mib, version, created_at) " +
+          `SELECT 'snt_gone', 'ws', 'proj', 'env_gone', 'gone', 'gone.sentinel.svc.cluster.local', 'reg_use1', ` +
+          `'img', 1, 0, 100, 128, ${clock}, 0`,
+      );
+      const [[gone]] = (await other.query(
+        "SELECT version FROM sentinels WHERE id = 'snt_gone'",
+      )) as unknown as [{ version: number }[]];
+      await other.query("DELETE FROM sentinels WHERE id = 'snt_gone'");
+      await locker.query("COMMIT");
+      return { version: await pending, seen: Number(gone.version) };
+    };
+    try {
+      const created = await waitBehindLock(async () => {
+        const r = await provider.create(checked({ environmentId: "env_waited" }));
+        return r.outs.version;
+      });
+      assert.ok(created.version > created.seen, `create: ${created.version} > deleted ${created.seen}`);
+      const updated = await waitBehindLock(async () => {
+        const r = await provider.update(
+          base.id,
+          base.outs as SentinelRecordOutputs,
+          checked({ environmentId: "env_base", image: "ghcr.io/unkeyed/unkey:v8" }),
+        );
+        return r.outs!.version;
+      });
+      assert.ok(updated.version > updated.seen, `update: ${updated.version} > deleted ${updated.seen}`);
+    } finally {
+      await locker.end();
+      await other.end();
+    }
   });
 
   it("gives stacks that share a region (separate provider processes' pools) distinct rising versions", async () => {
@@ -714,6 +773,52 @@ describe("SentinelRecord against MariaDB", function () {
         (await rows()).map((r) => r.environment_id),
         ["env_warm", "env_warm2"],
       );
+    } finally {
+      await proxy.close();
+    }
+  });
+
+  it("says what became of a write whose answer was lost, and the next run adopts or converges the row", async () => {
+    const proxy = await startProxy(db.port);
+    try {
+      const bounded = await configured(db, {
+        port: proxy.port,
+        connectTimeoutMs: 1_000,
+        operationTimeoutMs: 2_500,
+      });
+      // The autocommitted INSERT reaches the server; its answer does not reach the provider.
+      proxy.deafAfter = "INSERT INTO sentinels";
+      await assert.rejects(bounded.create(checked({ environmentId: "env_doubt" })), (err: Error) => {
+        assert.match(
+          err.message,
+          new RegExp(
+            `create of the sentinel of environment env_doubt in region reg_use1 gave up at the platform ` +
+              `database at 127\\.0\\.0\\.1:${proxy.port}: no answer within its deadline of 2500 ms .*` +
+              "its autocommitted write had reached the server and may still complete there",
+          ),
+        );
+        return true;
+      });
+      const [stored] = await rows("environment_id = ?", ["env_doubt"]);
+      assert.ok(stored !== undefined, "the server completed the INSERT the client gave up on");
+      proxy.deafAfter = null;
+      const again = await bounded.create(checked({ environmentId: "env_doubt" }));
+      assert.equal(again.id, stored.id, "the next create adopts the whole row");
+
+      // A COMMIT whose answer is lost: in doubt, said so; here it had committed, and the row is whole.
+      proxy.deafAfter = "COMMIT";
+      const image = "ghcr.io/unkeyed/unkey:v9";
+      await assert.rejects(
+        bounded.update(
+          again.id,
+          again.outs as SentinelRecordOutputs,
+          checked({ environmentId: "env_doubt", image }),
+        ),
+        /no answer within its deadline of 2500 ms .*its COMMIT had been sent, so whether the change took effect is unknown/,
+      );
+      const [after] = await rows("id = ?", [again.id]);
+      assert.equal(after.image, image);
+      assert.ok(Number(after.version) > Number(stored.version));
     } finally {
       await proxy.close();
     }
