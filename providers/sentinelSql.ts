@@ -128,15 +128,20 @@ export const LOOKUP_SQL =
   "LEFT JOIN sentinels s ON s.environment_id = ? AND s.region_id = r.id WHERE r.id = ?";
 
 /**
- * The insert, one autocommitted statement: it locks the region's row (FOR UPDATE), computes the version under
- * that lock and inserts. Nothing is inserted when the region is gone. Under REPEATABLE READ (every server's
- * default) the rows an INSERT ... SELECT reads are read with locks, so MAX sees every committed version.
+ * The insert, one autocommitted statement: it locks the region's row and the region's sentinel rows (FOR UPDATE),
+ * computes the version under those locks and inserts. Nothing is inserted when the region is gone. Locking reads
+ * see the latest committed rows whatever the isolation level, so MAX sees every committed version. The region's
+ * rows are read through a join in the FROM clause, not a subquery: MySQL refuses an INSERT ... SELECT whose
+ * subquery reads the target table ("you cannot insert into a table and select from the same table in a
+ * subquery", ER_UPDATE_TABLE_USED; MariaDB accepts both), while the target table in the FROM clause is allowed
+ * (MySQL buffers the selected rows in a temporary table first). `FOR UPDATE OF r` would lock less, but
+ * MariaDB has no `OF`.
  */
 export const INSERT_SELECT_SQL =
   `INSERT INTO sentinels (${COLUMNS}) ` +
   `SELECT ?, ?, ?, ?, ?, ?, ?, ?, '${ROWS.initialDesiredState}', '${ROWS.initialHealth}', ?, 0, ?, ?, ` +
-  `GREATEST(COALESCE((SELECT MAX(v.version) FROM sentinels v WHERE v.region_id = r.id), 0) + 1, ${CLOCK_US}), ` +
-  "?, NULL FROM regions r WHERE r.id = ? FOR UPDATE";
+  `GREATEST(COALESCE(MAX(v.version), 0) + 1, ${CLOCK_US}), ?, NULL ` +
+  "FROM regions r LEFT JOIN sentinels v ON v.region_id = r.id WHERE r.id = ? GROUP BY r.id FOR UPDATE";
 
 /** A plain parameterized INSERT of one row: the bare loop `npm run bench:db` compares with. */
 export const INSERT_SQL =

@@ -20,6 +20,7 @@ import {
   POOL,
   withDatabase,
 } from "../providers/connection";
+import * as sentinelSql from "../providers/sentinelSql";
 import { ensureSentinel, readSentinel, type Queryable } from "../providers/sentinelSql";
 import { startDatabase, type TestDatabase } from "../tools/mariadb";
 
@@ -849,6 +850,61 @@ describe("SentinelRecord against MariaDB", function () {
       empty.create(checked()),
       /not configured: sentinel-fleet:database.host must be a non-empty string, got ""; sentinel-fleet:databasePassword is required/,
     );
+  });
+});
+
+describe("the provider's SQL, as text (what MariaDB here cannot refuse but MySQL 8 or Vitess would)", () => {
+  const statements = Object.entries(sentinelSql).filter(
+    (e): e is [string, string] => e[0].endsWith("_SQL") && typeof e[1] === "string",
+  );
+
+  it("sends single statements only", () => {
+    assert.ok(statements.length >= 8, `found ${statements.length} statements`);
+    for (const [name, sql] of statements)
+      assert.ok(!/;\s*\S/.test(sql), `${name} holds more than one statement`);
+  });
+
+  /** The text of every parenthesized SELECT in a statement, parentheses balanced. */
+  const subqueries = (sql: string): string[] => {
+    const out: string[] = [];
+    for (const m of sql.matchAll(/\(\s*SELECT\b/gi)) {
+      let depth = 0;
+      for (let i = m.index; i < sql.length; i++) {
+        depth += sql[i] === "(" ? 1 : sql[i] === ")" ? -1 : 0;
+        if (depth === 0) {
+          out.push(sql.slice(m.index, i + 1));
+          break;
+        }
+      }
+    }
+    return out;
+  };
+
+  it("never reads the table it writes in a subquery (MySQL: ER_UPDATE_TABLE_USED; MariaDB allows it)", () => {
+    const readsIn = (target: string, sql: string) =>
+      subqueries(sql).some((sub) => new RegExp(`\\b(FROM|JOIN)\\s+${target}\\b`, "i").test(sub));
+    for (const [name, sql] of statements) {
+      const target = /^(?:INSERT INTO|UPDATE|DELETE FROM)\s+(\w+)/i.exec(sql)?.[1];
+      if (target !== undefined) assert.ok(!readsIn(target, sql), `${name} reads ${target} in a subquery`);
+    }
+    // The check itself finds the shape MySQL refuses (release 0.2's first INSERT ... SELECT).
+    assert.ok(
+      readsIn(
+        "sentinels",
+        "INSERT INTO sentinels (a) SELECT GREATEST(COALESCE((SELECT MAX(v.version) FROM sentinels v), 0) + 1, 1) FROM regions r",
+      ),
+    );
+  });
+
+  it("uses no MariaDB-only syntax (RETURNING, FOR UPDATE OF is MySQL-only, multi-statement carriers)", () => {
+    for (const [name, sql] of statements) {
+      assert.ok(!/\bRETURNING\b/i.test(sql), `${name}: RETURNING is MariaDB-only`);
+      assert.ok(!/\bFOR UPDATE OF\b/i.test(sql), `${name}: FOR UPDATE OF is MySQL 8-only`);
+      assert.ok(
+        !/LAST_INSERT_ID\s*\(\s*[^)\s]/i.test(sql),
+        `${name}: LAST_INSERT_ID(expr) is partly unsupported on Vitess`,
+      );
+    }
   });
 });
 
