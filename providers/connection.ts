@@ -114,7 +114,9 @@ export function connectionFields(z: typeof Zod.z) {
     connectTimeoutMs: int(100, 120_000)
       .default(DEFAULT_CONNECT_TIMEOUT_MS)
       .meta({ description: "the deadline of opening one connection, in milliseconds" }),
-    operationTimeoutMs: int(1_000, 600_000)
+    // At least 3 s: a write starts only while the server's lock wait (whole seconds, ending 250 ms before the
+    // client gives up) still fits in what is left, so a shorter deadline would refuse every write up front.
+    operationTimeoutMs: int(3_000, 600_000)
       .default(DEFAULT_OPERATION_TIMEOUT_MS)
       .meta({
         description:

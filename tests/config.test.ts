@@ -573,13 +573,14 @@ describe("stack configuration: the keys for rollouts, pods, TLS, waves and shard
     it("deadlines, TLS modes and rotation generations out of their ranges", () => {
       const bad = (fields: Record<string, unknown>) =>
         problems({ [K("database")]: { ...exampleDatabase(), ...fields } });
-      assert.deepEqual(bad({ operationTimeoutMs: 999, tls: { mode: "on" }, credentialRotation: -1 }), [
-        "sentinel-fleet:database.operationTimeoutMs: must be an integer from 1000 to 600000, got 999",
+      assert.deepEqual(bad({ operationTimeoutMs: 2999, tls: { mode: "on" }, credentialRotation: -1 }), [
+        "sentinel-fleet:database.operationTimeoutMs: must be an integer from 3000 to 600000, got 2999",
+        "sentinel-fleet:database.operationTimeoutMs: must be at least connectTimeoutMs (5000): connecting is part of every operation, got 2999",
         'sentinel-fleet:database.tls.mode: must be one of disabled, required, verify-ca, verify-identity, got "on"',
         "sentinel-fleet:database.credentialRotation: must be a non-negative integer, got -1",
       ]);
-      assert.deepEqual(bad({ operationTimeoutMs: 2000, credentialRotation: "2026-11" }), [
-        "sentinel-fleet:database.operationTimeoutMs: must be at least connectTimeoutMs (5000): connecting is part of every operation, got 2000",
+      assert.deepEqual(bad({ operationTimeoutMs: 4000, credentialRotation: "2026-11" }), [
+        "sentinel-fleet:database.operationTimeoutMs: must be at least connectTimeoutMs (5000): connecting is part of every operation, got 4000",
         'sentinel-fleet:database.credentialRotation: must be a non-negative integer, got "2026-11"',
       ]);
       assert.deepEqual(bad({ credentialRotation: 1.5, tls: { mode: "required", caFile: "ca.pem" } }), [

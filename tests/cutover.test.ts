@@ -190,7 +190,7 @@ describe("cutover: adopt a row, then preview an image change", function () {
             user: db.user,
             name: db.database,
             connectTimeoutMs: 500,
-            operationTimeoutMs: 1500,
+            operationTimeoutMs: 3000,
           },
           "sentinel-fleet:databasePassword": secret(db.password),
         },

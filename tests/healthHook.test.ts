@@ -197,7 +197,7 @@ describe("row-health hook", function () {
         s.close(() => resolve(port));
       });
     });
-    const down = settingsFor(db, { port: refused, connectTimeoutMs: 500, operationTimeoutMs: 2_000 });
+    const down = settingsFor(db, { port: refused, connectTimeoutMs: 500, operationTimeoutMs: 3_000 });
     const args = hookArgs(outs, "env_down", 1, { availableReplicas: 1 });
     await assert.rejects(runHealthHook(args, down, recordingLogger().logger), (err: Error) => {
       assert.match(

@@ -742,7 +742,7 @@ describe("SentinelRecord against MariaDB", function () {
       const bounded = await configured(db, {
         port: proxy.port,
         connectTimeoutMs: 1_000,
-        operationTimeoutMs: 2_500,
+        operationTimeoutMs: 3_000,
       });
       await bounded.create(checked({ environmentId: "env_warm" })); // a pooled connection through the proxy
       proxy.mode = "silent";
@@ -752,7 +752,7 @@ describe("SentinelRecord against MariaDB", function () {
           err.message,
           new RegExp(
             `create of the sentinel of environment env_lost in region reg_use1 gave up at the platform database ` +
-              `at 127\\.0\\.0\\.1:${proxy.port}: no answer within its deadline of 2500 ms`,
+              `at 127\\.0\\.0\\.1:${proxy.port}: no answer within its deadline of 3000 ms`,
           ),
         );
         return true;
@@ -785,7 +785,7 @@ describe("SentinelRecord against MariaDB", function () {
       const bounded = await configured(db, {
         port: proxy.port,
         connectTimeoutMs: 1_000,
-        operationTimeoutMs: 2_500,
+        operationTimeoutMs: 3_000,
       });
       // The autocommitted INSERT reaches the server; its answer does not reach the provider.
       proxy.deafAfter = "INSERT INTO sentinels";
@@ -794,7 +794,7 @@ describe("SentinelRecord against MariaDB", function () {
           err.message,
           new RegExp(
             `create of the sentinel of environment env_doubt in region reg_use1 gave up at the platform ` +
-              `database at 127\\.0\\.0\\.1:${proxy.port}: no answer within its deadline of 2500 ms .*` +
+              `database at 127\\.0\\.0\\.1:${proxy.port}: no answer within its deadline of 3000 ms .*` +
               "its autocommitted write had reached the server and may still complete there",
           ),
         );
@@ -815,7 +815,7 @@ describe("SentinelRecord against MariaDB", function () {
           again.outs as SentinelRecordOutputs,
           checked({ environmentId: "env_doubt", image }),
         ),
-        /no answer within its deadline of 2500 ms .*its COMMIT had been sent, so whether the change took effect is unknown/,
+        /no answer within its deadline of 3000 ms .*its COMMIT had been sent, so whether the change took effect is unknown/,
       );
       const [after] = await rows("id = ?", [again.id]);
       assert.equal(after.image, image);
