@@ -284,7 +284,7 @@ sql "DELETE FROM sentinels WHERE id = '$deleted_id'"
 pulumi_plain refresh --yes --skip-preview
 E2E_DELETED_ID="$deleted_id" check refresh
 p up --yes --skip-preview
-check recreated
+E2E_DELETED_ID="$deleted_id" check recreated
 
 log "6. pulumi destroy"
 pulumi_plain destroy --yes --skip-preview

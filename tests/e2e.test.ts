@@ -502,6 +502,20 @@ describe("end-to-end test (what can be checked without Docker, kind or the Pulum
         rowProblems(expected, [{ ...rows[0], health: "unknown", available_replicas: 0 }, ...rows.slice(1)]),
         /row health is "unknown", expected healthy/,
       );
+      // A row inserted again by the `up` after a refresh: its Deployment did not change, so no write-back yet.
+      const reinserted = [
+        { ...rows[0], health: "unknown", available_replicas: 0, version: 9 },
+        ...rows.slice(1),
+      ];
+      assert.deepEqual(rowProblems(expected, reinserted, new Set([rows[0].id])), []);
+      someMatch(
+        rowProblems(expected, rows, new Set([rows[0].id])),
+        /row health is "healthy", expected unknown/,
+      );
+      someMatch(
+        rowProblems(expected, reinserted, new Set([rows[1].id])),
+        new RegExp(`${rows[0].k8s_name}.*row health is "unknown", expected healthy`),
+      );
       someMatch(rowProblems(expected, [...rows, { ...rows[0], environment_id: "env_x" }]), /unexpected row/);
 
       const outputs = run.exports.sentinels;
