@@ -257,6 +257,8 @@ set_secret redisUrl "redis://:$(random_secret)@redis.e2e.invalid:6379"
 set_secret prewarmToken "$prewarm_token"
 pulumi config set --path "sentinel-fleet:prewarm.urlTemplate" \
   "http://127.0.0.1:$RECEIVER_PORT/prewarm/{region}/{k8sName}" --stack "$STACK" --non-interactive
+# The program (its provider and health hook) must reach the server the script set up, not the file's default.
+[ "$mysql_host" = 127.0.0.1 ] || pulumi config set --path "sentinel-fleet:database.host" "$mysql_host" --stack "$STACK" --non-interactive
 [ "$MYSQL_PORT" = 3306 ] || pulumi config set --path "sentinel-fleet:database.port" "$MYSQL_PORT" --stack "$STACK" --non-interactive
 
 p() { bounded 600 pulumi "$@" --stack "$STACK" --non-interactive --policy-pack policy; }
