@@ -184,6 +184,13 @@ export KUBECONFIG="$work/kubeconfig"
 for region in "${REGIONS[@]}"; do
   kubectl --context "$(context_of "$region")" wait --for=condition=Ready nodes --all --timeout=180s
   kind load docker-image "$STAND_IN_IMAGE:v1" "$STAND_IN_IMAGE:v2" --name "$(cluster_of "$region")"
+  # A fresh cluster's controller manager creates the default ServiceAccount moments after the API server is up;
+  # a pod created before it exists is rejected.
+  deadline=$((SECONDS + 90))
+  until kubectl --context "$(context_of "$region")" --request-timeout=10s -n default get serviceaccount default >/dev/null 2>&1; do
+    [ "$SECONDS" -lt "$deadline" ] || fail "$(cluster_of "$region"): no default ServiceAccount within 90 s"
+    sleep 2
+  done
   # A pod outside the sentinel namespace, standing where a router would: the checks fetch each row's
   # k8s_address from it. It lands on the plain worker (it tolerates no taint).
   kubectl --context "$(context_of "$region")" -n default run sentinel-e2e-client --image="$STAND_IN_IMAGE:v1" \
