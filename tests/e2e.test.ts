@@ -690,6 +690,15 @@ describe("end-to-end test (what can be checked without Docker, kind or the Pulum
       );
       assert.equal(cluster.nodes.filter((n) => n.role === "control-plane").length, 1);
     });
+
+    it("run a Kubernetes the pods need (the preStop sleep action: 1.30 or later), pinned by digest", () => {
+      const image = scriptConstant("KIND_NODE_IMAGE");
+      const m = /^kindest\/node:v(\d+)\.(\d+)\.(\d+)@sha256:[0-9a-f]{64}$/.exec(image);
+      assert.ok(m !== null, image);
+      assert.ok(Number(m[1]) > 1 || Number(m[2]) >= 30, `${image}: Kubernetes 1.30 or later`);
+      // The e2e stack's pods do have the hook (a 0-second delay would declare none).
+      assert.ok(fleetConfig().pod.preStopSeconds > 0);
+    });
   });
 
   describe("the stand-in image (e2e/image/Dockerfile)", () => {
