@@ -10,10 +10,13 @@
 // the stack itself, a StackReference) is counted apart as its fixed part.
 //
 // The synthetic fleets (tools/syntheticFleet.ts: N environments x 3 regions) are evaluated at BENCH_STATE_EVAL
-// (default 10 and 100 environments); the figures per sentinel do not depend on the fleet's size (shown by the
-// two), so the state of 1,000 and 3,000 environments is projected from the larger one: sentinels x bytes per
-// sentinel + the fixed part. Sharded: a region base stack and environment shards (BENCH_STATE_SHARD sentinels
-// at most per shard, default 1000), measured from a base and a shard run of the same fleet.
+// (default 100, 1000 and 3000 environments, the issue's sizes: several minutes, most of it the 9,000 sentinels
+// of the largest), so every figure per sentinel and every single-stack total printed for them is counted from a
+// run of that size. Sizes not evaluated (a quicker BENCH_STATE_EVAL=10,100, say) are projected from the largest
+// one evaluated, sentinels x bytes per sentinel + the fixed part, and marked so. Sharded: a region base stack
+// and environment shards (BENCH_STATE_SHARD sentinels at most per shard, default 1000), measured from a base
+// and a shard run of BENCH_STATE_SHARD_EVAL environments (default: the largest evaluated size, at most 1000)
+// and projected to shards of that size; the per-region column is projected too.
 import type { ProgramRun } from "../tools/mockEngine";
 import { runProgram } from "../tools/mockEngine";
 import { measureState, type StateFigures, type StateSplit } from "../tools/stateModel";
@@ -21,8 +24,9 @@ import { syntheticConfig } from "../tools/syntheticFleet";
 import { exampleConfig } from "../tests/support/fixtures";
 
 const PROJECT_SIZES = [100, 1000, 3000];
-const EVAL_SIZES = (process.env.BENCH_STATE_EVAL ?? "10,100").split(",").map(Number);
+const EVAL_SIZES = (process.env.BENCH_STATE_EVAL ?? PROJECT_SIZES.join(",")).split(",").map(Number);
 const SHARD_SENTINELS = Number(process.env.BENCH_STATE_SHARD ?? 1000);
+const SHARD_EVAL = Number(process.env.BENCH_STATE_SHARD_EVAL ?? Math.min(Math.max(...EVAL_SIZES), 1000));
 const REGIONS = 3;
 const BASE = "bench/sentinel-fleet/base";
 
@@ -89,12 +93,12 @@ async function main(): Promise<void> {
   const example = exampleConfig();
   const exampleRun = measureState(await run(example.config, example.secretKeys, "dev"), "dev");
   const evaluated: [string, StateFigures][] = [["Pulumi.dev.yaml", exampleRun]];
+  const bySize = new Map<number, StateFigures>();
   for (const envs of EVAL_SIZES) {
     const { config, secretKeys } = syntheticConfig(envs, REGIONS);
-    evaluated.push([
-      `${envs} envs x ${REGIONS}`,
-      measureState(await run(config, secretKeys, "bench"), "bench"),
-    ]);
+    const figures = measureState(await run(config, secretKeys, "bench"), "bench");
+    bySize.set(envs, figures);
+    evaluated.push([`${envs} envs x ${REGIONS}`, figures]);
   }
   console.log(
     `example stack: ${exampleRun.sentinels} sentinels, ${exampleRun.perEnvironment.resources} resources under ` +
@@ -104,7 +108,7 @@ async function main(): Promise<void> {
   perSentinelTable(evaluated);
 
   // Sharded: one region base stack for the regions, environment shards reading it.
-  const largest = EVAL_SIZES[EVAL_SIZES.length - 1];
+  const largest = SHARD_EVAL;
   const base = syntheticConfig(largest, REGIONS, 2, { "sentinel-fleet:stackRole": "regionBase" });
   const baseRun = await run(base.config, base.secretKeys, "base");
   const shard = syntheticConfig(largest, REGIONS, 2, {
@@ -125,13 +129,17 @@ async function main(): Promise<void> {
       `a shard ${kb(shardFigures.shared.total)} KB`,
   );
 
-  const single = evaluated[evaluated.length - 1][1];
+  const largestEvaluated = Math.max(...EVAL_SIZES);
+  const single = bySize.get(largestEvaluated) as StateFigures;
   console.log(
-    `\nprojected state of the whole fleet (MB; "no code": without the provider code, i.e. what remains once the ` +
-      `provider is a stub; shards of at most ${SHARD_SENTINELS} sentinels + one region base stack)\n`,
+    `\nstate of the whole fleet (MB; "no code": without the provider code, the stub's share; "one stack": ` +
+      `counted from the run of that size where "basis" says so, else projected from ${largestEvaluated} ` +
+      `environments; "per region": projected from the same figures; shards of at most ${SHARD_SENTINELS} ` +
+      `sentinels + one region base stack, projected from the ${largest}-environment shard run)\n`,
   );
   const header = [
     "envs",
+    "basis",
     "sentinels",
     "resources",
     "one stack",
@@ -144,20 +152,28 @@ async function main(): Promise<void> {
   ];
   console.log(header.map((h, i) => (i === 0 ? h.padStart(6) : h.padStart(11))).join(""));
   for (const envs of PROJECT_SIZES) {
-    const sentinels = envs * REGIONS;
+    const counted = bySize.get(envs);
+    const own = counted ?? single;
+    const sentinels = counted?.sentinels ?? envs * REGIONS;
     const shards = Math.ceil(sentinels / SHARD_SENTINELS);
     const inShard = Math.ceil(sentinels / shards);
     const resources =
+      counted?.all.resources ??
       sentinels * (single.perEnvironment.resources / single.sentinels) + single.shared.resources;
+    const oneStack = (withCode: boolean) =>
+      counted === undefined
+        ? project(single, sentinels, withCode)
+        : counted.all.total - (withCode ? 0 : counted.all.providerCode);
     const perRegion = (withCode: boolean) =>
-      project(single, envs, withCode) -
-      ((REGIONS - 1) / REGIONS) * (single.shared.total - single.shared.providerCode);
+      project(own, sentinels / REGIONS, withCode) -
+      ((REGIONS - 1) / REGIONS) * (own.shared.total - own.shared.providerCode);
     const cells = [
       String(envs).padStart(6),
+      (counted === undefined ? "projected" : "counted").padStart(11),
       String(sentinels).padStart(11),
       resources.toFixed(0).padStart(11),
-      mb(project(single, sentinels, true)).padStart(11),
-      mb(project(single, sentinels, false)).padStart(11),
+      mb(oneStack(true)).padStart(11),
+      mb(oneStack(false)).padStart(11),
       mb(perRegion(true)).padStart(11),
       mb(perRegion(false)).padStart(11),
       String(shards).padStart(11),

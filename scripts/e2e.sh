@@ -184,6 +184,13 @@ export KUBECONFIG="$work/kubeconfig"
 for region in "${REGIONS[@]}"; do
   kubectl --context "$(context_of "$region")" wait --for=condition=Ready nodes --all --timeout=180s
   kind load docker-image "$STAND_IN_IMAGE:v1" "$STAND_IN_IMAGE:v2" --name "$(cluster_of "$region")"
+  # A fresh cluster's controller manager creates the default ServiceAccount moments after the API server is up;
+  # a pod created before it exists is rejected.
+  deadline=$((SECONDS + 90))
+  until kubectl --context "$(context_of "$region")" --request-timeout=10s -n default get serviceaccount default >/dev/null 2>&1; do
+    [ "$SECONDS" -lt "$deadline" ] || fail "$(cluster_of "$region"): no default ServiceAccount within 90 s"
+    sleep 2
+  done
   # A pod outside the sentinel namespace, standing where a router would: the checks fetch each row's
   # k8s_address from it. It lands on the plain worker (it tolerates no taint).
   kubectl --context "$(context_of "$region")" -n default run sentinel-e2e-client --image="$STAND_IN_IMAGE:v1" \
@@ -257,6 +264,8 @@ set_secret redisUrl "redis://:$(random_secret)@redis.e2e.invalid:6379"
 set_secret prewarmToken "$prewarm_token"
 pulumi config set --path "sentinel-fleet:prewarm.urlTemplate" \
   "http://127.0.0.1:$RECEIVER_PORT/prewarm/{region}/{k8sName}" --stack "$STACK" --non-interactive
+# The program (its provider and health hook) must reach the server the script set up, not the file's default.
+[ "$mysql_host" = 127.0.0.1 ] || pulumi config set --path "sentinel-fleet:database.host" "$mysql_host" --stack "$STACK" --non-interactive
 [ "$MYSQL_PORT" = 3306 ] || pulumi config set --path "sentinel-fleet:database.port" "$MYSQL_PORT" --stack "$STACK" --non-interactive
 
 p() { bounded 600 pulumi "$@" --stack "$STACK" --non-interactive --policy-pack policy; }
@@ -284,7 +293,7 @@ sql "DELETE FROM sentinels WHERE id = '$deleted_id'"
 pulumi_plain refresh --yes --skip-preview
 E2E_DELETED_ID="$deleted_id" check refresh
 p up --yes --skip-preview
-check recreated
+E2E_DELETED_ID="$deleted_id" check recreated
 
 log "6. pulumi destroy"
 pulumi_plain destroy --yes --skip-preview

@@ -502,6 +502,20 @@ describe("end-to-end test (what can be checked without Docker, kind or the Pulum
         rowProblems(expected, [{ ...rows[0], health: "unknown", available_replicas: 0 }, ...rows.slice(1)]),
         /row health is "unknown", expected healthy/,
       );
+      // A row inserted again by the `up` after a refresh: its Deployment did not change, so no write-back yet.
+      const reinserted = [
+        { ...rows[0], health: "unknown", available_replicas: 0, version: 9 },
+        ...rows.slice(1),
+      ];
+      assert.deepEqual(rowProblems(expected, reinserted, new Set([rows[0].id])), []);
+      someMatch(
+        rowProblems(expected, rows, new Set([rows[0].id])),
+        /row health is "healthy", expected unknown/,
+      );
+      someMatch(
+        rowProblems(expected, reinserted, new Set([rows[1].id])),
+        new RegExp(`${rows[0].k8s_name}.*row health is "unknown", expected healthy`),
+      );
       someMatch(rowProblems(expected, [...rows, { ...rows[0], environment_id: "env_x" }]), /unexpected row/);
 
       const outputs = run.exports.sentinels;
@@ -675,6 +689,15 @@ describe("end-to-end test (what can be checked without Docker, kind or the Pulum
         1,
       );
       assert.equal(cluster.nodes.filter((n) => n.role === "control-plane").length, 1);
+    });
+
+    it("run a Kubernetes the pods need (the preStop sleep action: 1.30 or later), pinned by digest", () => {
+      const image = scriptConstant("KIND_NODE_IMAGE");
+      const m = /^kindest\/node:v(\d+)\.(\d+)\.(\d+)@sha256:[0-9a-f]{64}$/.exec(image);
+      assert.ok(m !== null, image);
+      assert.ok(Number(m[1]) > 1 || Number(m[2]) >= 30, `${image}: Kubernetes 1.30 or later`);
+      // The e2e stack's pods do have the hook (a 0-second delay would declare none).
+      assert.ok(fleetConfig().pod.preStopSeconds > 0);
     });
   });
 

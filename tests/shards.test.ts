@@ -3,6 +3,7 @@
 // StackReference from the base stack's exports of its own run, as the engine's built-in provider does).
 import { strict as assert } from "assert";
 import * as path from "path";
+import { loginResourceName } from "../components/regionDatabase";
 import { stackEnvironments } from "../lib/names";
 import { parseFleetConfig } from "../lib/config";
 import {
@@ -208,5 +209,55 @@ describe("environment shards within a region", () => {
       /region base stack acme\/sentinel-fleet\/sentinels-base exports no region "eu-central-1" \(it exports: us-east-1\)/,
     );
     await assert.rejects(runExample(true, shardKeys("a"), { stack: "sentinels-a" }), /unknown stack/);
+  });
+});
+
+describe("a credential rotation of a sharded region (README, Sharding)", () => {
+  const atGeneration = (generation: number, extra: Record<string, unknown>) => {
+    const database = exampleConfig().config["sentinel-fleet:database"] as Record<string, unknown>;
+    return { ...extra, "sentinel-fleet:database": { ...database, credentialRotation: generation } };
+  };
+  const dsnUsers = (run: ProgramRun) =>
+    run.resources
+      .filter((r) => r.type === "kubernetes:core/v1:Secret")
+      .map((r) => {
+        const data = unwrapSecrets(r.inputs.stringData) as Record<string, string>;
+        return `${regionOf(r)}=${data.UNKEY_DATABASE_PRIMARY.split(":")[0]}`;
+      });
+  const keepers = (run: ProgramRun) =>
+    Object.fromEntries(
+      run.resources
+        .filter((r) => r.type === "random:index/randomPassword:RandomPassword")
+        .map((r) => [r.name, JSON.stringify(r.inputs.keepers)]),
+    );
+
+  it("the base switches its DSNs to the other login, the shard follows on its next up, the old login keeps its password", async () => {
+    const baseRole = { "sentinel-fleet:stackRole": "regionBase" };
+    const base0 = await runExample(false, atGeneration(0, sharded(baseRole)), { stack: "sentinels-base" });
+    const base1 = await runExample(false, atGeneration(1, sharded(baseRole)), { stack: "sentinels-base" });
+    const shardOf = async (base: ProgramRun) =>
+      runExample(false, atGeneration(1, shardKeys("a")), {
+        stack: "sentinels-a",
+        stackReferences: { [BASE]: base.exports },
+      });
+    const before = await shardOf(base0);
+    const after = await shardOf(base1);
+    const users = (login: "sentinel" | "sentinelb") =>
+      ["eu-central-1", "us-east-1"].map((r) => `${r}=${login}_${r.replace(/-/g, "_")}`);
+    assert.deepEqual([...new Set(dsnUsers(before))].sort(), users("sentinel"), "generation 0: login A");
+    assert.deepEqual([...new Set(dsnUsers(after))].sort(), users("sentinelb"), "generation 1: login B");
+    // Between the base's up and the shard's, the shard's pods still use A: its password must not change.
+    const [k0, k1] = [keepers(base0), keepers(base1)];
+    const changed = Object.keys(k0)
+      .filter((name) => k0[name] !== k1[name])
+      .sort();
+    assert.equal(Object.keys(k0).length, 4, "two logins in each of two regions");
+    assert.deepEqual(
+      changed,
+      ["eu-central-1", "us-east-1"].map((r) => loginResourceName(r, "b")),
+      "only login B, not in use at generation 0, gets a new password",
+    );
+    // The shard declares no login of its own: the rotation is entirely the base's.
+    assert.equal(after.resources.filter((r) => r.type === "mysql:index/user:User").length, 0);
   });
 });

@@ -372,6 +372,41 @@ describe("upgrading SentinelRecords from release 0.1.0's inlined provider to the
       assert.deepEqual((await check(host)).inputs, { from: "ts", __provider: NEW_PROVIDER });
     });
 
+    it("the environment cannot redirect it: a planted ts-node on NODE_PATH, TS_NODE_PROJECT elsewhere", async () => {
+      // The host inherits the engine's environment. The project's own ts-node (node_modules, after npm ci) is
+      // found before NODE_PATH, and the stub names the project's tsconfig.json itself.
+      const planted = fs.mkdtempSync(path.join(os.tmpdir(), "sentinel-fleet-planted-"));
+      dirs.push(planted);
+      fs.mkdirSync(path.join(planted, "ts-node"));
+      fs.writeFileSync(
+        path.join(planted, "ts-node", "index.js"),
+        'throw new Error("planted ts-node loaded");\n',
+      );
+      fs.writeFileSync(
+        path.join(planted, "tsconfig.json"),
+        '{ "compilerOptions": { "module": "esnext" } }\n',
+      );
+      const saved = { ...process.env };
+      let started: Promise<ProviderHost>;
+      try {
+        // startProviderHost spawns before its first await: the child gets this environment.
+        Object.assign(process.env, {
+          NODE_PATH: planted,
+          TS_NODE_PROJECT: path.join(planted, "tsconfig.json"),
+        });
+        started = startProviderHost();
+      } finally {
+        process.env = saved;
+      }
+      const host = await started;
+      hosts.push(host);
+      await host.configure({ config: {} });
+      const { inputs, failures } = await check(host);
+      assert.deepEqual(failures, []);
+      assert.equal(typeof OLD_RECORD.outputs.sentinelId, "string");
+      assert.equal(inputs.sentinelId, OLD_RECORD.outputs.sentinelId, "the project's real provider answered");
+    });
+
     it("a compiled copy of the project without its sources runs its compiled entry", async () => {
       const { host } = await hostIn({ "providers/entry.js": marker("compiled copy") });
       assert.deepEqual((await check(host)).inputs, { from: "compiled copy", __provider: NEW_PROVIDER });
