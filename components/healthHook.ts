@@ -9,7 +9,7 @@ import { ANNOTATIONS, LABELS } from "../lib/constants";
 import type { SecretValue } from "../lib/secret";
 import { resolveCaCert, withDatabase, type ConnectionSettings } from "../providers/connection";
 import { healthOf, recordSentinelHealth, type Health, type HealthWrite } from "../providers/sentinelSql";
-import type { HookLogger } from "./prewarmHook";
+import { byUrn, type HookLogger } from "./prewarmHook";
 
 export const HEALTH_HOOK_NAME = "sentinel-fleet-row-health";
 
@@ -78,11 +78,6 @@ export function observedRollout(outputs: unknown): ObservedRollout | { missing: 
     availableReplicas,
     health: healthOf(desiredReplicas, availableReplicas),
   };
-}
-
-/** pulumi.log only reads `urn` from the resource it logs against; the hook knows its Deployment by URN. */
-function byUrn(urn: string): pulumi.Resource {
-  return { urn: pulumi.output(urn) } as unknown as pulumi.Resource;
 }
 
 /**

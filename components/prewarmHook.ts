@@ -25,8 +25,11 @@ export interface HookLogger {
   warn(message: string, resource?: pulumi.Resource): Promise<void> | void;
 }
 
-/** pulumi.log only reads `urn` from the resource it logs against; the hook knows its Deployment by URN. */
-function byUrn(urn: string): pulumi.Resource {
+/**
+ * pulumi.log only reads `urn` from the resource it logs against; a hook knows its Deployment by URN. Shared by
+ * the stack's hooks (this one and components/healthHook.ts).
+ */
+export function byUrn(urn: string): pulumi.Resource {
   return { urn: pulumi.output(urn) } as unknown as pulumi.Resource;
 }
 
