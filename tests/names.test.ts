@@ -37,7 +37,7 @@ function config(regions: string[], envs: ReturnType<typeof env>[], extra: Record
 function registered(run: ProgramRun): string[] {
   return run.resources
     .map((r) => `${r.urn.split("::")[2]}::${r.name}`)
-    .filter((k) => !k.startsWith("pulumi:pulumi:Stack"))
+    .filter((k) => !k.startsWith("pulumi:pulumi:Stack::"))
     .sort();
 }
 function declared(cfg: FleetConfig): string[] {
@@ -123,6 +123,40 @@ describe("Pulumi names that collide", () => {
       const cfg = parseFleetConfig({ values: all, secretKeys });
       const run = await runExample(true, extra);
       assert.deepEqual(declared(cfg), registered(run), JSON.stringify(extra));
+    }
+  });
+
+  it("lists exactly what an environment shard registers (its StackReference, no shared objects)", async function () {
+    this.timeout(60_000);
+    const base = "acme/sentinel-fleet/sentinels-base";
+    const environments = (exampleConfig().config[K("environments")] as Record<string, unknown>[]).map(
+      (e, i) => ({ ...e, shard: i === 0 ? "a" : "b" }),
+    );
+    const fleet = { [K("shards")]: ["a", "b"], [K("environments")]: environments };
+    const baseRun = await runExample(
+      false,
+      { ...fleet, [K("stackRole")]: "regionBase" },
+      { stack: "sentinels-base" },
+    );
+    for (const shard of ["a", "b"]) {
+      const extra = {
+        ...fleet,
+        [K("stackRole")]: "environmentShard",
+        [K("regionBaseStack")]: base,
+        [K("shard")]: shard,
+      };
+      const { config: values, secretKeys } = exampleConfig(extra);
+      const all: Record<string, unknown> = {};
+      for (const [k, v] of Object.entries(values)) all[k] = typeof v === "string" ? v : JSON.stringify(v);
+      const cfg = parseFleetConfig({ values: all, secretKeys });
+      const run = await runExample(false, extra, {
+        stack: `sentinels-${shard}`,
+        stackReferences: { [base]: baseRun.exports },
+      });
+      const names = registered(run);
+      assert.ok(names.includes("pulumi:pulumi:StackReference::region-base"), names.join("\n"));
+      assert.ok(!names.some((n) => n.startsWith("kubernetes:core/v1:Namespace::")), names.join("\n"));
+      assert.deepEqual(declared(cfg), names, shard);
     }
   });
 
