@@ -859,6 +859,8 @@ describe("values the sentinel expands into its TOML (UNKEY_CONFIG_DATA)", () => 
       expandEnv("a=$X b=${X} c=${Y:-d} e=${Z} f=$ g=$$", { X: "1", Z: "" }),
       "a=1 b=1 c=d e= f=$ g=",
     );
+    // Go's os.Expand: `${}` and an unclosed `${` are eaten, nothing after them.
+    assert.equal(expandEnv("a${}b ${X", { X: "1" }), "ab X");
   });
 
   it("keeps the parsed configuration intact for every value the validation accepts", () => {
