@@ -107,7 +107,7 @@ describe("Pulumi names that collide", () => {
     assert.equal(problems[0].path, "sentinel-fleet:regions[1] (a--b)");
   });
 
-  it("lists exactly what the program registers (example stack, a shard, no Cilium, no otel)", async function () {
+  it("lists exactly what the program registers (example stack, a region shard, no Cilium, no otel, a region base, look-alikes)", async function () {
     this.timeout(60_000);
     const variants: Record<string, unknown>[] = [
       {},
@@ -115,14 +115,24 @@ describe("Pulumi names that collide", () => {
       { [K("ciliumNetworkPolicies")]: false, [K("otel")]: undefined, [K("otelHeaders")]: undefined },
       // A region base stack declares only what the regions share.
       { [K("stackRole")]: "regionBase" },
+      // Look-alike names of different types, all accepted: every one of them registered, none twice.
+      overrides(
+        ["x", "x-gossip", "x-env", "x-gossip-policy", "x-namespace-b", "x-sentinel-db", "x-sentinel-db-b"],
+        [env("e", ["x", "x-gossip", "x-env", "x-gossip-policy", "x-sentinel-db", "x-sentinel-db-b"])],
+      ),
     ];
     for (const extra of variants) {
       const { config: values, secretKeys } = exampleConfig(extra);
       const all: Record<string, unknown> = {};
       for (const [k, v] of Object.entries(values)) all[k] = typeof v === "string" ? v : JSON.stringify(v);
       const cfg = parseFleetConfig({ values: all, secretKeys });
+      assert.deepEqual(nameCollisionProblems(cfg), [], JSON.stringify(extra));
       const run = await runExample(true, extra);
-      assert.deepEqual(declared(cfg), registered(run), JSON.stringify(extra));
+      const names = registered(run);
+      assert.deepEqual(declared(cfg), names, JSON.stringify(extra));
+      // What the real engine would refuse ("Duplicate resource URN"): the mock engine does not check it.
+      const urns = run.resources.map((r) => r.urn);
+      assert.equal(new Set(urns).size, urns.length, JSON.stringify(extra));
     }
   });
 
@@ -157,6 +167,7 @@ describe("Pulumi names that collide", () => {
       assert.ok(names.includes("pulumi:pulumi:StackReference::region-base"), names.join("\n"));
       assert.ok(!names.some((n) => n.startsWith("kubernetes:core/v1:Namespace::")), names.join("\n"));
       assert.deepEqual(declared(cfg), names, shard);
+      assert.equal(new Set(run.resources.map((r) => r.urn)).size, run.resources.length, shard);
     }
   });
 
