@@ -413,7 +413,17 @@ const databaseSchema = object(
         description: "what the pods dial for reads",
         "x-default": "`primaryAddress`",
       } satisfies DocMeta),
-    sentinelUserHost: text().default("%").meta({ description: "the host part of the sentinel logins" }),
+    // The MySQL provider writes it into CREATE USER '<user>'@'<host>' unescaped, over the admin login.
+    sentinelUserHost: matching(
+      /^[A-Za-z0-9.%_:/-]+$/,
+      255,
+      "is not a MySQL account host (letters, digits, '.', '-', '_', ':', '/' and the wildcard '%')",
+    )
+      .default("%")
+      .meta({
+        description:
+          "the host part of the sentinel logins: a host name, an IP address or netmask, `%` wildcards",
+      }),
     sentinelPrivileges: list(
       z.string().regex(
         PRIVILEGE,

@@ -549,6 +549,35 @@ describe("stack configuration: the keys for rollouts, pods, TLS, waves and shard
       );
     });
 
+    it("a sentinel login host the MySQL provider would write into its SQL unescaped", () => {
+      const bad = (sentinelUserHost: string) =>
+        problems({ [K("database")]: { ...exampleDatabase(), sentinelUserHost } });
+      const rule =
+        "is not a MySQL account host (letters, digits, '.', '-', '_', ':', '/' and the wildcard '%')";
+      for (const host of [
+        "%' IDENTIFIED BY 'x'; DROP USER 'root'@'%",
+        "10.0.0.%'",
+        "a b",
+        'h"',
+        "h\\",
+        "h\n",
+      ]) {
+        assert.deepEqual(bad(host), [
+          `sentinel-fleet:database.sentinelUserHost: ${JSON.stringify(host)} ${rule}`,
+        ]);
+      }
+      assert.deepEqual(bad("x".repeat(256)), [
+        `sentinel-fleet:database.sentinelUserHost: ${JSON.stringify("x".repeat(256))} ${rule}`,
+      ]);
+      for (const host of ["%", "10.0.%", "10.0.0.0/255.255.0.0", "fd00::%", "app-1.example.com", "%.svc"]) {
+        assert.equal(
+          parse({ [K("database")]: { ...exampleDatabase(), sentinelUserHost: host } }).database
+            .sentinelUserHost,
+          host,
+        );
+      }
+    });
+
     it("a database host with a port, or that is no host at all; addresses that are not host[:port]", () => {
       const bad = (fields: Record<string, unknown>) =>
         problems({ [K("database")]: { ...exampleDatabase(), ...fields } });
@@ -860,6 +889,8 @@ describe("values the sentinel expands into its TOML (UNKEY_CONFIG_DATA)", () => 
       expandEnv("a=$X b=${X} c=${Y:-d} e=${Z} f=$ g=$$", { X: "1", Z: "" }),
       "a=1 b=1 c=d e= f=$ g=",
     );
+    // Go's os.Expand: `${}` and an unclosed `${` are eaten, nothing after them.
+    assert.equal(expandEnv("a${}b ${X", { X: "1" }), "ab X");
   });
 
   it("keeps the parsed configuration intact for every value the validation accepts", () => {

@@ -269,6 +269,18 @@ describe("cutover: adopt a row, then preview an image change", function () {
     assert.equal(read.inputs.k8sName, ORIGINAL.k8sName);
     state = { id: read.id, inputs: read.inputs, outputs: read.properties };
 
+    // Runbook step 5: with nothing changed, the preview after the refresh shows no changes either (the
+    // inputs read returns are what check keeps, not a diff of their own).
+    const refreshed = (await host.check({ olds: state.inputs, news })).inputs;
+    assert.deepEqual(refreshed, state.inputs);
+    const quietAfterRefresh = await host.diff({
+      id: state.id,
+      olds: state.outputs,
+      news: refreshed,
+      oldInputs: state.inputs,
+    });
+    assert.equal(quietAfterRefresh.changes, "none");
+
     // The preview of the image change now: an in-place update whose outputs keep the adopted names.
     const next = (await host.check({ olds: state.inputs, news: changed })).inputs;
     const diff = await host.diff({ id: state.id, olds: state.outputs, news: next, oldInputs: state.inputs });

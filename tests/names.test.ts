@@ -37,7 +37,7 @@ function config(regions: string[], envs: ReturnType<typeof env>[], extra: Record
 function registered(run: ProgramRun): string[] {
   return run.resources
     .map((r) => `${r.urn.split("::")[2]}::${r.name}`)
-    .filter((k) => !k.startsWith("pulumi:pulumi:Stack"))
+    .filter((k) => !k.startsWith("pulumi:pulumi:Stack::"))
     .sort();
 }
 function declared(cfg: FleetConfig): string[] {
@@ -107,7 +107,7 @@ describe("Pulumi names that collide", () => {
     assert.equal(problems[0].path, "sentinel-fleet:regions[1] (a--b)");
   });
 
-  it("lists exactly what the program registers (example stack, a shard, no Cilium, no otel)", async function () {
+  it("lists exactly what the program registers (example stack, a region shard, no Cilium, no otel, a region base, look-alikes)", async function () {
     this.timeout(60_000);
     const variants: Record<string, unknown>[] = [
       {},
@@ -115,14 +115,59 @@ describe("Pulumi names that collide", () => {
       { [K("ciliumNetworkPolicies")]: false, [K("otel")]: undefined, [K("otelHeaders")]: undefined },
       // A region base stack declares only what the regions share.
       { [K("stackRole")]: "regionBase" },
+      // Look-alike names of different types, all accepted: every one of them registered, none twice.
+      overrides(
+        ["x", "x-gossip", "x-env", "x-gossip-policy", "x-namespace-b", "x-sentinel-db", "x-sentinel-db-b"],
+        [env("e", ["x", "x-gossip", "x-env", "x-gossip-policy", "x-sentinel-db", "x-sentinel-db-b"])],
+      ),
     ];
     for (const extra of variants) {
       const { config: values, secretKeys } = exampleConfig(extra);
       const all: Record<string, unknown> = {};
       for (const [k, v] of Object.entries(values)) all[k] = typeof v === "string" ? v : JSON.stringify(v);
       const cfg = parseFleetConfig({ values: all, secretKeys });
+      assert.deepEqual(nameCollisionProblems(cfg), [], JSON.stringify(extra));
       const run = await runExample(true, extra);
-      assert.deepEqual(declared(cfg), registered(run), JSON.stringify(extra));
+      const names = registered(run);
+      assert.deepEqual(declared(cfg), names, JSON.stringify(extra));
+      // What the real engine would refuse ("Duplicate resource URN"): the mock engine does not check it.
+      const urns = run.resources.map((r) => r.urn);
+      assert.equal(new Set(urns).size, urns.length, JSON.stringify(extra));
+    }
+  });
+
+  it("lists exactly what an environment shard registers (its StackReference, no shared objects)", async function () {
+    this.timeout(60_000);
+    const base = "acme/sentinel-fleet/sentinels-base";
+    const environments = (exampleConfig().config[K("environments")] as Record<string, unknown>[]).map(
+      (e, i) => ({ ...e, shard: i === 0 ? "a" : "b" }),
+    );
+    const fleet = { [K("shards")]: ["a", "b"], [K("environments")]: environments };
+    const baseRun = await runExample(
+      false,
+      { ...fleet, [K("stackRole")]: "regionBase" },
+      { stack: "sentinels-base" },
+    );
+    for (const shard of ["a", "b"]) {
+      const extra = {
+        ...fleet,
+        [K("stackRole")]: "environmentShard",
+        [K("regionBaseStack")]: base,
+        [K("shard")]: shard,
+      };
+      const { config: values, secretKeys } = exampleConfig(extra);
+      const all: Record<string, unknown> = {};
+      for (const [k, v] of Object.entries(values)) all[k] = typeof v === "string" ? v : JSON.stringify(v);
+      const cfg = parseFleetConfig({ values: all, secretKeys });
+      const run = await runExample(false, extra, {
+        stack: `sentinels-${shard}`,
+        stackReferences: { [base]: baseRun.exports },
+      });
+      const names = registered(run);
+      assert.ok(names.includes("pulumi:pulumi:StackReference::region-base"), names.join("\n"));
+      assert.ok(!names.some((n) => n.startsWith("kubernetes:core/v1:Namespace::")), names.join("\n"));
+      assert.deepEqual(declared(cfg), names, shard);
+      assert.equal(new Set(run.resources.map((r) => r.urn)).size, run.resources.length, shard);
     }
   });
 

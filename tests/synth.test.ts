@@ -8,6 +8,7 @@ import * as YAML from "yaml";
 import { Namespace, Secret, Service } from "kubernetes-models/v1";
 import { Deployment } from "kubernetes-models/apps/v1";
 import { PodDisruptionBudget } from "kubernetes-models/policy/v1";
+import { rolloutTimeoutSeconds } from "../lib/kube";
 import { proposeIdentity } from "../providers/identity";
 import { syntheticConfig } from "../tools/syntheticFleet";
 import { programNodeArgs } from "../tools/pulumiProject";
@@ -181,10 +182,18 @@ describe("synth", function () {
     });
 
     it("summarises environment by region and passes the mandatory policies", () => {
-      assert.match(result.summary, /^environment\s+region\s+sentinel\s+replicas\s+image\s+cpu\/memory$/m);
       assert.match(
         result.summary,
-        /^env_billing_staging\s+eu-central-1\s+[a-z0-9]{12}\s+1\s+ghcr\.io\/unkeyed\/unkey:v2\.0\.31\s+500m\/512Mi$/m,
+        /^environment\s+region\s+sentinel\s+replicas\s+image\s+cpu\/memory\s+rollout timeout\s+after$/m,
+      );
+      // The rollout timeout covers the longer termination (lib/kube.ts); no waves: nothing waits.
+      assert.match(
+        result.summary,
+        new RegExp(
+          "^env_billing_staging\\s+eu-central-1\\s+[a-z0-9]{12}\\s+1\\s+ghcr\\.io/unkeyed/unkey:v2\\.0\\.31\\s+" +
+            `500m/512Mi\\s+${rolloutTimeoutSeconds(1)}s\\s+-$`,
+          "m",
+        ),
       );
       assert.match(result.summary, /^5 sentinels; 32 Kubernetes objects: /m);
       assert.deepEqual(result.violations, []);
@@ -224,6 +233,28 @@ describe("synth", function () {
     assert.match(
       r.stdout,
       /^ {2}why: sentinel-probe-paths-distinct: the probes use \/_unkey\/internal\/health/m,
+    );
+  });
+
+  it("shows each sentinel's rollout timeout and, with region waves, the wave it waits for", async () => {
+    const dir = tempDir();
+    dirs.push(dir);
+    const file = writeStack(dir, {
+      ...readStackFile(),
+      "sentinel-fleet:waves": [["us-east-1"], ["eu-central-1"]],
+      "sentinel-fleet:pod": { preStopSeconds: 20, drainSeconds: 60 },
+    });
+    const r = await cli(["--stack", "test", "--file", file, "--out", dir]);
+    assert.equal(r.status, 0, r.stderr);
+    const timeout = (replicas: number) => `${rolloutTimeoutSeconds(replicas, 80)}s`;
+    assert.match(r.stdout, new RegExp(`^env_storefront_prod\\s+us-east-1\\s.*\\s${timeout(3)}\\s+-$`, "m"));
+    assert.match(
+      r.stdout,
+      new RegExp(`^env_storefront_prod\\s+eu-central-1\\s.*\\s${timeout(3)}\\s+us-east-1$`, "m"),
+    );
+    assert.match(
+      r.stdout,
+      new RegExp(`^env_billing_staging\\s+eu-central-1\\s.*\\s${timeout(1)}\\s+us-east-1$`, "m"),
     );
   });
 

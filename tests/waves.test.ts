@@ -1,7 +1,7 @@
 // Region waves: the pure ordering, and the dependencies the program reports to the engine under mocks.
 import { strict as assert } from "assert";
 import * as path from "path";
-import type { FleetConfig } from "../lib/config";
+import { FleetConfigError, type FleetConfig } from "../lib/config";
 import { orderByWave } from "../lib/waves";
 import type { ProgramRun } from "../tools/mockEngine";
 import { runExample } from "./support/fixtures";
@@ -167,5 +167,69 @@ describe("region waves under the mock engine", function () {
         assert.ok(other === null || other === undefined || other === own, `${x.urn} depends on ${dep}`);
       }
     }
+  });
+});
+
+describe("region waves with deployRegions, from the stack configuration (the parser and the program agree)", function () {
+  this.timeout(120_000);
+  const regions = [
+    { id: "reg_use1", name: "us-east-1" },
+    { id: "reg_euc1", name: "eu-central-1" },
+    { id: "reg_apse1", name: "ap-southeast-1" },
+  ];
+  const stack = (waves: string[][], deployRegions: string[]) => ({
+    [K("regions")]: regions,
+    [K("deployRegions")]: deployRegions,
+    [K("waves")]: waves,
+    [K("prewarm")]: undefined,
+    [K("prewarmToken")]: undefined,
+    [K("environments")]: [
+      {
+        workspaceId: "ws_x",
+        projectId: "proj_x",
+        appId: "app_x",
+        environmentId: "env_all",
+        slug: "staging",
+        regions: ["us-east-1", "eu-central-1", "ap-southeast-1"],
+      },
+    ],
+  });
+
+  it("skips a wave whose regions another stack deploys: the next deployed wave waits for the one before", async () => {
+    const run = await runExample(
+      true,
+      stack([["ap-southeast-1"], ["us-east-1"], ["eu-central-1"]], ["ap-southeast-1", "eu-central-1"]),
+    );
+    assert.deepEqual(Object.fromEntries(deploymentDependencies(run)), {
+      "env_all-ap-southeast-1": [],
+      "env_all-eu-central-1": ["env_all-ap-southeast-1"],
+    });
+  });
+
+  it("accepts waves that leave out a region this stack does not deploy", async () => {
+    const run = await runExample(
+      true,
+      stack([["us-east-1"], ["eu-central-1"]], ["us-east-1", "eu-central-1"]),
+    );
+    assert.deepEqual(Object.fromEntries(deploymentDependencies(run)), {
+      "env_all-us-east-1": [],
+      "env_all-eu-central-1": ["env_all-us-east-1"],
+    });
+  });
+
+  it("rejects a deployed region in no wave before anything is registered", async () => {
+    let count = 0;
+    await assert.rejects(
+      runExample(false, stack([["us-east-1"]], ["us-east-1", "eu-central-1"]), { onRegister: () => count++ }),
+      (err: Error) => {
+        assert.ok(err instanceof FleetConfigError, String(err));
+        assert.match(
+          err.message,
+          /sentinel-fleet:waves: must place every region of deployRegions in a wave; in none: eu-central-1/,
+        );
+        return true;
+      },
+    );
+    assert.equal(count, 0);
   });
 });

@@ -325,12 +325,18 @@ export async function synthStack(options: SynthOptions): Promise<SynthResult> {
       .filter((r) => r.type === "kubernetes:apps/v1:Deployment")
       .map((r) => [String(r.inputs.metadata.name), r]),
   );
+  const byUrn = new Map([...deployments.values()].map((d) => [d.urn, d]));
   const sentinelTable = table([
-    ["environment", "region", "sentinel", "replicas", "image", "cpu/memory"],
+    ["environment", "region", "sentinel", "replicas", "image", "cpu/memory", "rollout timeout", "after"],
     ...rows.map((row) => {
       const deployment = deployments.get(row.k8s_name);
       const container = deployment?.inputs.spec.template.spec.containers[0];
       const resources = container?.resources?.limits as { cpu?: string; memory?: string } | undefined;
+      // The previous wave's Deployments this one waits for (region waves): their regions.
+      const after = (deployment?.dependencies ?? []).flatMap((urn) => {
+        const previous = byUrn.get(urn);
+        return previous === undefined ? [] : [regionOf(previous)];
+      });
       return [
         row.environment_id,
         deployment === undefined ? row.region_id : regionOf(deployment),
@@ -338,6 +344,8 @@ export async function synthStack(options: SynthOptions): Promise<SynthResult> {
         String(row.desired_replicas),
         row.image,
         `${resources?.cpu ?? "?"}/${resources?.memory ?? "?"}`,
+        deployment?.customTimeouts?.update || "?",
+        [...new Set(after)].sort().join(",") || "-",
       ];
     }),
   ]);

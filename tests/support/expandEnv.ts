@@ -21,8 +21,8 @@ export function expandEnv(text: string, env: Readonly<Record<string, string>>): 
     if (rest.startsWith("{")) {
       const end = rest.indexOf("}");
       if (end < 0) {
-        // Go: invalid syntax, the characters are eaten.
-        i = text.length;
+        // Go: invalid syntax; only the `${` is eaten, the rest stays.
+        i += 1;
         continue;
       }
       const inner = rest.slice(1, end);
