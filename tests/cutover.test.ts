@@ -2,7 +2,6 @@
 // on, and the whole sequence of a sentinel whose row the original platform wrote: adopt it (create), then
 // preview an image change, through Pulumi's dynamic-provider host against the real database and under mocks.
 import { strict as assert } from "assert";
-import * as net from "net";
 import * as path from "path";
 import { startDatabase, type TestDatabase } from "../tools/mariadb";
 import { DYNAMIC_TYPE, type ProgramRun } from "../tools/mockEngine";
@@ -11,6 +10,7 @@ import { proposeIdentity } from "../providers/identity";
 import { checkSentinelRecord, diffSentinelRecord, UNKNOWN } from "../providers/sentinelRecord";
 import { exampleConfig, runExample } from "./support/fixtures";
 import { withOverride } from "./support/overrides";
+import { refusedPort } from "./support/net";
 
 const OVERRIDDEN_PROGRAM = path.join(__dirname, "support", "overriddenProgram");
 const K8S_PROVIDER = "pulumi:providers:kubernetes";
@@ -18,18 +18,6 @@ const RECORD_NAME = "env_storefront_prod-us-east-1";
 const NEW_IMAGE = "ghcr.io/unkeyed/unkey:v2.0.32";
 /** The row the original platform wrote: its own id and 8-character name, not the ones this program proposes. */
 const ORIGINAL = { id: "s_orig00000000000000001", k8sName: "q7x2k9ab" };
-
-/** A port on 127.0.0.1 that nothing listens on: bound once by the OS, then released. */
-function refusedPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 const providersOf = (run: ProgramRun) =>
   Object.fromEntries(run.resources.filter((r) => r.type === K8S_PROVIDER).map((r) => [r.name, r.inputs]));

@@ -13,6 +13,7 @@ import {
   type ProviderHost,
 } from "../tools/providerHost";
 import { LEAK_MARKERS, runExample, TEST_SECRETS } from "./support/fixtures";
+import { refusedPort } from "./support/net";
 
 const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
 const DATABASE_KEY = "sentinel-fleet:database";
@@ -62,18 +63,6 @@ const SENTINEL_COLUMNS = [
 function withoutProvider(props: Props): Props {
   const { __provider: _provider, ...rest } = props;
   return rest;
-}
-
-/** A port on 127.0.0.1 that nothing listens on: bound once by the OS, then released. */
-function refusedPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
 }
 
 /** A TCP server that accepts connections and never says a word (a hung database or a black-holing proxy). */
