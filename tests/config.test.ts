@@ -744,9 +744,19 @@ describe("the schema's other products: the stack file's JSON Schema and the READ
     );
   });
 
-  it("the example stack points editors at it", () => {
-    const first = fs.readFileSync(path.join(ROOT, "Pulumi.dev.yaml"), "utf8").split("\n")[0];
-    assert.equal(first, "# yaml-language-server: $schema=./schema/stack-config.schema.json");
+  const stackFiles = () => fs.readdirSync(ROOT).filter((f) => /^Pulumi\..+\.yaml$/.test(f));
+
+  it("every stack file points editors at it, and it accepts every stack file", () => {
+    assert.ok(stackFiles().includes("Pulumi.e2e.yaml"), stackFiles().join(", "));
+    for (const name of stackFiles()) {
+      const text = fs.readFileSync(path.join(ROOT, name), "utf8");
+      assert.equal(
+        text.split("\n")[0],
+        "# yaml-language-server: $schema=./schema/stack-config.schema.json",
+        name,
+      );
+      assert.equal(validate(YAML.parse(text)), true, `${name}: ${JSON.stringify(validate.errors)}`);
+    }
   });
 
   it("accepts the example stack, with its secrets as `secure` values and other namespaces' keys", () => {
