@@ -200,6 +200,18 @@ describe("stack configuration", () => {
           "sentinel-fleet:otelHeaders: is stored in plaintext; set it with `pulumi config set --secret sentinel-fleet:otelHeaders <value>`",
         ],
       );
+      // A plaintext secret that is not a string is still plaintext, and its value is still not echoed.
+      const typed = problems(
+        { [K("databasePassword")]: 987654321, [K("redisUrl")]: ["redis://:pw-in-a-list@r:6379"] },
+        [K("clickhouseUrl"), K("prewarmToken"), K("otelHeaders")],
+      );
+      assert.deepEqual(typed, [
+        "sentinel-fleet:databasePassword: is stored in plaintext; set it with `pulumi config set --secret sentinel-fleet:databasePassword <value>`",
+        "sentinel-fleet:databasePassword: must be a string",
+        "sentinel-fleet:redisUrl: is stored in plaintext; set it with `pulumi config set --secret sentinel-fleet:redisUrl <value>`",
+        "sentinel-fleet:redisUrl: must be a string",
+      ]);
+      assert.ok(!/987654321|pw-in-a-list/.test(typed.join("\n")));
     });
 
     it("a prewarm token that cannot travel in an HTTP header, without echoing it", () => {
