@@ -82,6 +82,9 @@ export async function main(argv: string[], io: SynthIo = processIo): Promise<num
     io.out(USAGE);
     return EXIT.ok;
   }
+  for (const name of ["file", "out"] as const) {
+    if (values[name] === "") return usageError(`Option '--${name}' needs a path, got an empty one`);
+  }
   const stack = values.stack ?? "dev";
   if (!/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(stack))
     return usageError(`${JSON.stringify(stack)} is not a stack name`);

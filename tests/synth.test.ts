@@ -277,6 +277,8 @@ describe("synth", function () {
       [["dev"], /Unexpected argument 'dev'/],
       [["--stack"], /Option '--stack <value>' argument missing/],
       [["--stack", "dev", "--stack=e2e"], /Option '--stack' is given more than once/],
+      [["--out="], /Option '--out' needs a path, got an empty one/],
+      [["--file", ""], /Option '--file' needs a path, got an empty one/],
     ] as const) {
       const r = await cli([...args]);
       assert.equal(r.status, 2, `${args.join(" ")}: ${r.stderr}`);
