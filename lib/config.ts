@@ -938,12 +938,13 @@ function secretRules(
       if (required) add(name, `is required; set it with \`pulumi config set --secret ${full} <value>\``);
       return null;
     }
+    // Stored in plaintext whatever its type: a number or a list in the stack file is as readable as a string.
+    if (!raw.secretKeys.includes(full)) {
+      add(name, `is stored in plaintext; set it with \`pulumi config set --secret ${full} <value>\``);
+    }
     if (typeof value !== "string") {
       add(name, "must be a string");
       return null;
-    }
-    if (!raw.secretKeys.includes(full)) {
-      add(name, `is stored in plaintext; set it with \`pulumi config set --secret ${full} <value>\``);
     }
     return new SecretValue(full, value);
   };

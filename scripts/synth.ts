@@ -22,7 +22,7 @@ Exit codes:
   0  evaluated, no mandatory policy violation (advisories are listed)
   1  the configuration is invalid (every problem is listed), the stack file is not valid YAML, or the
      program failed on it
-  2  usage: an unknown option, a stray argument, a stack or stack file that does not exist
+  2  usage: an unknown or repeated option, a stray argument, a stack or stack file that does not exist
   3  mandatory policy violations (listed; the objects are still written for review)
 
 Examples:
@@ -54,10 +54,12 @@ export async function main(argv: string[], io: SynthIo = processIo): Promise<num
   };
   let values: { stack?: string; file?: string; out?: string; trace?: boolean; help?: boolean };
   try {
-    ({ values } = parseArgs({
+    let tokens: { kind: string; rawName?: string; name?: string }[];
+    ({ values, tokens } = parseArgs({
       args: argv,
       strict: true,
       allowPositionals: false,
+      tokens: true,
       options: {
         stack: { type: "string", default: "dev" },
         file: { type: "string" },
@@ -66,12 +68,22 @@ export async function main(argv: string[], io: SynthIo = processIo): Promise<num
         help: { type: "boolean", short: "h", default: false },
       },
     }));
+    // parseArgs keeps the last of a repeated option; `--stack a --stack b` is more likely a slip than a choice.
+    const seen = new Set<string>();
+    for (const t of tokens) {
+      if (t.kind !== "option" || t.name === undefined) continue;
+      if (seen.has(t.name)) return usageError(`Option '--${t.name}' is given more than once`);
+      seen.add(t.name);
+    }
   } catch (e) {
     return usageError((e as Error).message);
   }
   if (values.help === true) {
     io.out(USAGE);
     return EXIT.ok;
+  }
+  for (const name of ["file", "out"] as const) {
+    if (values[name] === "") return usageError(`Option '--${name}' needs a path, got an empty one`);
   }
   const stack = values.stack ?? "dev";
   if (!/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(stack))

@@ -200,6 +200,18 @@ describe("stack configuration", () => {
           "sentinel-fleet:otelHeaders: is stored in plaintext; set it with `pulumi config set --secret sentinel-fleet:otelHeaders <value>`",
         ],
       );
+      // A plaintext secret that is not a string is still plaintext, and its value is still not echoed.
+      const typed = problems(
+        { [K("databasePassword")]: 987654321, [K("redisUrl")]: ["redis://:pw-in-a-list@r:6379"] },
+        [K("clickhouseUrl"), K("prewarmToken"), K("otelHeaders")],
+      );
+      assert.deepEqual(typed, [
+        "sentinel-fleet:databasePassword: is stored in plaintext; set it with `pulumi config set --secret sentinel-fleet:databasePassword <value>`",
+        "sentinel-fleet:databasePassword: must be a string",
+        "sentinel-fleet:redisUrl: is stored in plaintext; set it with `pulumi config set --secret sentinel-fleet:redisUrl <value>`",
+        "sentinel-fleet:redisUrl: must be a string",
+      ]);
+      assert.ok(!/987654321|pw-in-a-list/.test(typed.join("\n")));
     });
 
     it("a prewarm token that cannot travel in an HTTP header, without echoing it", () => {
@@ -774,9 +786,19 @@ describe("the schema's other products: the stack file's JSON Schema and the READ
     );
   });
 
-  it("the example stack points editors at it", () => {
-    const first = fs.readFileSync(path.join(ROOT, "Pulumi.dev.yaml"), "utf8").split("\n")[0];
-    assert.equal(first, "# yaml-language-server: $schema=./schema/stack-config.schema.json");
+  const stackFiles = () => fs.readdirSync(ROOT).filter((f) => /^Pulumi\..+\.yaml$/.test(f));
+
+  it("every stack file points editors at it, and it accepts every stack file", () => {
+    assert.ok(stackFiles().includes("Pulumi.e2e.yaml"), stackFiles().join(", "));
+    for (const name of stackFiles()) {
+      const text = fs.readFileSync(path.join(ROOT, name), "utf8");
+      assert.equal(
+        text.split("\n")[0],
+        "# yaml-language-server: $schema=./schema/stack-config.schema.json",
+        name,
+      );
+      assert.equal(validate(YAML.parse(text)), true, `${name}: ${JSON.stringify(validate.errors)}`);
+    }
   });
 
   it("accepts the example stack, with its secrets as `secure` values and other namespaces' keys", () => {

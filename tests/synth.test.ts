@@ -307,6 +307,9 @@ describe("synth", function () {
       [["--stak", "dev"], /Unknown option '--stak'/],
       [["dev"], /Unexpected argument 'dev'/],
       [["--stack"], /Option '--stack <value>' argument missing/],
+      [["--stack", "dev", "--stack=e2e"], /Option '--stack' is given more than once/],
+      [["--out="], /Option '--out' needs a path, got an empty one/],
+      [["--file", ""], /Option '--file' needs a path, got an empty one/],
     ] as const) {
       const r = await cli([...args]);
       assert.equal(r.status, 2, `${args.join(" ")}: ${r.stderr}`);
@@ -328,6 +331,10 @@ describe("synth", function () {
     const missing = await cli(["--file", "/nonexistent/Pulumi.x.yaml"]);
     assert.equal(missing.status, 2);
     assert.match(missing.stderr, /the stack file \/nonexistent\/Pulumi\.x\.yaml does not exist/);
+    const dir = await cli(["--file", ROOT]);
+    assert.equal(dir.status, 2);
+    assert.match(dir.stderr, /the stack file .* is not a file/);
+    assertNoStackTrace(dir.stderr);
   });
 
   it("names the file, line and column of a YAML error, and exits 1", async () => {
@@ -346,6 +353,24 @@ describe("synth", function () {
     const list = await cli(["--stack", "broken", "--file", file, "--out", dir]);
     assert.equal(list.status, 1);
     assert.match(list.stderr, new RegExp(`^synth: ${escape(file)}:2:3: config: must be a mapping`, "m"));
+    // The errors yaml raises only when it builds the values: an alias before its anchor, an alias bomb.
+    fs.writeFileSync(file, "config:\n  sentinel-fleet:platform: aws\n  sentinel-fleet:image: *img\n");
+    const alias = await cli(["--stack", "broken", "--file", file, "--out", dir]);
+    assert.equal(alias.status, 1);
+    assert.match(alias.stderr, new RegExp(`^synth: ${escape(file)}:3:25: Unresolved alias`, "m"));
+    assertNoStackTrace(alias.stderr);
+    const levels = ["  a: &a [x, x, x, x, x, x, x, x, x, x]"];
+    for (let i = 1; i < 8; i++)
+      levels.push(
+        `  a${i}: &a${i} [${Array(10)
+          .fill(`*a${i > 1 ? i - 1 : ""}`)
+          .join(", ")}]`,
+      );
+    fs.writeFileSync(file, `config:\n${levels.join("\n")}\n`);
+    const bomb = await cli(["--stack", "broken", "--file", file, "--out", dir]);
+    assert.equal(bomb.status, 1);
+    assert.match(bomb.stderr, new RegExp(`^synth: ${escape(file)}:1:1: Excessive alias count`, "m"));
+    assertNoStackTrace(bomb.stderr);
   });
 
   it("shows encrypted values as placeholders and reports progress on a large fleet", async () => {

@@ -108,6 +108,7 @@ export function projectStacks(root = PROJECT_ROOT): string[] {
 export function stackFile(stack: string, file?: string): string {
   if (file !== undefined) {
     if (!fs.existsSync(file)) throw new SynthUsageError(`the stack file ${file} does not exist`);
+    if (!fs.statSync(file).isFile()) throw new SynthUsageError(`the stack file ${file} is not a file`);
     return file;
   }
   const candidate = path.join(PROJECT_ROOT, `Pulumi.${stack}.yaml`);
@@ -137,7 +138,21 @@ export function loadStackConfig(file: string): {
     const detail = e.message.split("\n")[0].replace(/ at line \d+, column \d+:?$/, "");
     throw new StackFileError(`${where}:${at?.line ?? 1}:${at?.col ?? 1}: ${detail}`);
   }
-  const parsed = (doc.toJS() ?? {}) as { config?: unknown };
+  let parsed: { config?: unknown };
+  try {
+    parsed = (doc.toJS() ?? {}) as { config?: unknown };
+  } catch (e) {
+    // Errors the parser leaves to toJS(): an alias whose anchor is not set before it, or more aliases than
+    // yaml's limit (an alias bomb). Point at the first alias that does not resolve, else at the file.
+    let offset: number | undefined;
+    YAML.visit(doc, {
+      Alias(_key, node) {
+        if (offset === undefined && node.resolve(doc) === undefined) offset = node.range?.[0];
+      },
+    });
+    const at = lines.linePos(offset ?? 0);
+    throw new StackFileError(`${where}:${at.line}:${at.col}: ${(e as Error).message.split("\n")[0]}`);
+  }
   if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
     throw new StackFileError(`${where}:1:1: a stack file is a mapping with a config: key`);
   }
