@@ -194,6 +194,9 @@ export const MINIMUM_VERSIONS = {
   kubernetes: "1.30",
   /** CiliumNetworkPolicy `enableDefaultDeny` arrived in 1.16; older CRDs drop it and default-deny ingress. */
   cilium: "1.16",
-  /** Resource hooks in the engine (SupportsFeature "resourceHooks"). */
-  pulumiCli: "3.182.0",
+  /**
+   * After-hooks whose failure fails the update (3.238.0): the row-health write-back must not fail silently.
+   * Resource hooks themselves came in 3.182.0 (SupportsFeature "resourceHooks").
+   */
+  pulumiCli: "3.238.0",
 } as const;

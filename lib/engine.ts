@@ -1,8 +1,9 @@
-// The oldest Pulumi engine this program runs on, checked before anything is declared. Of what the program needs
-// from the engine (README, "Minimum versions"), resource hooks are the newest, and the one the engine reports:
-// the resource monitor answers SupportsFeature("resourceHooks") from Pulumi 3.182.0 on. Without this check an
-// older CLI fails at the first hook registration with the SDK's "does not support resource hooks", which names
-// no version.
+// The oldest Pulumi engine this program runs on, checked before anything is declared (README, "Minimum
+// versions"). Two questions, because engines answer differently by age: the resource monitor answers
+// SupportsFeature("resourceHooks") from 3.182.0 on (without hooks the SDK would fail at the first hook naming
+// no version); and the newest need, after-hooks whose failure fails the update (3.238.0: the row-health
+// write-back must not turn into a warning), is only visible as the engine's version, which it compares for us
+// from 3.216.0 on (RequirePulumiVersion; older engines do not implement it, and are too old anyway).
 import * as pulumi from "@pulumi/pulumi";
 import { MINIMUM_VERSIONS, PROJECT } from "./constants";
 
@@ -42,6 +43,9 @@ function sdkMonitor(): FeatureMonitor | undefined {
   return m === undefined ? undefined : (m as FeatureMonitor);
 }
 
+/** The engine's own version check (`pulumi.runtime.requirePulumiVersion`), or a stand-in in tests. */
+export type VersionCheck = (range: string) => Promise<void>;
+
 export class EngineTooOldError extends Error {
   constructor(missing: string) {
     super(
@@ -58,9 +62,19 @@ export class EngineTooOldError extends Error {
  */
 export async function requireSupportedEngine(
   monitor: FeatureMonitor | undefined = sdkMonitor(),
+  requireVersion: VersionCheck = (range) => pulumi.runtime.requirePulumiVersion(range),
 ): Promise<void> {
   if (monitor === undefined) return;
   if (!(await monitorSupports(monitor, "resourceHooks"))) {
-    throw new EngineTooOldError("resource hooks (the router prewarm hook)");
+    throw new EngineTooOldError("resource hooks (the router prewarm and row-health hooks)");
+  }
+  try {
+    // Resolves without an engine to ask (the mock runtime); rejects on an older engine or one that cannot tell.
+    await requireVersion(`>=${MINIMUM_VERSIONS.pulumiCli}`);
+  } catch (err) {
+    throw new EngineTooOldError(
+      "after-hooks whose failure fails the update (the row-health write-back): " +
+        `the engine says ${JSON.stringify(err instanceof Error ? err.message : String(err))}`,
+    );
   }
 }

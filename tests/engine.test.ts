@@ -53,13 +53,41 @@ describe("engine check", () => {
         assert.equal(
           err.message,
           `sentinel-fleet needs Pulumi CLI ${MINIMUM_VERSIONS.pulumiCli} or later: this engine does not support ` +
-            "resource hooks (the router prewarm hook). Upgrade the Pulumi CLI (pulumi version shows the one in " +
+            "resource hooks (the router prewarm and row-health hooks). Upgrade the Pulumi CLI (pulumi version shows the one in " +
             "use); nothing was created.",
         );
         return true;
       });
     }
-    assert.equal(MINIMUM_VERSIONS.pulumiCli, "3.182.0");
+    assert.equal(MINIMUM_VERSIONS.pulumiCli, "3.238.0");
+  });
+
+  it("asks the engine for 3.238.0 or later (after-hooks that fail the update), and rejects an older one", async () => {
+    const ranges: string[] = [];
+    await requireSupportedEngine(monitor(current), (range) => {
+      ranges.push(range);
+      return Promise.resolve();
+    });
+    assert.deepEqual(ranges, [">=3.238.0"]);
+    // What the SDK reports for an engine between 3.216.0 and 3.237 (its version out of range) and for one
+    // before 3.216.0 (no RequirePulumiVersion RPC): either way the program stops, naming the minimum.
+    for (const engineSays of [
+      'Pulumi CLI version 3.230.0 does not satisfy the version range ">=3.238.0"',
+      "The installed version of the CLI does not support the `RequirePulumiVersion` RPC. Please upgrade the Pulumi CLI.",
+    ]) {
+      await assert.rejects(
+        requireSupportedEngine(monitor(current), () => Promise.reject(new Error(engineSays))),
+        (err: Error) => {
+          assert.ok(err instanceof EngineTooOldError);
+          assert.match(
+            err.message,
+            /^sentinel-fleet needs Pulumi CLI 3\.238\.0 or later: this engine does not support after-hooks whose failure fails the update/,
+          );
+          assert.ok(err.message.includes(JSON.stringify(engineSays)), err.message);
+          return true;
+        },
+      );
+    }
   });
 
   it("passes other monitor errors on, and resolves with no engine at all", async () => {
@@ -97,7 +125,7 @@ describe("engine check", () => {
         let registered = -1;
         await assert.rejects(
           runExample(true, {}, { onRegister: (n) => (registered = n) }),
-          /needs Pulumi CLI 3\.182\.0 or later: this engine does not support resource hooks/,
+          /needs Pulumi CLI 3\.238\.0 or later: this engine does not support resource hooks/,
         );
         assert.equal(registered, -1, "a resource was registered before the check failed");
       });
