@@ -21,6 +21,7 @@ import {
   dsnLogin,
   expectedSentinels,
   outputProblems,
+  prewarmBodyOf,
   prewarmProblems,
   refreshProblems,
   regionsSql,
@@ -342,14 +343,7 @@ describe("end-to-end test (what can be checked without Docker, kind or the Pulum
       await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
       try {
         const s = expected[0];
-        const body = {
-          workspaceId: s.workspaceId,
-          projectId: s.projectId,
-          environmentId: s.environmentId,
-          region: s.regionName,
-          sentinelId: s.sentinelId,
-          address: s.address,
-        };
+        const body = prewarmBodyOf(s);
         const port = (server.address() as AddressInfo).port;
         const url = `http://127.0.0.1:${port}/prewarm/${s.regionName}/${s.k8sName}`;
         const result = await prewarm(body, {

@@ -15,6 +15,7 @@ import { format } from "mysql2";
 import { parseFleetConfig, type FleetConfig } from "../lib/config";
 import { ENV_VARS, LABELS, PORTS, PROJECT } from "../lib/constants";
 import { environmentObjectName, sentinelDbLogin, sentinelDbUser } from "../lib/names";
+import type { PrewarmBody } from "../lib/prewarm";
 import { proposeIdentity, resolveReplicas, sentinelAddress } from "../providers/identity";
 import { readCalls, type PrewarmCall } from "./e2eReceiver";
 import { PROJECT_ROOT } from "./pulumiProject";
@@ -409,6 +410,18 @@ function managedObjects(state: ClusterState): KubeObject[] {
   );
 }
 
+/** The prewarm request body the hook sends for a sentinel (README, "Router prewarm"). */
+export function prewarmBodyOf(s: ExpectedSentinel): PrewarmBody {
+  return {
+    workspaceId: s.workspaceId,
+    projectId: s.projectId,
+    environmentId: s.environmentId,
+    region: s.regionName,
+    sentinelId: s.sentinelId,
+    address: s.address,
+  };
+}
+
 /**
  * Every sentinel's prewarm calls: at least `minCalls` POSTs to its URL with the bearer token and the contract's
  * body (the row's id and address); no call anywhere else.
@@ -424,14 +437,7 @@ export function prewarmProblems(
     const mine = calls.filter((c) => c.path === pathOf(s));
     if (mine.length < minCalls)
       problems.push(`${where(s)}: ${mine.length} prewarm calls, expected at least ${minCalls}`);
-    const body = {
-      workspaceId: s.workspaceId,
-      projectId: s.projectId,
-      environmentId: s.environmentId,
-      region: s.regionName,
-      sentinelId: s.sentinelId,
-      address: s.address,
-    };
+    const body = prewarmBodyOf(s);
     for (const c of mine) {
       if (c.method !== "POST") problems.push(`${where(s)}: prewarm call with method ${c.method}`);
       if (!c.authorized) problems.push(`${where(s)}: prewarm call without the bearer token`);
