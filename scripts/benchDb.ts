@@ -20,7 +20,7 @@ import {
   type SentinelRecordCheckedInputs,
 } from "../providers/sentinelRecord";
 import { ensureSentinel, INSERT_SQL, type DesiredSentinel, type Queryable } from "../providers/sentinelSql";
-import { DEFAULT_REGIONS, startDatabase, type RegionSeed, type TestDatabase } from "../tools/mariadb";
+import { DEFAULT_REGIONS, startDatabase, type RegionSeed, type TestDatabase } from "../tests/harness/mariadb";
 
 const COUNT = Number(process.env.BENCH_SENTINELS ?? 1000);
 const ROUNDS = Math.max(1, Number(process.env.BENCH_ROUNDS ?? 3));

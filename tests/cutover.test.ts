@@ -3,9 +3,9 @@
 // preview an image change, through Pulumi's dynamic-provider host against the real database and under mocks.
 import { strict as assert } from "assert";
 import * as path from "path";
-import { startDatabase, type TestDatabase } from "../tools/mariadb";
-import { DYNAMIC_TYPE, type ProgramRun } from "../tools/mockEngine";
-import { secret, startProviderHost, type Props, type ProviderHost } from "../tools/providerHost";
+import { startDatabase, type TestDatabase } from "./harness/mariadb";
+import { DYNAMIC_TYPE, type ProgramRun } from "../synth/mockEngine";
+import { secret, startProviderHost, type Props, type ProviderHost } from "./harness/providerHost";
 import { proposeIdentity } from "../providers/identity";
 import { checkSentinelRecord, diffSentinelRecord, UNKNOWN } from "../providers/sentinelRecord";
 import { exampleConfig, runExample } from "./support/fixtures";

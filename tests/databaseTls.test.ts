@@ -24,7 +24,7 @@ import {
   TLS_MODES,
   type TlsMode,
 } from "../lib/databaseTls";
-import { startDatabase, type TestDatabase } from "../tools/mariadb";
+import { startDatabase, type TestDatabase } from "./harness/mariadb";
 import { readStackFile, runExample, strings } from "./support/fixtures";
 
 describe("database.tls: what each mode means for each client", () => {

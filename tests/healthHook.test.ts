@@ -19,7 +19,7 @@ import {
   type SentinelRecordCheckedInputs,
 } from "../providers/sentinelRecord";
 import { healthOf } from "../providers/sentinelSql";
-import { startDatabase, type TestDatabase } from "../tools/mariadb";
+import { startDatabase, type TestDatabase } from "./harness/mariadb";
 import { runExample } from "./support/fixtures";
 
 const DEPLOYMENT = "kubernetes:apps/v1:Deployment";

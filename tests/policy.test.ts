@@ -36,7 +36,7 @@ import {
   UNKNOWN_VALUE,
   type PackConfig,
 } from "../policy/policies";
-import { SECRET_SIG, SECRET_SIG_KEY, type CapturedResource } from "../tools/mockEngine";
+import { SECRET_SIG, SECRET_SIG_KEY, type CapturedResource } from "../synth/mockEngine";
 import { readStackFile, runExample } from "./support/fixtures";
 
 type Obj = Record<string, any>;

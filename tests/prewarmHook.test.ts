@@ -9,7 +9,7 @@ import { HEALTH_HOOK_NAME } from "../components/healthHook";
 import { runPrewarmHook, type HookLogger, type PrewarmHookSettings } from "../components/prewarmHook";
 import { parseFleetConfig } from "../lib/config";
 import { ANNOTATIONS, LABELS, PREWARM } from "../lib/constants";
-import type { CapturedResource, ProgramRun } from "../tools/mockEngine";
+import type { CapturedResource, ProgramRun } from "../synth/mockEngine";
 import { exampleConfig, runExample, TEST_SECRETS } from "./support/fixtures";
 
 const DEPLOYMENT = "kubernetes:apps/v1:Deployment";

@@ -4,14 +4,14 @@
 import * as assert from "assert";
 import * as net from "net";
 import * as grpc from "@grpc/grpc-js";
-import { startDatabase, type TestDatabase } from "../tools/mariadb";
+import { startDatabase, type TestDatabase } from "./harness/mariadb";
 import {
   DYNAMIC_TYPE,
   secret,
   startProviderHost,
   type Props,
   type ProviderHost,
-} from "../tools/providerHost";
+} from "./harness/providerHost";
 import { LEAK_MARKERS, runExample, TEST_SECRETS } from "./support/fixtures";
 import { refusedPort } from "./support/net";
 

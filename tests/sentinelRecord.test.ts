@@ -22,7 +22,7 @@ import {
 } from "../providers/connection";
 import * as sentinelSql from "../providers/sentinelSql";
 import { ensureSentinel, readSentinel, type Queryable } from "../providers/sentinelSql";
-import { startDatabase, type TestDatabase } from "../tools/mariadb";
+import { startDatabase, type TestDatabase } from "./harness/mariadb";
 
 const NEWS = {
   workspaceId: "ws_1",

@@ -13,9 +13,9 @@ import * as grpc from "@grpc/grpc-js";
 import { providerTextChanged, SentinelRecordHostProvider } from "../providers/entry";
 import { checkSentinelRecord, type SentinelRecordOutputs } from "../providers/sentinelRecord";
 import { DYNAMIC_RESOURCE_TYPE, PROVIDER_ENTRY, SENTINEL_RECORD_PROVIDER_STUB } from "../providers/stub";
-import { startDatabase, TEST_PASSWORD, type TestDatabase } from "../tools/mariadb";
-import { secret, startProviderHost, type Props, type ProviderHost } from "../tools/providerHost";
-import { PROJECT_ROOT } from "../tools/pulumiProject";
+import { startDatabase, TEST_PASSWORD, type TestDatabase } from "./harness/mariadb";
+import { secret, startProviderHost, type Props, type ProviderHost } from "./harness/providerHost";
+import { PROJECT_ROOT } from "../synth/pulumiProject";
 import { LEAK_MARKERS, runExample, TEST_SECRETS } from "./support/fixtures";
 
 const FIXTURES = path.join(__dirname, "fixtures");

@@ -11,9 +11,9 @@ import {
   DEFAULT_SENTINEL_DB_PRIVILEGES,
   PREWARM,
   PROJECT,
-} from "./constants";
+} from "../constants";
 import * as pulumi from "@pulumi/pulumi";
-import { SecretValue } from "./secret";
+import { SecretValue } from "../secret";
 import {
   collationKey,
   DNS_LABEL,
@@ -30,7 +30,7 @@ import {
   RFC1035_LABEL,
   STACK_REFERENCE,
   TOML_BREAKING,
-} from "./validate";
+} from "../validate";
 import {
   connectionFields,
   connectionRules,
@@ -40,7 +40,7 @@ import {
   toConnectionSettings,
   type ConfigProblem,
   type ConnectionSettings,
-} from "../providers/connection";
+} from "../../providers/connection";
 
 export interface RegionConfig {
   /** The platform's `regions.id`. */
@@ -1206,7 +1206,7 @@ export function stackFileJsonSchema(): Json {
   return {
     $schema: "http://json-schema.org/draft-07/schema#",
     title: "sentinel-fleet stack configuration (Pulumi.<stack>.yaml)",
-    description: "Generated from lib/config.ts by `npm run schema`; do not edit.",
+    description: "Generated from lib/config/ by `npm run schema`; do not edit.",
     type: "object",
     properties: {
       config: {

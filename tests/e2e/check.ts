@@ -4,7 +4,7 @@
 // gathering runs kubectl, mysql and pulumi, each with a deadline. Secret values are read only to check their
 // shape and never printed: problems name objects and keys.
 //
-//   node -r ts-node/register/transpile-only tools/e2eCheck.ts <phase>
+//   node -r ts-node/register/transpile-only tests/e2e/check.ts <phase>
 //   phases: regions-sql | up | image | refresh | recreated | destroy
 //   env: E2E_WORK (snapshots, the receiver's log), E2E_MYSQL_DEFAULTS (a mysql --defaults-extra-file),
 //        E2E_STACK (default e2e), E2E_STACK_FILE (default Pulumi.e2e.yaml), E2E_DELETED_ID (refresh, recreated)
@@ -12,14 +12,14 @@ import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { format } from "mysql2";
-import { parseFleetConfig, type FleetConfig } from "../lib/config";
-import { ENV_VARS, LABELS, PORTS, PROJECT } from "../lib/constants";
-import { environmentObjectName, sentinelDbLogin, sentinelDbUser } from "../lib/names";
-import type { PrewarmBody } from "../lib/prewarm";
-import { proposeIdentity, resolveReplicas, sentinelAddress } from "../providers/identity";
-import { readCalls, type PrewarmCall } from "./e2eReceiver";
-import { PROJECT_ROOT } from "./pulumiProject";
-import { loadStackConfig } from "./synth";
+import { parseFleetConfig, type FleetConfig } from "../../lib/config";
+import { ENV_VARS, LABELS, PORTS, PROJECT } from "../../lib/constants";
+import { environmentObjectName, sentinelDbLogin, sentinelDbUser } from "../../lib/names";
+import type { PrewarmBody } from "../../lib/prewarm";
+import { proposeIdentity, resolveReplicas, sentinelAddress } from "../../providers/identity";
+import { readCalls, type PrewarmCall } from "./receiver";
+import { PROJECT_ROOT } from "../../synth/pulumiProject";
+import { loadStackConfig } from "../../synth";
 
 /** One sentinel the stack file asks for, with the identity the program proposes for it. */
 export interface ExpectedSentinel {

@@ -44,7 +44,7 @@ export const DEFAULT_REGIONS: readonly RegionSeed[] = [
 ];
 
 export const TEST_PASSWORD = `p@ss:w/rd#%?&'"x`;
-const SCHEMA = path.join(__dirname, "..", "db", "schema.sql");
+const SCHEMA = path.join(__dirname, "..", "..", "db", "schema.sql");
 
 export interface StartOptions {
   /** Extra mariadbd flags (throwaway servers only). */

@@ -16,7 +16,7 @@ import { spawn, type ChildProcess } from "child_process";
 import * as path from "path";
 import * as grpc from "@grpc/grpc-js";
 import { Struct } from "google-protobuf/google/protobuf/struct_pb";
-import { PROJECT_ROOT } from "./pulumiProject";
+import { PROJECT_ROOT } from "../../synth/pulumiProject";
 
 /* eslint-disable @typescript-eslint/no-require-imports */
 const provproto = require("@pulumi/pulumi/proto/provider_pb");

@@ -1,0 +1,2 @@
+// Stack configuration: see schema.ts.
+export * from "./schema";
