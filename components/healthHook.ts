@@ -7,7 +7,8 @@
 import * as pulumi from "@pulumi/pulumi";
 import { ANNOTATIONS, LABELS } from "../lib/constants";
 import type { SecretValue } from "../lib/secret";
-import { resolveCaCert, withDatabase, type ConnectionSettings } from "../providers/connection";
+import type { ConnectionSettings } from "../lib/config/connection";
+import { resolveCaCert, withDatabase } from "../providers/connection";
 import { healthOf, recordSentinelHealth, type Health, type HealthWrite } from "../providers/sentinelSql";
 import { byUrn, type HookLogger } from "./prewarmHook";
 

@@ -4,12 +4,8 @@ import { strict as assert } from "assert";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import {
-  closeDatabasePools,
-  parseConnectionSettings,
-  withDatabase,
-  type ConnectionSettings,
-} from "../providers/connection";
+import { parseConnectionSettings, type ConnectionSettings } from "../lib/config/connection";
+import { closeDatabasePools, withDatabase } from "../providers/connection";
 import {
   checkSentinelRecord,
   SentinelRecordProvider,

@@ -12,7 +12,8 @@ import {
 import type { HookLogger } from "../components/prewarmHook";
 import { ANNOTATIONS, LABELS } from "../lib/constants";
 import { SecretValue } from "../lib/secret";
-import { closeDatabasePools, parseConnectionSettings } from "../providers/connection";
+import { parseConnectionSettings } from "../lib/config/connection";
+import { closeDatabasePools } from "../providers/connection";
 import {
   checkSentinelRecord,
   SentinelRecordProvider,
