@@ -1,7 +1,13 @@
 // Facts from the spec the rules check. The values (label keys, credential variables, the node class) come from
 // lib/constants.ts, the program's one place for them; that module has no imports, so the pack stays loadable on
 // its own from policy/.
-import { DEFAULT_NODE_CLASS as NODE_CLASS, ENV_VARS, LABELS } from "../lib/constants";
+import {
+  DEFAULT_NODE_CLASS as NODE_CLASS,
+  ENV_VARS,
+  LABELS,
+  POD_SECURITY_LABELS,
+  POD_SECURITY_LEVELS as LEVELS,
+} from "../lib/constants";
 
 /** Pulumi type tokens of the objects the fleet creates. */
 export const TYPES = {
@@ -57,3 +63,13 @@ export interface NodeClassConfig {
   readonly effect: string;
 }
 export const DEFAULT_NODE_CLASS: NodeClassConfig = { ...NODE_CLASS, effect: "NoSchedule" };
+
+/** Pod Security Admission levels, strictest first. */
+export const POD_SECURITY_LEVELS: readonly string[] = LEVELS;
+/** Pod Security Admission's three modes, and the namespace labels of each: its level and its policy version. */
+export const POD_SECURITY_MODES = ["enforce", "warn", "audit"] as const;
+export const POD_SECURITY_MODE_LABELS = {
+  enforce: { level: POD_SECURITY_LABELS.enforce, version: POD_SECURITY_LABELS.enforceVersion },
+  warn: { level: POD_SECURITY_LABELS.warn, version: POD_SECURITY_LABELS.warnVersion },
+  audit: { level: POD_SECURITY_LABELS.audit, version: POD_SECURITY_LABELS.auditVersion },
+} as const;

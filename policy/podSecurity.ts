@@ -1,6 +1,6 @@
 // Pod security and termination: the restricted Pod Security Standard, graceful termination, and the
 // namespace's Pod Security Admission labels.
-import { TYPES } from "./facts";
+import { POD_SECURITY_LEVELS, POD_SECURITY_MODE_LABELS, POD_SECURITY_MODES, TYPES } from "./facts";
 import {
   absent,
   type Container,
@@ -15,11 +15,6 @@ import {
   show,
 } from "./props";
 
-/** Pod Security Admission levels, strictest first. */
-export const POD_SECURITY_LEVELS: readonly string[] = ["restricted", "baseline", "privileged"];
-/** The namespace labels of Pod Security Admission's three modes. */
-export const POD_SECURITY_MODES: readonly string[] = ["enforce", "warn", "audit"];
-const PSA_PREFIX = "pod-security.kubernetes.io/";
 /** Volume types the "restricted" standard allows. */
 export const RESTRICTED_VOLUME_TYPES: readonly string[] = [
   "configMap",
@@ -217,12 +212,13 @@ export function namespacePodSecurityViolations(
   const ref = objectRef(type, props);
   const out: string[] = [];
   for (const mode of POD_SECURITY_MODES) {
-    const level = get(labels, PSA_PREFIX + mode);
+    const keys = POD_SECURITY_MODE_LABELS[mode];
+    const level = get(labels, keys.level);
     if (level === NOT_KNOWN) continue;
     if (typeof level !== "string" || !POD_SECURITY_LEVELS.includes(level)) {
       const got = absent(level)
-        ? `has no label ${PSA_PREFIX}${mode}`
-        : `label ${PSA_PREFIX}${mode} is ${JSON.stringify(level)}`;
+        ? `has no label ${keys.level}`
+        : `label ${keys.level} is ${JSON.stringify(level)}`;
       out.push(`${ref} ${got}; it must be one of ${POD_SECURITY_LEVELS.join(", ")}`);
     } else if (
       mode === "enforce" &&
@@ -232,15 +228,13 @@ export function namespacePodSecurityViolations(
         `${ref} enforces Pod Security level ${level}; it must be ${config.minimumEnforce} or stricter`,
       );
     }
-    const version = get(labels, `${PSA_PREFIX}${mode}-version`);
+    const version = get(labels, keys.version);
     if (
       version !== NOT_KNOWN &&
       !absent(version) &&
       (typeof version !== "string" || !PSA_VERSION.test(version))
     )
-      out.push(
-        `${ref} label ${PSA_PREFIX}${mode}-version is ${show(version)}; it must be latest or v1.<minor>`,
-      );
+      out.push(`${ref} label ${keys.version} is ${show(version)}; it must be latest or v1.<minor>`);
   }
   return out;
 }

@@ -14,13 +14,12 @@ import type {
   ResourceValidationPolicy,
 } from "@pulumi/policy";
 import { credentialViolations } from "./credentials";
-import { DEFAULT_NODE_CLASS, TYPES } from "./facts";
+import { DEFAULT_NODE_CLASS, POD_SECURITY_LEVELS, TYPES } from "./facts";
 import { imageViolations } from "./images";
 import { isKubernetesObject, labelViolations } from "./labels";
 import {
   DEFAULT_NAMESPACE_POD_SECURITY,
   DEFAULT_TERMINATION,
-  POD_SECURITY_LEVELS,
   namespacePodSecurityConfig,
   namespacePodSecurityViolations,
   podSecurityViolations,

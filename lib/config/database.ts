@@ -3,7 +3,7 @@
 import { z } from "zod";
 import { DEFAULT_SENTINEL_DB_PRIVILEGES } from "../constants";
 import { connectionFields } from "./connection";
-import { address, err, list, matching, object, secret, show, type DocMeta } from "./fields";
+import { address, err, list, matching, object, secret, show, orElse } from "./fields";
 
 const PRIVILEGE = /^[A-Z][A-Z ]*[A-Z]$/;
 
@@ -13,16 +13,8 @@ const databaseSchema = object(
     ...db,
     primaryAddress: address()
       .optional()
-      .meta({
-        description: "`host:port` (or `host`, `[IPv6]:port`) the pods dial for the primary",
-        "x-default": "`host:port`",
-      } satisfies DocMeta),
-    replicaAddress: address()
-      .optional()
-      .meta({
-        description: "what the pods dial for reads",
-        "x-default": "`primaryAddress`",
-      } satisfies DocMeta),
+      .meta(orElse("`host:port` (or `host`, `[IPv6]:port`) the pods dial for the primary", "`host:port`")),
+    replicaAddress: address().optional().meta(orElse("what the pods dial for reads", "`primaryAddress`")),
     // The MySQL provider writes it into CREATE USER '<user>'@'<host>' unescaped, over the admin login.
     sentinelUserHost: matching(
       /^[A-Za-z0-9.%_:/-]+$/,

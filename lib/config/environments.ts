@@ -1,5 +1,6 @@
 // The environments of the fleet: their platform ids (labels and rows), regions and sizing.
-import { imageRef, int, labelValue, list, object, regionName, type DocMeta } from "./fields";
+import { SIZING } from "../constants";
+import { imageRef, int, labelValue, list, object, orElse, regionName } from "./fields";
 
 const environmentSchema = object({
   environmentId: labelValue().meta({ description: "the environment id; names its objects and its rows" }),
@@ -12,25 +13,22 @@ const environmentSchema = object({
     .meta({ description: "the shard (a name of `shards`) that deploys it; required when `shards` is set" }),
   regions: list(regionName(), "region names")
     .optional()
-    .meta({ description: "a subset of the region names", "x-default": "all of `regions`" } satisfies DocMeta),
+    .meta(orElse("a subset of the region names", "all of `regions`")),
   replicas: int(0, 1000)
     .optional()
-    .meta({
-      description: "pods per region",
-      "x-default": "3 for slug `production`, else 1",
-    } satisfies DocMeta),
+    .meta(
+      orElse(
+        "pods per region",
+        `${SIZING.productionReplicas} for slug \`${SIZING.productionSlug}\`, else ${SIZING.defaultReplicas}`,
+      ),
+    ),
   cpuMillicores: int(1, 1_000_000)
     .optional()
-    .meta({ description: "CPU per pod (requests = limits)", "x-default": "`256`" } satisfies DocMeta),
+    .meta(orElse("CPU per pod (requests = limits)", `\`${SIZING.cpuMillicores}\``)),
   memoryMib: int(1, 4_194_304)
     .optional()
-    .meta({
-      description: "memory per pod in MiB (requests = limits)",
-      "x-default": "`256`",
-    } satisfies DocMeta),
-  image: imageRef()
-    .optional()
-    .meta({ description: "overrides the fleet image", "x-default": "`image`" } satisfies DocMeta),
+    .meta(orElse("memory per pod in MiB (requests = limits)", `\`${SIZING.memoryMib}\``)),
+  image: imageRef().optional().meta(orElse("overrides the fleet image", "`image`")),
 });
 
 export const environmentKeys = {

@@ -35,6 +35,10 @@ export interface DocMeta {
   "x-secret"?: true;
 }
 
+/** Metadata of an optional key whose default is a rule, not a value: the reference shows `fallback`. */
+export const orElse = (description: string, fallback: string) =>
+  ({ description, "x-default": fallback }) satisfies DocMeta;
+
 export const err = (f: (input: unknown) => string) => ({ error: (iss: { input?: unknown }) => f(iss.input) });
 
 export const text = () => {

@@ -1,7 +1,14 @@
 // Keys every sentinel of the fleet shares: the platform and image, the namespace and its Pod Security levels,
 // the pods' security context and termination, probes, node placement, and what deletion keeps.
 import { z } from "zod";
-import { DEFAULT_NAMESPACE, DEFAULT_NODE_CLASS, DEFAULT_PROBE_PATH } from "../constants";
+import {
+  DEFAULT_NAMESPACE,
+  DEFAULT_NODE_CLASS,
+  DEFAULT_PROBE_PATH,
+  NAMESPACE_POD_SECURITY_DEFAULTS,
+  POD_SECURITY_LABELS,
+  POD_SECURITY_LEVELS,
+} from "../constants";
 import { DNS_SUBDOMAIN, PLAIN_ID, PLAIN_ID_RULE, QUALIFIED_NAME, RFC1035_LABEL } from "../validate";
 import {
   bool,
@@ -14,14 +21,13 @@ import {
   object,
   oneOf,
   show,
-  type DocMeta,
+  orElse,
 } from "./fields";
 
-const POD_SECURITY_LEVELS = ["restricted", "baseline", "privileged"] as const;
-const podSecurityLevel = (mode: string) =>
+const podSecurityLevel = (mode: keyof typeof NAMESPACE_POD_SECURITY_DEFAULTS) =>
   oneOf(POD_SECURITY_LEVELS)
-    .default("restricted")
-    .meta({ description: `the namespace's \`pod-security.kubernetes.io/${mode}\` level` });
+    .default(NAMESPACE_POD_SECURITY_DEFAULTS[mode])
+    .meta({ description: `the namespace's \`${POD_SECURITY_LABELS[mode]}\` level` });
 
 const probePath = (which: string) => {
   const e = err((v) => `must be an absolute URL path, got ${show(v)}`);
@@ -56,7 +62,7 @@ export const fleetKeys = {
       .meta({ description: "the pods' group" }),
     priorityClassName: matching(DNS_SUBDOMAIN, 253, "is not a valid PriorityClass name (a DNS subdomain)")
       .optional()
-      .meta({ description: "the pods' PriorityClass", "x-default": "none" } satisfies DocMeta),
+      .meta(orElse("the pods' PriorityClass", "none")),
     preStopSeconds: int(0, 300)
       .default(10)
       .meta({ description: "how long a stopping pod keeps serving while endpoints move" }),

@@ -1,18 +1,19 @@
 // The router prewarm hook: where it calls and its deadlines; its bearer token is a secret of its own, listed
 // last among the keys.
 import { PREWARM } from "../constants";
-import { int, object, secret, urlTemplate, type DocMeta } from "./fields";
+import { int, object, secret, urlTemplate, orElse } from "./fields";
 
 export const prewarmKeys = {
   prewarm: object({
     urlTemplate: urlTemplate()
       .optional()
-      .meta({
-        description:
+      .meta(
+        orElse(
           "the routers' prewarm endpoint; placeholders `{region}`, `{regionId}`, `{k8sName}`, `{namespace}`; no " +
-          "credentials in it",
-        "x-default": "none: no hook",
-      } satisfies DocMeta),
+            "credentials in it",
+          "none: no hook",
+        ),
+      ),
     attemptTimeoutMs: int(100, 600_000)
       .default(PREWARM.attemptTimeoutMs)
       .meta({ description: "the deadline of one attempt, in milliseconds" }),

@@ -15,7 +15,7 @@ import {
   show,
   text,
   urlTemplate,
-  type DocMeta,
+  orElse,
 } from "./fields";
 
 const STACK_ROLES = ["fleet", "regionBase", "environmentShard"] as const;
@@ -33,10 +33,7 @@ const regionSchema = object({
     "is not a kubeconfig context (printable ASCII, no spaces, at most 253)",
   )
     .optional()
-    .meta({
-      description: "the cluster's kubeconfig context",
-      "x-default": "the current context",
-    } satisfies DocMeta),
+    .meta(orElse("the cluster's kubeconfig context", "the current context")),
   prewarmUrl: urlTemplate().optional().meta({
     description: "overrides `prewarm.urlTemplate` for this region (same placeholders; no credentials)",
   }),
@@ -60,19 +57,21 @@ export const regionKeys = {
     .meta({ description: "every region of the fleet" }),
   deployRegions: list(regionName(), "region names")
     .optional()
-    .meta({
-      description:
+    .meta(
+      orElse(
         "the regions this stack deploys (a stack per region); environments may still name any region",
-      "x-default": "all of `regions`",
-    } satisfies DocMeta),
+        "all of `regions`",
+      ),
+    ),
   waves: list(list(regionName(), "region names"), "waves (lists of region names)")
     .optional()
-    .meta({
-      description:
+    .meta(
+      orElse(
         "ordered rollout waves, e.g. `[[us-east-1], [eu-central-1]]`: each region at most once, every deployed " +
-        "region in one",
-      "x-default": "none: every region in parallel",
-    } satisfies DocMeta),
+          "region in one",
+        "none: every region in parallel",
+      ),
+    ),
   stackRole: oneOf(STACK_ROLES)
     .default("fleet")
     .meta({
@@ -86,18 +85,16 @@ export const regionKeys = {
       err((v) => `${show(v)} is not a stack reference (<org>/<project>/<stack>)`),
     )
     .optional()
-    .meta({
-      description:
+    .meta(
+      orElse(
         "the region base stack `<org>/<project>/<stack>`; required with `environmentShard`, else rejected",
-      "x-default": "none",
-    } satisfies DocMeta),
+        "none",
+      ),
+    ),
   shards: list(labelValue(), "shard names")
     .optional()
-    .meta({ description: "shard names (label values, unique)", "x-default": "none" } satisfies DocMeta),
+    .meta(orElse("shard names (label values, unique)", "none")),
   shard: labelValue()
     .optional()
-    .meta({
-      description: "the shard this stack deploys (an `environmentShard` stack when `shards` is set)",
-      "x-default": "none",
-    } satisfies DocMeta),
+    .meta(orElse("the shard this stack deploys (an `environmentShard` stack when `shards` is set)", "none")),
 };

@@ -1,5 +1,5 @@
 // The services the sentinels report to: ClickHouse, Redis and OpenTelemetry.
-import { object, parseUrl, secret, show, text, type DocMeta } from "./fields";
+import { object, parseUrl, secret, show, text, orElse } from "./fields";
 
 export const serviceKeys = {
   clickhouseUrl: secret(
@@ -20,9 +20,6 @@ export const serviceKeys = {
       .meta({ description: "the OTLP endpoint" }),
   })
     .optional()
-    .meta({
-      description: "an OpenTelemetry Secret per environment and region, read by the pods",
-      "x-default": "none",
-    } satisfies DocMeta),
+    .meta(orElse("an OpenTelemetry Secret per environment and region, read by the pods", "none")),
   otelHeaders: secret("`OTEL_EXPORTER_OTLP_HEADERS` (needs `otel.endpoint`)"),
 };

@@ -19,7 +19,7 @@ import type { PrewarmBody } from "../../lib/prewarm";
 import { proposeIdentity, resolveReplicas, sentinelAddress } from "../../providers/identity";
 import { readCalls, type PrewarmCall } from "./receiver";
 import { PROJECT_ROOT } from "../../synth/pulumiProject";
-import { loadStackConfig } from "../../synth";
+import { loadStackConfig, type PlannedRow } from "../../synth";
 
 /** One sentinel the stack file asks for, with the identity the program proposes for it. */
 export interface ExpectedSentinel {
@@ -39,24 +39,11 @@ export interface ExpectedSentinel {
   readonly memoryMib: number;
 }
 
-/** A `sentinels` row as the check query returns it. */
-export interface SentinelRow {
-  readonly id: string;
-  readonly workspace_id: string;
-  readonly project_id: string;
-  readonly environment_id: string;
-  readonly k8s_name: string;
-  readonly k8s_address: string;
-  readonly region_id: string;
-  readonly image: string;
-  readonly desired_replicas: number;
-  readonly cpu_millicores: number;
-  readonly memory_mib: number;
-  readonly version: number;
-  /** Written back by the health hook once the rollout converged (spec section 7). */
-  readonly available_replicas: number;
-  readonly health: string;
-}
+/**
+ * A `sentinels` row as the check query returns it: the row synth plans, with the version the database
+ * allocated; available_replicas and health are written back by the health hook once the rollout converged.
+ */
+export type SentinelRow = Omit<PlannedRow, "desired_state" | "version"> & { readonly version: number };
 
 /** The parts of a Kubernetes object the checks read. */
 export interface KubeObject {
