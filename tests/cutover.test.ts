@@ -5,7 +5,13 @@ import { strict as assert } from "assert";
 import * as path from "path";
 import { startDatabase, type TestDatabase } from "./harness/mariadb";
 import { DYNAMIC_TYPE, type ProgramRun } from "../synth/mockEngine";
-import { secret, startProviderHost, type Props, type ProviderHost } from "./harness/providerHost";
+import {
+  databaseConfig,
+  startConfiguredHost,
+  startProviderHost,
+  type Props,
+  type ProviderHost,
+} from "./harness/providerHost";
 import { proposeIdentity } from "../providers/identity";
 import { checkSentinelRecord, diffSentinelRecord, UNKNOWN } from "../providers/sentinelRecord";
 import { exampleConfig, runExample } from "./support/fixtures";
@@ -70,13 +76,7 @@ describe("cutover: adopt a row, then preview an image change", function () {
     const record = run.resources.find((r) => r.type === DYNAMIC_TYPE && r.name === RECORD_NAME);
     assert.ok(record !== undefined, `the example stack declares ${RECORD_NAME}`);
     news = { ...record.inputs };
-    host = await startProviderHost();
-    await host.configure({
-      config: {
-        "sentinel-fleet:database": { host: db.host, port: db.port, user: db.user, name: db.database },
-        "sentinel-fleet:databasePassword": secret(db.password),
-      },
-    });
+    host = await startConfiguredHost(databaseConfig(db));
   });
   after(async function () {
     this.timeout(30_000);
@@ -168,21 +168,13 @@ describe("cutover: adopt a row, then preview an image change", function () {
   });
 
   it("with the cutover opt-in and the database out of reach, check fails naming the database", async () => {
-    const unreachable = await startProviderHost();
+    const unreachable = await startConfiguredHost(
+      databaseConfig(
+        { ...db, host: "127.0.0.1", port: await refusedPort() },
+        { connectTimeoutMs: 500, operationTimeoutMs: 3000 },
+      ),
+    );
     try {
-      await unreachable.configure({
-        config: {
-          "sentinel-fleet:database": {
-            host: "127.0.0.1",
-            port: await refusedPort(),
-            user: db.user,
-            name: db.database,
-            connectTimeoutMs: 500,
-            operationTimeoutMs: 3000,
-          },
-          "sentinel-fleet:databasePassword": secret(db.password),
-        },
-      });
       const cutover = { ...news, spec: { ...news.spec, adoptExisting: true } };
       await assert.rejects(unreachable.check({ olds: {}, news: cutover }), (err: { details?: string }) => {
         assert.match(

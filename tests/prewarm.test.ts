@@ -547,58 +547,36 @@ describe("redactUrlCredentials", () => {
 });
 
 describe("backoffMs", () => {
+  /** backoffMs with base 250 ms and cap 5000 ms, its random source fixed at `random`. */
+  const assertBackoff = (attempt: number, random: number, ms: number) =>
+    assert.equal(
+      backoffMs(attempt, 250, 5000, () => random),
+      ms,
+      `attempt ${attempt}, random ${random}`,
+    );
+
   it("waits between half and all of base * 2^(attempt-1)", () => {
-    assert.equal(
-      backoffMs(1, 250, 5000, () => 0),
-      125,
-    );
-    assert.equal(
-      backoffMs(1, 250, 5000, () => 1),
-      250,
-    );
-    assert.equal(
-      backoffMs(2, 250, 5000, () => 0),
-      250,
-    );
-    assert.equal(
-      backoffMs(2, 250, 5000, () => 1),
-      500,
-    );
-    assert.equal(
-      backoffMs(4, 250, 5000, () => 0),
-      1000,
-    );
-    assert.equal(
-      backoffMs(4, 250, 5000, () => 1),
-      2000,
-    );
-    assert.equal(
-      backoffMs(3, 250, 5000, () => 0.5),
-      750,
-    );
+    const cases: [attempt: number, random: number, ms: number][] = [
+      [1, 0, 125],
+      [1, 1, 250],
+      [2, 0, 250],
+      [2, 1, 500],
+      [4, 0, 1000],
+      [4, 1, 2000],
+      [3, 0.5, 750],
+    ];
+    for (const [attempt, random, ms] of cases) assertBackoff(attempt, random, ms);
   });
 
   it("caps the ceiling at maxMs, however many attempts", () => {
-    assert.equal(
-      backoffMs(6, 250, 5000, () => 0),
-      2500,
-    );
-    assert.equal(
-      backoffMs(6, 250, 5000, () => 1),
-      5000,
-    );
-    assert.equal(
-      backoffMs(50, 250, 5000, () => 1),
-      5000,
-    );
-    assert.equal(
-      backoffMs(2000, 250, 5000, () => 1),
-      5000,
-    );
-    assert.equal(
-      backoffMs(2000, 250, 5000, () => 0),
-      2500,
-    );
+    const cases: [attempt: number, random: number, ms: number][] = [
+      [6, 0, 2500],
+      [6, 1, 5000],
+      [50, 1, 5000],
+      [2000, 1, 5000],
+      [2000, 0, 2500],
+    ];
+    for (const [attempt, random, ms] of cases) assertBackoff(attempt, random, ms);
   });
 
   it("stays within the bounds for real random values", () => {

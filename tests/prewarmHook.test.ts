@@ -83,6 +83,18 @@ function hookArgs(
   };
 }
 
+/** Every sentinel's Deployment carries the prewarm hook after its create and after its update. */
+function assertPrewarmHookOnEach(deps: readonly CapturedResource[]): void {
+  assert.equal(deps.length, EXAMPLE_SENTINELS);
+  for (const dep of deps) {
+    assert.deepEqual(
+      dep.hooks,
+      { afterCreate: [PREWARM.hookName], afterUpdate: [PREWARM.hookName] },
+      dep.urn,
+    );
+  }
+}
+
 /** The request body a Deployment should produce, read from its labels and annotations. */
 function expectedBody(dep: CapturedResource): Record<string, string> {
   const { labels, annotations } = dep.outputs.metadata;
@@ -372,14 +384,7 @@ describe("router prewarm hook", function () {
     it("attaches the one registered hook to every Deployment as afterCreate and afterUpdate, not to other resources", async () => {
       const run = prewarmOnly(await runExample(false, prewarmConfig(3000)));
       const deps = deployments(run);
-      assert.equal(deps.length, EXAMPLE_SENTINELS);
-      for (const dep of deps) {
-        assert.deepEqual(
-          dep.hooks,
-          { afterCreate: [PREWARM.hookName], afterUpdate: [PREWARM.hookName] },
-          dep.urn,
-        );
-      }
+      assertPrewarmHookOnEach(deps);
       for (const other of run.resources.filter((r) => r.type !== DEPLOYMENT)) {
         assert.deepEqual(other.hooks, { afterCreate: [], afterUpdate: [] }, other.urn);
       }
@@ -395,14 +400,7 @@ describe("router prewarm hook", function () {
     it("keeps the hook attached in a preview but never fires it, even when the engine would fire hooks", async () => {
       const run = prewarmOnly(await runExample(true, prewarmConfig(3000), { fireHooks: true }));
       const deps = deployments(run);
-      assert.equal(deps.length, EXAMPLE_SENTINELS);
-      for (const dep of deps) {
-        assert.deepEqual(
-          dep.hooks,
-          { afterCreate: [PREWARM.hookName], afterUpdate: [PREWARM.hookName] },
-          dep.urn,
-        );
-      }
+      assertPrewarmHookOnEach(deps);
       assert.equal(run.hooks.length, 1);
       assert.deepEqual(run.firedHooks, []);
       assert.equal(received.length, 0);

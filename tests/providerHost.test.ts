@@ -6,14 +6,16 @@ import * as net from "net";
 import * as grpc from "@grpc/grpc-js";
 import { startDatabase, type TestDatabase } from "./harness/mariadb";
 import {
+  databaseConfig,
   DYNAMIC_TYPE,
   secret,
-  startProviderHost,
+  startConfiguredHost,
   type Props,
   type ProviderHost,
 } from "./harness/providerHost";
 import { LEAK_MARKERS, runExample, TEST_SECRETS } from "./support/fixtures";
 import { refusedPort } from "./support/net";
+import { SENTINEL_COLUMNS } from "./support/sentinelsTable";
 
 const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
 const DATABASE_KEY = "sentinel-fleet:database";
@@ -37,27 +39,6 @@ const OUTPUT_KEYS = [
   "spec",
   "updatedAt",
   "version",
-];
-
-const SENTINEL_COLUMNS = [
-  "pk",
-  "id",
-  "workspace_id",
-  "project_id",
-  "environment_id",
-  "k8s_name",
-  "k8s_address",
-  "region_id",
-  "image",
-  "desired_state",
-  "health",
-  "desired_replicas",
-  "available_replicas",
-  "cpu_millicores",
-  "memory_mib",
-  "version",
-  "created_at",
-  "updated_at",
 ];
 
 function withoutProvider(props: Props): Props {
@@ -110,21 +91,7 @@ describe("SentinelRecord through Pulumi's dynamic-provider host over gRPC", func
   const rows = async (where = "1 = 1", values: unknown[] = []): Promise<Props[]> =>
     (await db.admin(`SELECT * FROM sentinels WHERE ${where}`, values)) as Props[];
 
-  const configured = async (config: Props): Promise<ProviderHost> => {
-    const host = await startProviderHost();
-    try {
-      await host.configure({ config });
-    } catch (err) {
-      await host.stop();
-      throw err;
-    }
-    return host;
-  };
-
-  const testDatabaseConfig = (): Props => ({
-    [DATABASE_KEY]: { host: db.host, port: db.port, user: db.user, name: db.database },
-    [PASSWORD_KEY]: secret(db.password),
-  });
+  const testDatabaseConfig = (): Props => databaseConfig(db);
 
   before(async function () {
     this.timeout(60_000);
@@ -166,7 +133,7 @@ describe("SentinelRecord through Pulumi's dynamic-provider host over gRPC", func
     let host: ProviderHost;
 
     before(async () => {
-      host = await configured(testDatabaseConfig());
+      host = await startConfiguredHost(testDatabaseConfig());
     });
     after(async () => {
       await host?.stop();
@@ -492,7 +459,7 @@ describe("SentinelRecord through Pulumi's dynamic-provider host over gRPC", func
     before(async () => {
       port = await refusedPort();
       // As JSON text this time (the engine hands structured config over either way), the password in plaintext.
-      host = await configured({
+      host = await startConfiguredHost({
         [DATABASE_KEY]: JSON.stringify({
           host: "127.0.0.1",
           port,
@@ -548,7 +515,7 @@ describe("SentinelRecord through Pulumi's dynamic-provider host over gRPC", func
 
     before(async () => {
       server = await silentServer();
-      host = await configured({
+      host = await startConfiguredHost({
         [DATABASE_KEY]: {
           host: "127.0.0.1",
           port: server.port,
@@ -579,7 +546,7 @@ describe("SentinelRecord through Pulumi's dynamic-provider host over gRPC", func
     let host: ProviderHost;
 
     before(async () => {
-      host = await configured({});
+      host = await startConfiguredHost({});
     });
     after(async () => {
       await host?.stop();

@@ -17,6 +17,7 @@ import { ENV_VARS, LABELS, PORTS, PROJECT } from "../../lib/constants";
 import { environmentObjectName, sentinelDbLogin, sentinelDbUser } from "../../lib/names";
 import type { PrewarmBody } from "../../lib/prewarm";
 import { proposeIdentity, resolveReplicas, sentinelAddress } from "../../providers/identity";
+import { SENTINEL_COLUMNS } from "../support/sentinelsTable";
 import { readCalls, type PrewarmCall } from "./receiver";
 import { PROJECT_ROOT } from "../../synth/pulumiProject";
 import { loadStackConfig, type PlannedRow } from "../../synth";
@@ -71,22 +72,10 @@ export interface ClusterState {
   readonly nodes: readonly KubeObject[];
 }
 
-const SQL_COLUMNS = [
-  "id",
-  "workspace_id",
-  "project_id",
-  "environment_id",
-  "k8s_name",
-  "k8s_address",
-  "region_id",
-  "image",
-  "desired_replicas",
-  "cpu_millicores",
-  "memory_mib",
-  "version",
-  "available_replicas",
-  "health",
-] as const;
+/** The columns of a SentinelRow: the table's, but the key, the desired state and the timestamps. */
+const SQL_COLUMNS = SENTINEL_COLUMNS.filter(
+  (c) => !["pk", "desired_state", "created_at", "updated_at"].includes(c),
+);
 
 /** Every sentinel of the stack: environment × region, in the regions this stack deploys. */
 export function expectedSentinels(cfg: FleetConfig): ExpectedSentinel[] {
