@@ -88,6 +88,19 @@ function reply(res: http.ServerResponse, status: number, headers: Record<string,
   res.end(`status ${status}`);
 }
 
+/** Closes every server a test started, its open connections first. */
+async function closeServers(): Promise<void> {
+  const closing = servers.splice(0).map(
+    (s) =>
+      new Promise<void>((resolve) => {
+        s.closeAllConnections();
+        if (!s.listening) resolve();
+        else s.close(() => resolve());
+      }),
+  );
+  await Promise.all(closing);
+}
+
 /** Milliseconds between consecutive requests, as the server saw them. */
 function gaps(received: readonly Received[]): number[] {
   return received.slice(1).map((r, i) => r.at - received[i].at);
@@ -96,17 +109,7 @@ function gaps(received: readonly Received[]): number[] {
 describe("prewarm against a real HTTP server", function () {
   this.timeout(10_000);
 
-  afterEach(async () => {
-    const closing = servers.splice(0).map(
-      (s) =>
-        new Promise<void>((resolve) => {
-          s.closeAllConnections();
-          if (!s.listening) resolve();
-          else s.close(() => resolve());
-        }),
-    );
-    await Promise.all(closing);
-  });
+  afterEach(closeServers);
 
   it("sends one POST with the JSON body, content type and bearer token, and reports success", async () => {
     const srv = await startServer((_n, _req, res) => reply(res, 200));
@@ -353,17 +356,7 @@ const MiB = 1024 * 1024;
 describe("prewarm against a misbehaving router", function () {
   this.timeout(20_000);
 
-  afterEach(async () => {
-    const closing = servers.splice(0).map(
-      (s) =>
-        new Promise<void>((resolve) => {
-          s.closeAllConnections();
-          if (!s.listening) resolve();
-          else s.close(() => resolve());
-        }),
-    );
-    await Promise.all(closing);
-  });
+  afterEach(closeServers);
 
   it("follows no redirect: a 3xx is a failure, reported with its Location redacted and not retried", async () => {
     const elsewhere = await startServer((_n, _req, res) => reply(res, 200));
@@ -547,16 +540,19 @@ describe("redactUrlCredentials", () => {
 });
 
 describe("backoffMs", () => {
-  /** backoffMs with base 250 ms and cap 5000 ms, its random source fixed at `random`. */
-  const assertBackoff = (attempt: number, random: number, ms: number) =>
-    assert.equal(
-      backoffMs(attempt, 250, 5000, () => random),
-      ms,
-      `attempt ${attempt}, random ${random}`,
-    );
+  /** backoffMs with base 250 ms and cap 5000 ms, for each [attempt, fixed random value, expected ms]. */
+  const assertBackoffs = (cases: readonly [attempt: number, random: number, ms: number][]) => {
+    for (const [attempt, random, ms] of cases) {
+      assert.equal(
+        backoffMs(attempt, 250, 5000, () => random),
+        ms,
+        `attempt ${attempt}, random ${random}`,
+      );
+    }
+  };
 
   it("waits between half and all of base * 2^(attempt-1)", () => {
-    const cases: [attempt: number, random: number, ms: number][] = [
+    assertBackoffs([
       [1, 0, 125],
       [1, 1, 250],
       [2, 0, 250],
@@ -564,19 +560,17 @@ describe("backoffMs", () => {
       [4, 0, 1000],
       [4, 1, 2000],
       [3, 0.5, 750],
-    ];
-    for (const [attempt, random, ms] of cases) assertBackoff(attempt, random, ms);
+    ]);
   });
 
   it("caps the ceiling at maxMs, however many attempts", () => {
-    const cases: [attempt: number, random: number, ms: number][] = [
+    assertBackoffs([
       [6, 0, 2500],
       [6, 1, 5000],
       [50, 1, 5000],
       [2000, 1, 5000],
       [2000, 0, 2500],
-    ];
-    for (const [attempt, random, ms] of cases) assertBackoff(attempt, random, ms);
+    ]);
   });
 
   it("stays within the bounds for real random values", () => {

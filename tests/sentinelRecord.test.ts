@@ -22,7 +22,7 @@ import {
 } from "../providers/connection";
 import * as sentinelSql from "../providers/sentinelSql";
 import { ensureSentinel, readSentinel, type Queryable } from "../providers/sentinelSql";
-import { startDatabase, type TestDatabase } from "./harness/mariadb";
+import { connectionSettings, startDatabase, type TestDatabase } from "./harness/mariadb";
 
 const NEWS = {
   workspaceId: "ws_1",
@@ -54,6 +54,10 @@ async function configured(db: TestDatabase, overrides: Record<string, unknown> =
   );
   return provider;
 }
+
+/** A provider reaching `db` through `proxy`, 1 s to connect and 3 s per operation. */
+const configuredThrough = (db: TestDatabase, proxy: { readonly port: number }) =>
+  configured(db, { port: proxy.port, connectTimeoutMs: 1_000, operationTimeoutMs: 3_000 });
 
 /**
  * A TCP proxy on 127.0.0.1 in front of the database: it forwards, or goes silent (accepts bytes, answers
@@ -660,15 +664,8 @@ describe("SentinelRecord against MariaDB", function () {
     // keeps nothing alive. Without the idle close its sockets would keep the process running.
     const script =
       `const c = require(${JSON.stringify(require.resolve("../providers/connection"))});` +
-      `const target = { settings: ${JSON.stringify({
-        host: db.host,
-        port: db.port,
-        user: db.user,
-        database: db.database,
-        connectTimeoutMs: 3_000,
-        operationTimeoutMs: 5_000,
-        tls: { mode: "disabled", caFile: null },
-      })}, password: ${JSON.stringify(db.password)}, caCert: null };` +
+      `const target = { settings: ${JSON.stringify(connectionSettings(db))}, ` +
+      `password: ${JSON.stringify(db.password)}, caCert: null };` +
       `c.withDatabase(target, "probe", (q) => q.query("SELECT 1")).then(() => console.log("queried " + Date.now()));`;
     const started = Date.now();
     const child = spawnSync(process.execPath, ["-r", "ts-node/register/transpile-only", "-e", script], {
@@ -739,11 +736,7 @@ describe("SentinelRecord against MariaDB", function () {
   it("gives a clear error within the deadline when the database stops answering mid-operation", async () => {
     const proxy = await startProxy(db.port);
     try {
-      const bounded = await configured(db, {
-        port: proxy.port,
-        connectTimeoutMs: 1_000,
-        operationTimeoutMs: 3_000,
-      });
+      const bounded = await configuredThrough(db, proxy);
       await bounded.create(checked({ environmentId: "env_warm" })); // a pooled connection through the proxy
       proxy.mode = "silent";
       const started = Date.now();
@@ -782,11 +775,7 @@ describe("SentinelRecord against MariaDB", function () {
   it("says what became of a write whose answer was lost, and the next run adopts or converges the row", async () => {
     const proxy = await startProxy(db.port);
     try {
-      const bounded = await configured(db, {
-        port: proxy.port,
-        connectTimeoutMs: 1_000,
-        operationTimeoutMs: 3_000,
-      });
+      const bounded = await configuredThrough(db, proxy);
       // The autocommitted INSERT reaches the server; its answer does not reach the provider.
       proxy.deafAfter = "INSERT INTO sentinels";
       await assert.rejects(bounded.create(checked({ environmentId: "env_doubt" })), (err: Error) => {

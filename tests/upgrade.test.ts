@@ -14,13 +14,7 @@ import { providerTextChanged, SentinelRecordHostProvider } from "../providers/en
 import { checkSentinelRecord, type SentinelRecordOutputs } from "../providers/sentinelRecord";
 import { DYNAMIC_RESOURCE_TYPE, PROVIDER_ENTRY, SENTINEL_RECORD_PROVIDER_STUB } from "../providers/stub";
 import { startDatabase, TEST_PASSWORD, type TestDatabase } from "./harness/mariadb";
-import {
-  databaseConfig,
-  startConfiguredHost,
-  startProviderHost,
-  type Props,
-  type ProviderHost,
-} from "./harness/providerHost";
+import { startHostFor, startProviderHost, type Props, type ProviderHost } from "./harness/providerHost";
 import { PROJECT_ROOT } from "../synth/pulumiProject";
 import { LEAK_MARKERS, runExample, TEST_SECRETS } from "./support/fixtures";
 
@@ -171,7 +165,7 @@ describe("upgrading SentinelRecords from release 0.1.0's inlined provider to the
     before(async () => {
       db = await startDatabase();
       // One host serves both texts, as the one host of a `pulumi up` does.
-      host = await startConfiguredHost(databaseConfig(db));
+      host = await startHostFor(db);
     });
     after(async function () {
       this.timeout(30_000);

@@ -5,11 +5,12 @@
 // `openssl` (EC P-256, milliseconds), and `require_secure_transport=ON`: TCP clients must use TLS.
 import { spawn, spawnSync, type ChildProcess } from "child_process";
 import * as fs from "fs";
-import * as net from "net";
 import * as os from "os";
 import * as path from "path";
 import type { Connection } from "mysql2/promise";
 import * as mysql from "mysql2/promise";
+import type { ConnectionSettings } from "../../lib/config/connection";
+import { refusedPort } from "../support/net";
 
 export interface TestDatabase {
   readonly host: string;
@@ -29,6 +30,19 @@ export interface TestDatabase {
   /** Empties the sentinels table and (re)seeds the regions. */
   reset(regions?: readonly RegionSeed[]): Promise<void>;
   stop(): Promise<void>;
+}
+
+/** The provider's connection settings for `db`: plaintext, 3 s to connect, 5 s per operation. */
+export function connectionSettings(db: TestDatabase): ConnectionSettings {
+  return {
+    host: db.host,
+    port: db.port,
+    user: db.user,
+    database: db.database,
+    connectTimeoutMs: 3_000,
+    operationTimeoutMs: 5_000,
+    tls: { mode: "disabled", caFile: null },
+  };
 }
 
 export interface RegionSeed {
@@ -122,16 +136,8 @@ export function generateCertificates(dir: string): {
   };
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
-}
+/** A port for the server: one nothing listens on yet. */
+const freePort = refusedPort;
 
 function which(cmd: string): string | null {
   for (const dir of (process.env.PATH ?? "").split(":").concat(["/usr/sbin", "/usr/bin", "/sbin"])) {

@@ -210,6 +210,21 @@ function resourceRequest(
   return msg;
 }
 
+/** Diff and Update: the old outputs, the new inputs and, when given, the old inputs. */
+const oldsAndNews =
+  (Message: new () => any) =>
+  (
+    req: { id?: string; name?: string; olds: Props; news: Props; oldInputs?: Props },
+    urn: (name?: string) => string,
+  ) =>
+    resourceRequest(
+      Message,
+      req,
+      urn,
+      { setOlds: req.olds, setNews: req.news },
+      { setOldInputs: req.oldInputs },
+    );
+
 interface Codec<Req, Res> {
   /** The client's method name. */
   readonly rpc: string;
@@ -248,14 +263,7 @@ const CODECS: Codecs = {
   },
   diff: {
     rpc: "diff",
-    encode: (req, urn) =>
-      resourceRequest(
-        provproto.DiffRequest,
-        req,
-        urn,
-        { setOlds: req.olds, setNews: req.news },
-        { setOldInputs: req.oldInputs },
-      ),
+    encode: oldsAndNews(provproto.DiffRequest),
     decode: (res) => ({
       changes: CHANGES[res.getChanges()] ?? "unknown",
       replaces: res.getReplacesList(),
@@ -290,14 +298,7 @@ const CODECS: Codecs = {
   },
   update: {
     rpc: "update",
-    encode: (req, urn) =>
-      resourceRequest(
-        provproto.UpdateRequest,
-        req,
-        urn,
-        { setOlds: req.olds, setNews: req.news },
-        { setOldInputs: req.oldInputs },
-      ),
+    encode: oldsAndNews(provproto.UpdateRequest),
     decode: (res) => ({ properties: plain(res.getProperties()) }),
   },
   delete: {
@@ -470,4 +471,9 @@ export async function startConfiguredHost(config: Props, options: HostOptions = 
     throw err;
   }
   return host;
+}
+
+/** A host configured for the test database `db`. */
+export function startHostFor(db: DatabaseAddress): Promise<ProviderHost> {
+  return startConfiguredHost(databaseConfig(db));
 }
