@@ -50,6 +50,7 @@ function workload(overrides: Partial<SentinelWorkload> = {}): SentinelWorkload {
     regionId: "reg_use1",
     address: "abcdefgh1234.sentinel.svc.cluster.local:8040",
     pod: { ...POD_DEFAULTS },
+    rowIncarnation: null,
     ...overrides,
   };
 }

@@ -185,8 +185,9 @@ describe("SentinelRecord against MariaDB", function () {
   });
 
   it("adopts the existing row on a second create", async () => {
-    const first = await provider.create(checked());
-    const second = await provider.create(checked());
+    const inputs = checked();
+    const first = await provider.create(inputs);
+    const second = await provider.create(inputs);
     assert.equal(second.id, first.id);
     assert.deepEqual(second.outs, first.outs);
     assert.equal((await rows()).length, 1);
