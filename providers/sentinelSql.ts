@@ -141,6 +141,8 @@ export const LOOKUP_SQL =
  * every version at or above the floor: usually the one the lookup saw, plus any committed since. MAX of those
  * is the region's MAX; none (all deleted since) leaves the floor itself, which was a version, so the new one
  * still goes above it. So a create reads a handful of index entries however many sentinels the region holds.
+ * The floor is cast to an integer: a driver string (beyond 2^53) would otherwise be compared and added as a
+ * double.
  * The region's rows are read through a join in the FROM clause, not a subquery: MySQL refuses an
  * INSERT ... SELECT whose subquery reads the target table ("you cannot insert into a table and select from the
  * same table in a subquery", ER_UPDATE_TABLE_USED; MariaDB accepts both), while the target table in the FROM
@@ -150,8 +152,9 @@ export const LOOKUP_SQL =
 export const INSERT_SELECT_SQL =
   `INSERT INTO sentinels (${COLUMNS}) ` +
   `SELECT ?, ?, ?, ?, ?, ?, ?, ?, '${ROWS.initialDesiredState}', '${ROWS.initialHealth}', ?, 0, ?, ?, ` +
-  `GREATEST(COALESCE(MAX(v.version), ?) + 1, ${CLOCK_US}), ?, NULL ` +
-  "FROM regions r LEFT JOIN sentinels v ON v.region_id = r.id AND v.version >= ? WHERE r.id = ? GROUP BY r.id FOR UPDATE";
+  `GREATEST(COALESCE(MAX(v.version), CAST(? AS UNSIGNED)) + 1, ${CLOCK_US}), ?, NULL ` +
+  "FROM regions r LEFT JOIN sentinels v ON v.region_id = r.id AND v.version >= CAST(? AS UNSIGNED) " +
+  "WHERE r.id = ? GROUP BY r.id FOR UPDATE";
 
 /** A plain parameterized INSERT of one row: the bare loop `npm run bench:db` compares with. */
 export const INSERT_SQL =
@@ -339,10 +342,11 @@ async function insertRow(
 
 /**
  * Ensures exactly one row for (environment, region): one round trip when the row is already there (the
- * lookup), three when it is new (the lookup, the insert from the version the lookup saw, the stored row). Under concurrency the unique keys
- * arbitrate: a duplicate means another writer won (its row is adopted on the next lookup) or, when the
- * environment still has no row, that the proposed id, k8s_name or k8s_address is another row's, which
- * retrying cannot fix. A row whose ids equal ours only under the collation is never adopted.
+ * lookup), three when it is new (the lookup, the insert from the version the lookup saw, the stored row).
+ * Under concurrency the unique keys arbitrate: a duplicate means another writer won (its row is adopted on the
+ * next lookup) or, when the environment still has no row, that the proposed id, k8s_name or k8s_address is
+ * another row's, which retrying cannot fix. A row whose ids equal ours only under the collation is never
+ * adopted.
  */
 export async function ensureSentinel(
   conn: Queryable,
