@@ -426,6 +426,40 @@ describe("SentinelRecord against MariaDB", function () {
     assert.equal(made.length, 12);
   });
 
+  it("keeps 30 creates from two stacks in a region of 300 distinct and rising while its newest rows are deleted", async () => {
+    await fillRegion(db, "reg_use1", 300);
+    const other = await configured(db, { connectTimeoutMs: 4_000 }); // another pool: another stack
+    // Meanwhile another session deletes the region's newest row, ten times: creates that looked up a version
+    // that is gone by the time they insert start from it all the same.
+    const deleted: number[] = [];
+    const deleting = (async () => {
+      for (let n = 0; n < 10; n++) {
+        const [newest] = (await db.admin(
+          "SELECT id, version FROM sentinels WHERE region_id = 'reg_use1' ORDER BY version DESC LIMIT 1",
+        )) as { id: string; version: number }[];
+        await db.admin("DELETE FROM sentinels WHERE id = ?", [newest.id]);
+        deleted.push(Number(newest.version));
+        await new Promise((r) => setTimeout(r, 2));
+      }
+    })();
+    const made = await Promise.all(
+      Array.from({ length: 30 }, (_, i) =>
+        (i % 2 === 0 ? provider : other).create(checked({ environmentId: `env_busy${i}` })),
+      ),
+    );
+    await deleting;
+    const given = made.map((m) => m.outs.version);
+    assert.equal(new Set(given).size, 30, "30 distinct versions, never one given out before");
+    for (const v of given) assert.ok(v > 300, `${v} above the region's versions before`);
+    const kept = (await rows("environment_id LIKE 'env_busy%'")).map((r) => Number(r.version));
+    assert.deepEqual(
+      kept,
+      [...kept].sort((x, y) => x - y),
+      "rising in commit (pk) order",
+    );
+    assert.equal(deleted.length, 10);
+  });
+
   it("counts round trips: three for a new row, one for an existing one, all single statements", async () => {
     const conn = await db.connect();
     try {
