@@ -2,8 +2,11 @@
 // as afterCreate and afterUpdate (beside the prewarm hook). The Kubernetes provider returns from a create or
 // update only once the rollout has converged, so the Deployment's outputs then hold what was observed; the hook
 // writes it into the sentinel's row (available_replicas, health, a new version), as the original agent did
-// (spec section 7). It runs in the program's process, with a small pool of its own (providers/connection.ts:
-// the same TLS, deadline and version handling as the provider), closed when idle.
+// (spec section 7). Hooks run only on their resource's steps, and a row inserted again after an out-of-band
+// delete leaves its Deployment as it was, so the Deployment carries the row's record incarnation
+// (components/sentinel.ts): a new row is a changed Deployment, updated after its record, and this hook runs.
+// It runs in the program's process, with a small pool of its own (providers/connection.ts: the same TLS,
+// deadline and version handling as the provider), closed when idle.
 import * as pulumi from "@pulumi/pulumi";
 import { ANNOTATIONS, LABELS } from "../lib/constants";
 import type { SecretValue } from "../lib/secret";

@@ -62,6 +62,8 @@ export interface SentinelWorkload {
   readonly address: string;
   /** Pod identity, priority and termination timing. */
   readonly pod: PodConfig;
+  /** The row's record incarnation (SentinelRecordRow.incarnation); null: no annotation. */
+  readonly rowIncarnation: string | null;
 }
 
 /** In-cluster DNS name of a Service. */
@@ -143,6 +145,7 @@ export function deploymentManifest(w: SentinelWorkload): Manifest<k8s.types.inpu
         [ANNOTATIONS.region]: w.regionName,
         [ANNOTATIONS.regionId]: w.regionId,
         [ANNOTATIONS.address]: w.address,
+        ...(w.rowIncarnation === null ? {} : { [ANNOTATIONS.rowIncarnation]: w.rowIncarnation }),
       },
     },
     spec: {

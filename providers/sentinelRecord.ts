@@ -56,6 +56,13 @@ export interface SentinelRecordRow {
   image: string;
   cpuMillicores: number;
   memoryMib: number;
+  /**
+   * When this record was planned as a create (Unix ms, as text), carried over while the record exists; null for
+   * records created by releases without it. A record created again after its row was deleted out of band and
+   * dropped by a refresh gets a new one, so the sentinel's Deployment, which carries it, changes with it and
+   * its hooks record the new row's health (components/sentinel.ts).
+   */
+  incarnation: string | null;
 }
 
 /**
@@ -219,6 +226,7 @@ export function checkSentinelRecord(
   const environmentId = spec.environmentId;
   const regionId = spec.regionId;
   let identity: { sentinelId: string; k8sName: string } | null = null;
+  let incarnation: string | null = UNKNOWN;
   if (
     typeof environmentId === "string" &&
     typeof regionId === "string" &&
@@ -231,6 +239,7 @@ export function checkSentinelRecord(
       sameRow && typeof olds.sentinelId === "string" && typeof olds.k8sName === "string"
         ? { sentinelId: olds.sentinelId, k8sName: olds.k8sName }
         : proposeIdentity(environmentId, regionId);
+    incarnation = sameRow ? keptIncarnation(olds.row) : String(Date.now());
   }
   const namespace = spec.namespace;
   const k8sAddress =
@@ -247,10 +256,25 @@ export function checkSentinelRecord(
       sentinelId,
       k8sName,
       k8sAddress,
-      row: { sentinelId, k8sName, k8sAddress, desiredReplicas, image: spec.image, cpuMillicores, memoryMib },
+      row: {
+        sentinelId,
+        k8sName,
+        k8sAddress,
+        desiredReplicas,
+        image: spec.image,
+        cpuMillicores,
+        memoryMib,
+        incarnation,
+      },
     },
     failures,
   };
+}
+
+/** The incarnation a record already in the state keeps: its own, or null when an older release made it. */
+function keptIncarnation(row: unknown): string | null {
+  const kept = isRecord(row) ? row.incarnation : undefined;
+  return typeof kept === "string" ? kept : null;
 }
 
 /**
@@ -354,6 +378,7 @@ export function recordOutputs(inputs: SentinelRecordCheckedInputs, row: Sentinel
       image: row.image,
       cpuMillicores: row.cpuMillicores,
       memoryMib: row.memoryMib,
+      incarnation: keptIncarnation(inputs.row),
     },
     version: row.version,
     createdAt: row.createdAt,

@@ -10,7 +10,10 @@
 // The lock makes allocation and commit one step per region, so versions appear in the order they were
 // allocated, across concurrent `pulumi up`s and stacks that share a region. MAX + 1 keeps them above every
 // row there is; the clock keeps them above every row there was: a deleted row's version was at most the
-// clock when it was allocated, and the clock has moved on since (README: "Versions that only go up").
+// clock when it was allocated, and the clock has moved on since (docs/database.md, "Versions").
+// The platform's tables are not ours to change, so there is no counter to keep: MAX is read from the
+// `(region_id, version)` key, one index entry in a plain read, and the new row's locking read starts at the
+// value the lookup saw, so a create reads the same few rows in a region of 10 sentinels or of 3,000.
 //
 // Why `query` and not `execute`: mysql2's `execute` prepares each statement on the server first, one more
 // round trip per statement, and prepared statements do not survive every proxy. `query` with `?` placeholders
@@ -115,33 +118,43 @@ const ROW_COLUMNS = READ_COLUMNS.split(", ")
  * meanwhile may have taken a later clock value, and that row may be deleted since: tested). The session's
  * time zone is UTC (set per connection), so UNIX_TIMESTAMP has no daylight-saving fold; 2026's values are about
  * 1.8e15, below 2^53 (exact in a JavaScript number) until the year 2255. A server started with
- * `--sysdate-is-now` makes SYSDATE a NOW again (README: "Versions that only go up").
+ * `--sysdate-is-now` makes SYSDATE a NOW again (docs/database.md, "Versions").
  */
 const CLOCK_US = "CAST(UNIX_TIMESTAMP(SYSDATE(6)) * 1000000 AS UNSIGNED)";
 
 /**
- * The lookup, a plain read (no locks, one round trip): the region and the environment's row in it. No row
- * back: the region does not exist. For an existing row this is the whole ensure.
+ * The lookup, a plain read (no locks, one round trip): the region, the environment's row in it, and the
+ * region's highest version (one entry of the `(region_id, version)` key; NULL: no rows), where a new row's
+ * insert starts reading versions. No row back: the region does not exist. For an existing row this is the
+ * whole ensure.
  */
 export const LOOKUP_SQL =
-  `SELECT r.id AS region_key, ${ROW_COLUMNS} FROM regions r ` +
+  `SELECT r.id AS region_key, (SELECT MAX(m.version) FROM sentinels m WHERE m.region_id = r.id) AS max_version, ` +
+  `${ROW_COLUMNS} FROM regions r ` +
   "LEFT JOIN sentinels s ON s.environment_id = ? AND s.region_id = r.id WHERE r.id = ?";
 
 /**
- * The insert, one autocommitted statement: it locks the region's row and the region's sentinel rows (FOR UPDATE),
- * computes the version under those locks and inserts. Nothing is inserted when the region is gone. Locking reads
- * see the latest committed rows whatever the isolation level, so MAX sees every committed version. The region's
- * rows are read through a join in the FROM clause, not a subquery: MySQL refuses an INSERT ... SELECT whose
- * subquery reads the target table ("you cannot insert into a table and select from the same table in a
- * subquery", ER_UPDATE_TABLE_USED; MariaDB accepts both), while the target table in the FROM clause is allowed
- * (MySQL buffers the selected rows in a temporary table first). `FOR UPDATE OF r` would lock less, but
- * MariaDB has no `OF`.
+ * The insert, one autocommitted statement: it locks the region's row, then reads (FOR UPDATE) the region's
+ * versions from the floor up — the highest version the lookup saw — computes the version under those locks and
+ * inserts. Nothing is inserted when the region is gone. Every version writer holds the region's row until it
+ * commits, and locking reads see the latest committed rows whatever the isolation level, so the join sees
+ * every version at or above the floor: usually the one the lookup saw, plus any committed since. MAX of those
+ * is the region's MAX; none (all deleted since) leaves the floor itself, which was a version, so the new one
+ * still goes above it. So a create reads a handful of index entries however many sentinels the region holds.
+ * The floor is cast to an integer: a driver string (beyond 2^53) would otherwise be compared and added as a
+ * double.
+ * The region's rows are read through a join in the FROM clause, not a subquery: MySQL refuses an
+ * INSERT ... SELECT whose subquery reads the target table ("you cannot insert into a table and select from the
+ * same table in a subquery", ER_UPDATE_TABLE_USED; MariaDB accepts both), while the target table in the FROM
+ * clause is allowed (MySQL buffers the selected rows in a temporary table first). `FOR UPDATE OF r` would
+ * lock less, but MariaDB has no `OF`.
  */
 export const INSERT_SELECT_SQL =
   `INSERT INTO sentinels (${COLUMNS}) ` +
   `SELECT ?, ?, ?, ?, ?, ?, ?, ?, '${ROWS.initialDesiredState}', '${ROWS.initialHealth}', ?, 0, ?, ?, ` +
-  `GREATEST(COALESCE(MAX(v.version), 0) + 1, ${CLOCK_US}), ?, NULL ` +
-  "FROM regions r LEFT JOIN sentinels v ON v.region_id = r.id WHERE r.id = ? GROUP BY r.id FOR UPDATE";
+  `GREATEST(COALESCE(MAX(v.version), CAST(? AS UNSIGNED)) + 1, ${CLOCK_US}), ?, NULL ` +
+  "FROM regions r LEFT JOIN sentinels v ON v.region_id = r.id AND v.version >= CAST(? AS UNSIGNED) " +
+  "WHERE r.id = ? GROUP BY r.id FOR UPDATE";
 
 /** A plain parameterized INSERT of one row: the bare loop `npm run bench:db` compares with. */
 export const INSERT_SQL =
@@ -267,13 +280,23 @@ function regionCaseClash(declared: string, stored: string): Error {
 interface Lookup {
   readonly regionKey: string;
   readonly row: SentinelRow | null;
+  /**
+   * The region's highest version when the lookup ran (0: none), as the driver returned it (a string beyond
+   * 2^53): where the insert starts reading the region's versions.
+   */
+  readonly versionFloor: number | string;
 }
 
 async function lookup(conn: Queryable, environmentId: string, regionId: string): Promise<Lookup | null> {
   const [rows] = await conn.query(LOOKUP_SQL, [environmentId, regionId]);
   const first = (rows as Record<string, unknown>[])[0];
   if (first === undefined) return null;
-  return { regionKey: String(first.region_key), row: first.id === null ? null : toRow(first) };
+  const floor = first.max_version;
+  return {
+    regionKey: String(first.region_key),
+    row: first.id === null ? null : toRow(first),
+    versionFloor: typeof floor === "number" || typeof floor === "string" ? floor : 0,
+  };
 }
 
 function needsConvergence(row: SentinelRow, want: MutableColumns): boolean {
@@ -293,6 +316,7 @@ async function insertRow(
   conn: Queryable,
   want: DesiredSentinel,
   createdAt: number,
+  versionFloor: number | string,
 ): Promise<SentinelRow | null> {
   const [result] = await conn.query(INSERT_SELECT_SQL, [
     want.sentinelId,
@@ -306,7 +330,9 @@ async function insertRow(
     want.desiredReplicas,
     want.cpuMillicores,
     want.memoryMib,
+    versionFloor,
     createdAt,
+    versionFloor,
     want.regionId,
   ]);
   if ((result as { affectedRows: number }).affectedRows !== 1) return null;
@@ -316,10 +342,11 @@ async function insertRow(
 
 /**
  * Ensures exactly one row for (environment, region): one round trip when the row is already there (the
- * lookup), three when it is new (the lookup, the insert, the stored row). Under concurrency the unique keys
- * arbitrate: a duplicate means another writer won (its row is adopted on the next lookup) or, when the
- * environment still has no row, that the proposed id, k8s_name or k8s_address is another row's, which
- * retrying cannot fix. A row whose ids equal ours only under the collation is never adopted.
+ * lookup), three when it is new (the lookup, the insert from the version the lookup saw, the stored row).
+ * Under concurrency the unique keys arbitrate: a duplicate means another writer won (its row is adopted on the
+ * next lookup) or, when the environment still has no row, that the proposed id, k8s_name or k8s_address is
+ * another row's, which retrying cannot fix. A row whose ids equal ours only under the collation is never
+ * adopted.
  */
 export async function ensureSentinel(
   conn: Queryable,
@@ -333,7 +360,7 @@ export async function ensureSentinel(
     if (found.row === null) {
       let row: SentinelRow | null;
       try {
-        row = await insertRow(conn, want, options.now());
+        row = await insertRow(conn, want, options.now(), found.versionFloor);
       } catch (err) {
         if (isDeadlock(err)) {
           await options.sleep(jitter(attempt));

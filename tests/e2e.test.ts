@@ -25,6 +25,7 @@ import {
   prewarmProblems,
   refreshProblems,
   regionsSql,
+  reinsertedProblems,
   rowProblems,
   versionProblems,
   type ClusterState,
@@ -496,20 +497,14 @@ describe("end-to-end test (what can be checked without Docker, kind or the Pulum
         rowProblems(expected, [{ ...rows[0], health: "unknown", available_replicas: 0 }, ...rows.slice(1)]),
         /row health is "unknown", expected healthy/,
       );
-      // A row inserted again by the `up` after a refresh: its Deployment did not change, so no write-back yet.
-      const reinserted = [
-        { ...rows[0], health: "unknown", available_replicas: 0, version: 9 },
-        ...rows.slice(1),
-      ];
-      assert.deepEqual(rowProblems(expected, reinserted, new Set([rows[0].id])), []);
-      someMatch(
-        rowProblems(expected, rows, new Set([rows[0].id])),
-        /row health is "healthy", expected unknown/,
-      );
-      someMatch(
-        rowProblems(expected, reinserted, new Set([rows[1].id])),
-        new RegExp(`${rows[0].k8s_name}.*row health is "unknown", expected healthy`),
-      );
+      // A row inserted again by the `up` after a refresh: above every version its region had before.
+      const inRegion = rows.filter((r) => r.region_id === rows[0].region_id);
+      const highest = Math.max(...inRegion.map((r) => r.version));
+      const again = (version: number) => [{ ...rows[0], version }, ...rows.slice(1)];
+      assert.deepEqual(reinsertedProblems(rows, again(highest + 1), rows[0].id), []);
+      someMatch(reinsertedProblems(rows, again(highest), rows[0].id), /expected above/);
+      someMatch(reinsertedProblems(rows, rows.slice(1), rows[0].id), /not inserted again/);
+      someMatch(reinsertedProblems(rows.slice(1), rows, rows[0].id), /not among the rows before/);
       someMatch(rowProblems(expected, [...rows, { ...rows[0], environment_id: "env_x" }]), /unexpected row/);
 
       const outputs = run.exports.sentinels;

@@ -170,9 +170,14 @@ describe("SentinelRecord through Pulumi's dynamic-provider host over gRPC", func
         [inputs.sentinelId, inputs.k8sName, inputs.k8sAddress, spec.image],
       );
 
-      // The identity is a function of (environment, region): stable across checks, distinct elsewhere.
+      // The identity is a function of (environment, region): stable across checks, distinct elsewhere. The
+      // incarnation is new for every create (no olds) and kept while the record is in the state.
       const again = await host.check({ olds: {}, news });
-      assert.deepStrictEqual(again.inputs, inputs);
+      const withoutIncarnation = (i: Props) => ({ ...i, row: { ...i.row, incarnation: "" } });
+      assert.deepStrictEqual(withoutIncarnation(again.inputs), withoutIncarnation(inputs));
+      assert.match(inputs.row.incarnation, /^\d{13}$/, "a create's incarnation: when it was checked, in ms");
+      const kept = await host.check({ olds: inputs, news });
+      assert.deepStrictEqual(kept.inputs, inputs);
       const elsewhere = await host.check({ olds: {}, news: withSpec({ regionId: "reg_euc1" }) });
       assert.notStrictEqual(elsewhere.inputs.sentinelId, inputs.sentinelId);
       assert.notStrictEqual(elsewhere.inputs.k8sName, inputs.k8sName);

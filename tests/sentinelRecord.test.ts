@@ -22,7 +22,7 @@ import {
 } from "../providers/connection";
 import * as sentinelSql from "../providers/sentinelSql";
 import { ensureSentinel, readSentinel, type Queryable } from "../providers/sentinelSql";
-import { connectionSettings, startDatabase, type TestDatabase } from "./harness/mariadb";
+import { connectionSettings, fillRegion, rowsReadBy, startDatabase, type TestDatabase } from "./harness/mariadb";
 
 const NEWS = {
   workspaceId: "ws_1",
@@ -189,8 +189,9 @@ describe("SentinelRecord against MariaDB", function () {
   });
 
   it("adopts the existing row on a second create", async () => {
-    const first = await provider.create(checked());
-    const second = await provider.create(checked());
+    const inputs = checked();
+    const first = await provider.create(inputs);
+    const second = await provider.create(inputs);
     assert.equal(second.id, first.id);
     assert.deepEqual(second.outs, first.outs);
     assert.equal((await rows()).length, 1);
@@ -429,6 +430,40 @@ describe("SentinelRecord against MariaDB", function () {
     assert.equal(made.length, 12);
   });
 
+  it("keeps 30 creates from two stacks in a region of 300 distinct and rising while its newest rows are deleted", async () => {
+    await fillRegion(db, "reg_use1", 300);
+    const other = await configured(db, { connectTimeoutMs: 4_000 }); // another pool: another stack
+    // Meanwhile another session deletes the region's newest row, ten times: creates that looked up a version
+    // that is gone by the time they insert start from it all the same.
+    const deleted: number[] = [];
+    const deleting = (async () => {
+      for (let n = 0; n < 10; n++) {
+        const [newest] = (await db.admin(
+          "SELECT id, version FROM sentinels WHERE region_id = 'reg_use1' ORDER BY version DESC LIMIT 1",
+        )) as { id: string; version: number }[];
+        await db.admin("DELETE FROM sentinels WHERE id = ?", [newest.id]);
+        deleted.push(Number(newest.version));
+        await new Promise((r) => setTimeout(r, 2));
+      }
+    })();
+    const made = await Promise.all(
+      Array.from({ length: 30 }, (_, i) =>
+        (i % 2 === 0 ? provider : other).create(checked({ environmentId: `env_busy${i}` })),
+      ),
+    );
+    await deleting;
+    const given = made.map((m) => m.outs.version);
+    assert.equal(new Set(given).size, 30, "30 distinct versions, never one given out before");
+    for (const v of given) assert.ok(v > 300, `${v} above the region's versions before`);
+    const kept = (await rows("environment_id LIKE 'env_busy%'")).map((r) => Number(r.version));
+    assert.deepEqual(
+      kept,
+      [...kept].sort((x, y) => x - y),
+      "rising in commit (pk) order",
+    );
+    assert.equal(deleted.length, 10);
+  });
+
   it("counts round trips: three for a new row, one for an existing one, all single statements", async () => {
     const conn = await db.connect();
     try {
@@ -449,6 +484,72 @@ describe("SentinelRecord against MariaDB", function () {
     const before = databaseStats().roundTrips;
     await provider.create(checked({ environmentId: "env_warm" }));
     assert.equal(databaseStats().roundTrips - before, 1);
+  });
+
+  it("reads as many rows for a new row in a region of 300 sentinels as in one of 10 (Handler_read*)", async () => {
+    const readsAt = async (size: number) => {
+      await db.reset();
+      await fillRegion(db, "reg_use1", size);
+      await fillRegion(db, "reg_use2", 50, "next"); // the key's entries right after this region's
+      const conn = await db.connect();
+      try {
+        const c = checked({ environmentId: `env_rows_${size}` });
+        const want = { ...c.spec, ...c.row };
+        let created: sentinelSql.EnsureResult | undefined;
+        const create = await rowsReadBy(conn, async () => (created = await ensureSentinel(conn, want)));
+        assert.equal(created?.outcome, "inserted");
+        assert.ok(created.row.version > size, "above the region's versions");
+        const existing = await rowsReadBy(conn, () => ensureSentinel(conn, want));
+        return { create, existing };
+      } finally {
+        await conn.end();
+      }
+    };
+    const small = await readsAt(10);
+    const large = await readsAt(300);
+    assert.ok(small.create > 0, "the counters count");
+    // The goal (issue 19): within 1.5 x (+ 50) of the small region's. The full-region join read 2 per sentinel.
+    assert.ok(
+      large.create <= 1.5 * small.create + 50,
+      `a create read ${large.create} rows in a region of 300, ${small.create} in one of 10`,
+    );
+    assert.ok(large.existing <= 1.5 * small.existing + 50, `${large.existing} vs ${small.existing}`);
+  });
+
+  it("goes above a version committed, or deleted, between a create's lookup and its insert", async () => {
+    // Versions far above the clock, so only the region's own versions can keep the new one above them.
+    const base = await provider.create(checked({ environmentId: "env_base" }));
+    await db.admin("UPDATE sentinels SET version = ? WHERE id = ?", [8e15, base.id]);
+    const conn = await db.connect();
+    let afterLookup: (() => Promise<unknown>) | null = null;
+    const intercepting: Queryable = {
+      query: async (sql, values) => {
+        const result = await conn.query(sql, values);
+        const run = sql === sentinelSql.LOOKUP_SQL ? afterLookup : null;
+        afterLookup = null;
+        if (run !== null) await run();
+        return result;
+      },
+    };
+    const want = (environmentId: string) => {
+      const c = checked({ environmentId });
+      return { ...c.spec, ...c.row };
+    };
+    try {
+      // The lookup sees 8e15 as the newest; it is deleted before the insert: the region's MAX is gone.
+      afterLookup = () => db.admin("DELETE FROM sentinels WHERE id = ?", [base.id]);
+      const a = await ensureSentinel(intercepting, want("env_a"));
+      assert.equal(a.row.version, 8e15 + 1, "above the deleted row");
+      // A row committed after the lookup, above the one the lookup saw: the insert reads it under the lock.
+      afterLookup = () =>
+        fillRegion(db, "reg_use1", 1, "late").then(() =>
+          db.admin("UPDATE sentinels SET version = ? WHERE id = 's_late0'", [9e15]),
+        );
+      const b = await ensureSentinel(intercepting, want("env_b"));
+      assert.equal(b.row.version, 9e15 + 1, "above the row committed meanwhile");
+    } finally {
+      await conn.end();
+    }
   });
 
   it("returns for an inserted row exactly what the table holds", async () => {

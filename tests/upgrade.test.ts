@@ -181,7 +181,12 @@ describe("upgrading SentinelRecords from release 0.1.0's inlined provider to the
       assert.equal(Number(rowBefore.version), 1);
 
       const inputs = await checkWithNewRelease(old.inputs);
-      assert.deepEqual(withoutProvider(inputs), withoutProvider(old.inputs), "same identity and sizing");
+      // A record from before incarnations keeps none (null): its Deployment gets no new annotation.
+      assert.deepEqual(
+        withoutProvider(inputs),
+        withoutProvider({ ...old.inputs, row: { ...(old.inputs.row as Props), incarnation: null } }),
+        "same identity and sizing",
+      );
       const diff = await host.diff({ id: old.id, olds: old.state, news: inputs, oldInputs: old.inputs });
       assert.deepEqual(
         { changes: diff.changes, replaces: diff.replaces, deleteBeforeReplace: diff.deleteBeforeReplace },
@@ -210,7 +215,10 @@ describe("upgrading SentinelRecords from release 0.1.0's inlined provider to the
 
       // `pulumi refresh`, then `pulumi destroy`, with the state as the new release left it.
       const read = await host.read({ id: old.id, properties: updated.properties, inputs });
-      assert.deepEqual(read.properties, updated.properties);
+      assert.deepEqual(read.properties, {
+        ...updated.properties,
+        row: { ...(updated.properties.row as Props), incarnation: null },
+      });
       await host.delete({ id: old.id, properties: updated.properties, oldInputs: inputs });
       assert.equal(await row(old.id), undefined, "the row is gone");
     });

@@ -127,17 +127,11 @@ export function canonical(value: unknown): string {
 const where = (s: ExpectedSentinel) => `sentinel ${s.environmentId}/${s.regionName} (${s.k8sName})`;
 
 /**
- * The rows are exactly the expected sentinels, column by column. `unobserved`: ids of rows inserted while their
- * Deployment did not change (a row deleted out of band and inserted again by the next `up`): the health hook
- * fires only on a Deployment's create or update, so such a row still holds what the insert wrote (health
- * `unknown`, 0 available) until the Deployment next changes (README, "The row tells the truth about the
- * rollout").
+ * The rows are exactly the expected sentinels, column by column, each with its converged rollout written back
+ * by the health hook — a row inserted again after an out-of-band delete too: its new incarnation changed its
+ * Deployment, so the hook ran after that update.
  */
-export function rowProblems(
-  expected: readonly ExpectedSentinel[],
-  rows: readonly SentinelRow[],
-  unobserved: ReadonlySet<string> = new Set(),
-): string[] {
+export function rowProblems(expected: readonly ExpectedSentinel[], rows: readonly SentinelRow[]): string[] {
   const problems: string[] = [];
   const key = (env: string, region: string) => `${env}\0${region}`;
   const byKey = new Map<string, SentinelRow[]>();
@@ -163,9 +157,8 @@ export function rowProblems(
       cpu_millicores: s.cpuMillicores,
       memory_mib: s.memoryMib,
       // A converged rollout was written back into the row by the health hook.
-      ...(unobserved.has(s.sentinelId)
-        ? { available_replicas: 0, health: "unknown" }
-        : { available_replicas: s.replicas, health: s.replicas === 0 ? "paused" : "healthy" }),
+      available_replicas: s.replicas,
+      health: s.replicas === 0 ? "paused" : "healthy",
     };
     for (const [column, value] of Object.entries(want)) {
       const got = r[column as keyof SentinelRow];
@@ -180,6 +173,27 @@ export function rowProblems(
       problems.push(`unexpected row ${r.id} (${r.environment_id}/${r.region_id})`);
   }
   return problems;
+}
+
+/**
+ * The row deleted out of band and inserted again: a version above every version its region had before the
+ * delete (versions never go back, nor come back).
+ */
+export function reinsertedProblems(
+  before: readonly SentinelRow[],
+  after: readonly SentinelRow[],
+  id: string,
+): string[] {
+  const old = before.find((r) => r.id === id);
+  const now = after.find((r) => r.id === id);
+  if (old === undefined) return [`row ${id}: not among the rows before it was deleted`];
+  if (now === undefined) return [`row ${id}: not inserted again`];
+  const highest = Math.max(...before.filter((r) => r.region_id === old.region_id).map((r) => r.version));
+  return now.version > highest
+    ? []
+    : [
+        `row ${id}: version ${now.version} once inserted again, expected above ${highest} (its region's highest before)`,
+      ];
 }
 
 /** Every row's version went up (an update takes the region's next version), and nothing else changed identity. */
@@ -702,11 +716,16 @@ async function phase(name: string): Promise<string[]> {
     case "refresh":
       return refreshProblems(expected, stateSentinelIds(), env("E2E_DELETED_ID"));
     case "recreated": {
-      // The next `up` after the refresh inserts the row again, under the same deterministic id and name. Its
-      // Deployment is unchanged, so the health hook does not fire: the new row says `unknown` (rowProblems).
+      // The next `up` after the refresh inserts the row again, under the same deterministic id and name, and
+      // updates its Deployment (a new incarnation), so the health hook writes the rollout into the new row.
       const stack = JSON.parse(pulumi(["stack", "output", "sentinels", "--json"]));
-      const reinserted = new Set([env("E2E_DELETED_ID")]);
-      return [...rowProblems(expected, queryRows(cfg), reinserted), ...outputProblems(expected, stack)];
+      const rows = queryRows(cfg);
+      const before = JSON.parse(fs.readFileSync(path.join(work, "rows-image.json"), "utf8")) as SentinelRow[];
+      return [
+        ...rowProblems(expected, rows),
+        ...reinsertedProblems(before, rows, env("E2E_DELETED_ID")),
+        ...outputProblems(expected, stack),
+      ];
     }
     case "destroy":
       // Pods and ReplicaSets go by garbage collection, moments after destroy returns.

@@ -29,6 +29,7 @@ export function testWorkload(overrides: Partial<SentinelWorkload> = {}): Sentine
     regionId: "reg_use1",
     address: "abcdefgh1234.sentinel.svc.cluster.local:8040",
     pod: { ...POD_DEFAULTS },
+    rowIncarnation: null,
     ...overrides,
   };
 }
