@@ -153,8 +153,9 @@ async function bodyExcerpt(res: Response): Promise<{ text: string; whole: boolea
         whole = true;
         break;
       }
-      chunks.push(next.value);
-      size += next.value.length;
+      const chunk = next.value as Uint8Array;
+      chunks.push(chunk);
+      size += chunk.length;
     }
   } catch {
     // Cut off, or past the attempt's deadline: what arrived serves the message.

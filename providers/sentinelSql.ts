@@ -319,7 +319,9 @@ export function kubernetesNameProblems(row: {
   }
   const address = /^([^:]*):([0-9]{1,5})$/.exec(row.k8sAddress);
   const port = Number(address?.[2]);
-  if (address === null || !DNS_SUBDOMAIN.test(address[1]) || port < 1 || port > 65535) {
+  const host = address?.[1] ?? "";
+  const labels = host.split(".");
+  if (!DNS_SUBDOMAIN.test(host) || labels.some((l) => l.length > 63) || !(port >= 1 && port <= 65535)) {
     problems.push(
       `k8s_address ${quoteId(row.k8sAddress)} is not a Service's DNS name and a port ` +
         "(<k8s_name>.<namespace>.svc.cluster.local:8040)",

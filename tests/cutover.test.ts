@@ -164,7 +164,10 @@ describe("cutover: adopt a row, then preview an image change", function () {
       () => null,
       (err: { details?: string }) => String(err.details),
     );
-    assert.match(clash ?? "", /belongs to environment "ENV_STOREFRONT_PROD".*they differ in environment, .*byte for byte/);
+    assert.match(
+      clash ?? "",
+      /belongs to environment "ENV_STOREFRONT_PROD".*they differ in environment, .*byte for byte/,
+    );
   });
 
   it("with the cutover opt-in and the database out of reach, check fails naming the database", async () => {
