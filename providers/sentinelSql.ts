@@ -527,9 +527,10 @@ interface VersionedWrite {
  * One versioned change of a row, in a short transaction: lock the region the row is in after the write (so
  * the version is allocated where the row will be), lock the row and compare it with its expected owner, byte
  * for byte; when the write moves the row, make sure its new (environment, region) is free; read the region's
- * highest version and the clock, write the row with the next version, read it back, commit (8 round trips
- * with START and COMMIT; updates are rare, and the locks are what keep versions in commit order and the row
- * the owner's). Deadlocks are retried; a missing row, or another's, is an error and nothing is written.
+ * highest version and the clock, write the row with the next version, read it back, commit (7 round trips
+ * with START and COMMIT, 8 for a move; updates are rare, and the locks are what keep versions in commit
+ * order and the row the owner's). Deadlocks are retried; a missing row, or another's, is an error and
+ * nothing is written.
  */
 async function versionedUpdate(
   conn: Transactional,

@@ -4,26 +4,17 @@
 // Through Pulumi's dynamic-provider host against a real MariaDB, the engine's calls emulated as in
 // tests/cutover.test.ts; the health hook as the engine calls it.
 import { strict as assert } from "assert";
-import type * as pulumi from "@pulumi/pulumi";
 import type { Connection } from "mysql2/promise";
 import { runHealthHook, type HealthHookSettings } from "../components/healthHook";
-import { ANNOTATIONS, LABELS } from "../lib/constants";
 import { SecretValue } from "../lib/secret";
 import { closeDatabasePools, parseConnectionSettings } from "../providers/connection";
 import { kubernetesNameProblems } from "../providers/sentinelSql";
 import { SENTINEL_RECORD_PROVIDER_STUB } from "../providers/stub";
 import { startDatabase, type TestDatabase } from "../tools/mariadb";
 import { secret, startProviderHost, type Props, type ProviderHost } from "../tools/providerHost";
+import { afterCreate, deploymentOutputs, QUIET, SAMPLE_SPEC } from "./support/sentinels";
 
-const SPEC = {
-  workspaceId: "ws_own",
-  projectId: "proj_own",
-  environmentId: "env_own",
-  environmentSlug: "staging",
-  regionId: "reg_use1",
-  namespace: "sentinel",
-  image: "ghcr.io/unkeyed/unkey:v2.0.31",
-};
+const SPEC = { ...SAMPLE_SPEC, workspaceId: "ws_own", projectId: "proj_own", environmentId: "env_own" };
 const NEW_IMAGE = "ghcr.io/unkeyed/unkey:v2.0.32";
 
 interface State {
@@ -108,47 +99,21 @@ describe("rows that are no longer the resource's", function () {
   /** `pulumi up` of a change: check against the state's inputs, diff, then update. */
   async function change(state: State, spec: Props): Promise<Props> {
     const checked = (await host.check({ olds: state.inputs, news: newsFor(spec) })).inputs;
-    const diff = await host.diff({
-      id: state.id,
-      olds: state.outputs,
-      news: checked,
-      oldInputs: state.inputs,
-    });
-    assert.equal(diff.changes, "some");
-    return (await host.update({ id: state.id, olds: state.outputs, news: checked, oldInputs: state.inputs }))
-      .properties;
+    const request = { id: state.id, olds: state.outputs, news: checked, oldInputs: state.inputs };
+    assert.equal((await host.diff(request)).changes, "some");
+    return (await host.update(request)).properties;
   }
 
   const rowsByPk = async () =>
     ((await db.admin("SELECT * FROM sentinels ORDER BY pk")) as Props[]).map((r) => ({ ...r }));
 
   /** The health hook after a rollout of the state's sentinel: its Deployment's labels name the record's owner. */
-  function healthWrite(state: State) {
-    const outputs = {
-      metadata: {
-        name: state.outputs.k8sName,
-        namespace: "sentinel",
-        labels: {
-          [LABELS.sentinelId]: state.id,
-          [LABELS.environmentId]: state.outputs.spec.environmentId,
-          [LABELS.workspaceId]: state.outputs.spec.workspaceId,
-          [LABELS.projectId]: state.outputs.spec.projectId,
-        },
-        annotations: { [ANNOTATIONS.regionId]: state.outputs.spec.regionId },
-      },
-      spec: { replicas: 1 },
-      status: { availableReplicas: 1 },
-    };
-    const args = {
-      urn: "urn:pulumi:dev::sentinel-fleet::kubernetes:apps/v1:Deployment::d",
-      id: "sentinel/d",
-      name: "d",
-      type: "kubernetes:apps/v1:Deployment",
-      newOutputs: outputs,
-    } as pulumi.ResourceHookArgs;
-    const quiet = { info: () => undefined, warn: () => undefined };
-    return runHealthHook(args, healthSettings, quiet);
-  }
+  const healthWrite = (state: State) =>
+    runHealthHook(
+      afterCreate(deploymentOutputs({ sentinelId: state.id, ...state.outputs.spec }, state.outputs.k8sName)),
+      healthSettings,
+      QUIET,
+    );
 
   /** Another owner's value in one column, or a variant of ours the collation equates with it. */
   const TAKEOVERS: { label: string; column: string; value: (state: State) => string }[] = [

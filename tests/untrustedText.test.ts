@@ -6,10 +6,8 @@
 import { strict as assert } from "assert";
 import * as http from "http";
 import type { AddressInfo } from "net";
-import type * as pulumi from "@pulumi/pulumi";
 import { runHealthHook, type HealthHookSettings } from "../components/healthHook";
 import { runPrewarmHook, type HookLogger, type PrewarmHookSettings } from "../components/prewarmHook";
-import { ANNOTATIONS, LABELS } from "../lib/constants";
 import { prewarm, type PrewarmBody } from "../lib/prewarm";
 import { quoteUntrusted, REDACTED, UNTRUSTED_EXCERPT_CHARS, withoutSecrets } from "../lib/redact";
 import { SecretValue } from "../lib/secret";
@@ -17,6 +15,7 @@ import { closeDatabasePools, parseConnectionSettings, withDatabase } from "../pr
 import { SENTINEL_RECORD_PROVIDER_STUB } from "../providers/stub";
 import { startDatabase, type TestDatabase } from "../tools/mariadb";
 import { secret, startProviderHost } from "../tools/providerHost";
+import { afterCreate, deploymentOutputs, QUIET, SAMPLE_SPEC } from "./support/sentinels";
 
 /** A token whose percent-encoded and JSON-escaped forms differ from it; its tail is in none of the markers. */
 const TOKEN = `tok/en+x=y&z"q\\w%2F:Pw-ECHO-7c1e`;
@@ -231,30 +230,13 @@ describe("what a router sends back, in the prewarm client's errors and the hook'
     const hostile = `us-east-1\n[ERROR] forged ${"r".repeat(500)}`;
     const regions = [...settings.regions.map((r) => r.name), hostile];
     for (const region of regions) {
-      const outputs = {
-        metadata: {
-          name: "abcdefghijkl",
-          namespace: "sentinel",
-          labels: {
-            [LABELS.workspaceId]: "ws_1",
-            [LABELS.projectId]: "proj_1",
-            [LABELS.environmentId]: `env_1\u001b[0m`,
-            [LABELS.sentinelId]: "s_1",
-          },
-          annotations: {
-            [ANNOTATIONS.region]: region,
-            [ANNOTATIONS.regionId]: "reg_x",
-            [ANNOTATIONS.address]: "a:1",
-          },
-        },
+      const ids = {
+        sentinelId: "s_1",
+        environmentId: "env_1\u001b[0m",
+        workspaceId: "ws_1",
+        projectId: "proj_1",
       };
-      const args = {
-        urn: "urn:x",
-        id: "d",
-        name: "d",
-        type: "t",
-        newOutputs: outputs,
-      } as pulumi.ResourceHookArgs;
+      const args = afterCreate(deploymentOutputs({ ...ids, regionId: "reg_x", region }));
       await runPrewarmHook(args, settings, logger);
     }
     assert.equal(lines.length, regions.length);
@@ -330,18 +312,9 @@ describe("what the database says, in the provider's and the health hook's errors
           "sentinel-fleet:databasePassword": secret(db.password),
         },
       });
-      const spec = {
-        workspaceId: "ws_1",
-        projectId: "proj_1",
-        environmentId: "env_1",
-        environmentSlug: "staging",
-        regionId: "reg_use1",
-        namespace: "sentinel",
-        image: "ghcr.io/unkeyed/unkey:v2.0.31",
-      };
       const checked = await host.check({
         olds: {},
-        news: { __provider: SENTINEL_RECORD_PROVIDER_STUB, spec },
+        news: { __provider: SENTINEL_RECORD_PROVIDER_STUB, spec: SAMPLE_SPEC },
       });
       const details = await host.create({ properties: checked.inputs }).then(
         () => assert.fail("created with the wrong login"),
@@ -363,28 +336,8 @@ describe("what the database says, in the provider's and the health hook's errors
       caCert: null,
     };
     const hostile = `reg_use1\r\n[ERROR] forged ${"r".repeat(400)}`;
-    const outputs = {
-      metadata: {
-        labels: {
-          [LABELS.sentinelId]: "s_1",
-          [LABELS.environmentId]: "env_1",
-          [LABELS.workspaceId]: "ws_1",
-          [LABELS.projectId]: "proj_1",
-        },
-        annotations: { [ANNOTATIONS.regionId]: hostile },
-      },
-      spec: { replicas: 1 },
-      status: { availableReplicas: 1 },
-    };
-    const args = {
-      urn: "urn:x",
-      id: "d",
-      name: "d",
-      type: "t",
-      newOutputs: outputs,
-    } as pulumi.ResourceHookArgs;
-    const quiet = { info: () => undefined, warn: () => undefined };
-    await assert.rejects(runHealthHook(args, settings, quiet), (err: Error) => {
+    const args = afterCreate(deploymentOutputs({ ...SAMPLE_SPEC, sentinelId: "s_1", regionId: hostile }));
+    await assert.rejects(runHealthHook(args, settings, QUIET), (err: Error) => {
       assert.ok(
         err.message.startsWith(
           String.raw`recording the rollout of sentinel "s_1" ("env_1", "reg_use1\r\n[ERROR] forged rrr`,
