@@ -347,14 +347,14 @@ export function assertAdoptable(row: SentinelRow, want: Partial<RowOwner>): void
 
 function unknownRegion(regionId: string): Error {
   return new Error(
-    `region ${JSON.stringify(regionId)} does not exist in the platform's regions table; ` +
+    `region ${quoteId(regionId)} does not exist in the platform's regions table; ` +
       `add it there (or fix sentinel-fleet:regions[].id) before creating sentinels in it`,
   );
 }
 
 function regionCaseClash(declared: string, stored: string): Error {
   return new Error(
-    `region ${JSON.stringify(declared)} matches the platform's region ${JSON.stringify(stored)} only under the ` +
+    `region ${quoteId(declared)} matches the platform's region ${quoteId(stored)} only under the ` +
       "database's case-insensitive collation; use the region id exactly as the regions table spells it",
   );
 }
