@@ -90,7 +90,7 @@ export function observedRollout(outputs: unknown): ObservedRollout | { missing: 
  * `pulumi up` fails, naming the sentinel and the database, and the row keeps its previous health and version
  * (the write is one transaction). The row must be the Deployment's sentinel's: its id, environment, region,
  * workspace and project, byte for byte. What the Deployment's outputs say is the API server's text, and the
- * database's errors are the server's: both are quoted bounded and escaped, and no error carries the
+ * database's errors are the server's: both are quoted, bounded and escaped, and no error carries the
  * database's password or CA bundle.
  */
 export async function runHealthHook(
