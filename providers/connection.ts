@@ -13,6 +13,7 @@ import {
   DATABASE_CONFIG_KEY,
   type ConnectionSettings,
 } from "../lib/config/connection";
+import { quoteUntrusted, withoutSecrets } from "../lib/redact";
 
 // What the provider reads at configure(), from the configuration it shares with the program.
 export {
@@ -22,17 +23,17 @@ export {
   parseConnectionSettings,
 } from "../lib/config/connection";
 
-/** Removes every occurrence of the password from a message before it leaves the provider. */
-export function redact(message: string, password: string): string {
-  return password === "" ? message : message.split(password).join("[redacted]");
-}
-
 /** Everything needed to reach the database: the settings, the password, and the CA bundle's PEM text. */
 export interface DatabaseTarget {
   readonly settings: ConnectionSettings;
   readonly password: string;
   /** PEM CA bundle (from `databaseCaCert` or `tls.caFile`); null: none (Node's default roots). */
   readonly caCert: string | null;
+}
+
+/** The secret values of a target: removed from every message that leaves an operation. */
+export function targetSecrets(target: DatabaseTarget): string[] {
+  return [target.password, target.caCert ?? ""];
 }
 
 /**
@@ -230,10 +231,16 @@ function isDeadlineError(err: unknown): boolean {
   return err instanceof Error && (err as { fromDeadline?: boolean }).fromDeadline === true;
 }
 
-function detail(err: unknown): string {
-  const e = err as { code?: string; message?: string };
-  const text = [e.code, e.message].filter((part) => part !== undefined && part !== "").join(": ");
-  return text === "" ? String(err) : text;
+/**
+ * What the driver or the server said about a failure: the driver's error code as it is (a constant of the
+ * driver or of Node), the message, which the server writes, as untrusted text.
+ */
+function detail(err: unknown, secrets: readonly string[]): string {
+  const e = err as { code?: unknown; message?: unknown };
+  const code = typeof e.code === "string" && /^[A-Z][A-Z0-9_]{0,63}$/.test(e.code) ? e.code : null;
+  const message = typeof e.message === "string" && e.message !== "" ? e.message : null;
+  if (message === null) return code ?? quoteUntrusted(String(err), secrets);
+  return `${code === null ? "" : `${code}: `}${quoteUntrusted(message, secrets)}`;
 }
 
 const ER_LOCK_WAIT_TIMEOUT = 1205;
@@ -373,17 +380,22 @@ export class DatabaseSession {
       if (e.errno === ER_LOCK_WAIT_TIMEOUT) {
         throw databaseError(
           `${this.operation} gave up at ${this.where}: a lock held by another session was not released ` +
-            `in time (${detail(err)})`,
+            `in time (${detail(err, targetSecrets(this.target))})`,
           e.errno,
         );
       }
       if (e.sqlState === undefined) {
         throw databaseError(
-          `${this.operation} failed at ${this.where}: ${detail(err)}; ${outcomeWhenCutOff(sql, this.inTransaction)}`,
+          `${this.operation} failed at ${this.where}: ${detail(err, targetSecrets(this.target))}; ` +
+            outcomeWhenCutOff(sql, this.inTransaction),
           e.errno,
         );
       }
-      throw err;
+      // The server's own words may quote what it was sent: never passed on as they are.
+      throw databaseError(
+        `${this.operation} failed at ${this.where}: ${detail(err, targetSecrets(this.target))}`,
+        e.errno,
+      );
     }
   }
 
@@ -438,7 +450,7 @@ export async function withDatabase<T>(
     const named = message.includes(`${settings.host}:${settings.port}`)
       ? message
       : `${operation} at the platform database ${settings.host}:${settings.port}: ${message}`;
-    throw databaseError(redact(named, target.password), (err as { errno?: number }).errno);
+    throw databaseError(withoutSecrets(named, targetSecrets(target)), (err as { errno?: number }).errno);
   } finally {
     entry.inFlight--;
     armIdleClose(target, entry);
@@ -506,7 +518,7 @@ async function acquire(
     throw databaseError(
       `${operation}: cannot connect to the platform database at ${where} ` +
         `(database ${settings.database}, user ${settings.user}, tls ${settings.tls.mode}): ` +
-        redact(detail(err), target.password) +
+        detail(err, targetSecrets(target)) +
         plaintextHint(settings.tls.mode, code),
       code,
     );

@@ -17,6 +17,7 @@ import { checkSentinelRecord, diffSentinelRecord, UNKNOWN } from "../providers/s
 import { exampleConfig, runExample } from "./support/fixtures";
 import { withOverride } from "./support/overrides";
 import { refusedPort } from "./support/net";
+import { SAMPLE_SPEC } from "./support/sentinels";
 
 const OVERRIDDEN_PROGRAM = path.join(__dirname, "support", "overriddenProgram");
 const K8S_PROVIDER = "pulumi:providers:kubernetes";
@@ -172,7 +173,10 @@ describe("cutover: adopt a row, then preview an image change", function () {
       () => null,
       (err: { details?: string }) => String(err.details),
     );
-    assert.match(clash ?? "", /differ byte for byte/);
+    assert.match(
+      clash ?? "",
+      /belongs to environment "ENV_STOREFRONT_PROD".*they differ in environment, .*byte for byte/,
+    );
   });
 
   it("with the cutover opt-in and the database out of reach, check fails naming the database", async () => {
@@ -310,15 +314,7 @@ describe("cutover: adopt a row, then preview an image change", function () {
 });
 
 describe("cutover: when diff refuses a stale adopted identity", () => {
-  const spec = {
-    workspaceId: "ws_1",
-    projectId: "proj_1",
-    environmentId: "env_1",
-    environmentSlug: "staging",
-    regionId: "reg_use1",
-    namespace: "sentinel",
-    image: "ghcr.io/unkeyed/unkey:v1",
-  };
+  const spec = { ...SAMPLE_SPEC, image: "ghcr.io/unkeyed/unkey:v1" };
   const checked = (changes: Props = {}) =>
     checkSentinelRecord({}, { spec: { ...spec, ...changes } }).inputs as Props;
   const adopted = {

@@ -55,7 +55,12 @@ function hookArgs(
     metadata: {
       name: row.k8sName,
       namespace: "sentinel",
-      labels: { [LABELS.sentinelId]: row.sentinelId, [LABELS.environmentId]: environmentId },
+      labels: {
+        [LABELS.sentinelId]: row.sentinelId,
+        [LABELS.environmentId]: environmentId,
+        [LABELS.workspaceId]: "ws_1",
+        [LABELS.projectId]: "proj_1",
+      },
       annotations: { [ANNOTATIONS.regionId]: "reg_use1", [ANNOTATIONS.region]: "us-east-1" },
     },
     spec: { replicas },
@@ -137,6 +142,8 @@ describe("row-health hook", function () {
         `metadata.labels["${LABELS.sentinelId}"]`,
         `metadata.labels["${LABELS.environmentId}"]`,
         `metadata.annotations["${ANNOTATIONS.regionId}"]`,
+        `metadata.labels["${LABELS.workspaceId}"]`,
+        `metadata.labels["${LABELS.projectId}"]`,
         "spec.replicas",
         "status",
       ],
@@ -205,7 +212,7 @@ describe("row-health hook", function () {
       assert.match(
         err.message,
         new RegExp(
-          `recording the rollout of sentinel ${outs.sentinelId} \\(env_down, reg_use1\\) \\(healthy, 1/1 available\\) ` +
+          `recording the rollout of sentinel "${outs.sentinelId}" \\("env_down", "reg_use1"\\) \\(healthy, 1/1 available\\) ` +
             `in its row failed: .*cannot connect to the platform database at 127\\.0\\.0\\.1:${refused}`,
         ),
       );
@@ -221,7 +228,7 @@ describe("row-health hook", function () {
         settingsFor(db),
         recordingLogger().logger,
       ),
-      /the database's collation treats them as equal/,
+      /belongs to environment "env_down", .* not to this sentinel .*they differ in environment, compared byte for byte/,
     );
     assert.equal((await row(outs.sentinelId)).health, "unknown");
   });

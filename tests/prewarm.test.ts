@@ -10,10 +10,10 @@ import {
   parseRetryAfter,
   prewarm,
   prewarmUrlProblem,
-  redactUrlCredentials,
   TRANSIENT_CODES,
   type PrewarmBody,
 } from "../lib/prewarm";
+import { redactUserinfo } from "../lib/redact";
 
 const BODY: PrewarmBody = {
   workspaceId: "ws_acme",
@@ -372,7 +372,7 @@ describe("prewarm against a misbehaving router", function () {
       assert.deepEqual([result.ok, result.status, result.attempts, srv.received.length], [false, code, 1, 1]);
       assert.equal(
         result.error,
-        `HTTP ${code}: a redirect to ${elsewhere.url.replace("http://", "http://[redacted]@")}, not followed (not retried)`,
+        `HTTP ${code}: a redirect to "${elsewhere.url.replace("http://", "http://[redacted]@")}", not followed (not retried)`,
       );
       assert.ok(!String(result.error).includes("hunter2"));
     }
@@ -513,16 +513,16 @@ describe("classifyFailure", () => {
     const { reason } = classifyFailure(refused, TOKEN);
     assert.equal(
       reason,
-      "Request cannot be constructed from a URL that includes credentials: http://[redacted]@127.0.0.1:9/x",
+      '"Request cannot be constructed from a URL that includes credentials: http://[redacted]@127.0.0.1:9/x"',
     );
     assert.equal(
       classifyFailure(new TypeError(`bad header Bearer ${TOKEN}`), TOKEN).reason,
-      "bad header Bearer [redacted]",
+      '"bad header Bearer [redacted]"',
     );
   });
 });
 
-describe("redactUrlCredentials", () => {
+describe("redactUserinfo", () => {
   it("removes every URL's userinfo, whatever it holds, and leaves other text alone", () => {
     const cases: [string, string][] = [
       ["https://u:p@router.example/x", "https://[redacted]@router.example/x"],
@@ -535,7 +535,7 @@ describe("redactUrlCredentials", () => {
       ["https://router.example/x?user=a@b", "https://router.example/x?user=a@b"],
       ["mail me@example.com", "mail me@example.com"],
     ];
-    for (const [input, output] of cases) assert.equal(redactUrlCredentials(input), output, input);
+    for (const [input, output] of cases) assert.equal(redactUserinfo(input), output, input);
   });
 });
 

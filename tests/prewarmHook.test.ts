@@ -313,7 +313,7 @@ describe("router prewarm hook", function () {
       assert.equal(received.length, 0);
       assert.equal(lines.length, 1);
       assert.equal(lines[0].level, "warn");
-      assert.match(lines[0].message, /no prewarm URL for region eu-central-1/);
+      assert.match(lines[0].message, /no prewarm URL for region "eu-central-1"/);
 
       const done = await runPrewarmHook(hookArgs(use1), regional, logger);
       assert.ok(done !== null && done.ok);
@@ -369,7 +369,7 @@ describe("router prewarm hook", function () {
         assert.equal(lines.length, 1);
         assert.match(
           lines[0].message,
-          /HTTP 307: a redirect to http:\/\/\[redacted\]@127\.0\.0\.1:\d+\/elsewhere, not followed/,
+          /HTTP 307: a redirect to "http:\/\/\[redacted\]@127\.0\.0\.1:\d+\/elsewhere", not followed/,
         );
         assert.ok(!lines[0].message.includes("s3cret"));
         assertNoToken(lines.map((l) => l.message));

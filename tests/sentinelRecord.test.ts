@@ -333,7 +333,7 @@ describe("SentinelRecord against MariaDB", function () {
       );
       // An update under RC, after deleting the newest row, still goes higher.
       const newest = made.reduce((a, b) => (a.outs.version > b.outs.version ? a : b));
-      await rc.delete(newest.id);
+      await rc.delete(newest.id, newest.outs as SentinelRecordOutputs);
       const first = made[0];
       const updated = await rc.update(
         first.id,
@@ -351,11 +351,11 @@ describe("SentinelRecord against MariaDB", function () {
     const a = await provider.create(checked({ environmentId: "env_a" }));
     const b = await provider.create(checked({ environmentId: "env_b" }));
     assert.ok(b.outs.version > a.outs.version);
-    await provider.delete(b.id);
+    await provider.delete(b.id, b.outs as SentinelRecordOutputs);
     const c = await provider.create(checked({ environmentId: "env_c" }));
     assert.ok(c.outs.version > b.outs.version, `${c.outs.version} > deleted ${b.outs.version}`);
     // An update after deleting the newest row, too.
-    await provider.delete(c.id);
+    await provider.delete(c.id, c.outs as SentinelRecordOutputs);
     const updated = await provider.update(
       a.id,
       a.outs as SentinelRecordOutputs,
@@ -597,8 +597,9 @@ describe("SentinelRecord against MariaDB", function () {
       await assert.rejects(
         provider.create(checked({ environmentId: declared })),
         new RegExp(
-          `sentinel row s_upper has environment_id ${JSON.stringify(JSON.stringify(stored)).slice(1, -1)} ` +
-            `\\(declared: "env_1"\\): the database's collation treats them as equal`,
+          `sentinel row "s_upper" belongs to environment ${JSON.stringify(stored)}, region "reg_use1", ` +
+            `workspace "ws_1", project "proj_1", not to this sentinel \\(environment "env_1", .*\\): they ` +
+            "differ in environment, compared byte for byte .* adopting it is refused and nothing was changed",
         ),
       );
       const [row] = await rows();
@@ -646,9 +647,9 @@ describe("SentinelRecord against MariaDB", function () {
     assert.equal(read.props?.row.image, "ghcr.io/unkeyed/unkey:v2.1.0");
     assert.equal(read.inputs?.version, undefined, "refreshed inputs carry no row bookkeeping");
 
-    await provider.delete(id);
+    await provider.delete(id, updated.outs as SentinelRecordOutputs);
     assert.equal((await rows("id = ?", [id])).length, 0);
-    await provider.delete(id); // already gone: success
+    await provider.delete(id, updated.outs as SentinelRecordOutputs); // already gone: success
     assert.equal((await rows()).length, 1, "only the sentinel's own row was deleted");
   });
 
@@ -665,11 +666,10 @@ describe("SentinelRecord against MariaDB", function () {
       [id, "ws_moved", "proj_moved", true],
     );
     assert.equal(updated.outs?.spec.projectId, "proj_moved");
-    // Adopting a row recorded under the old project converges it too.
+    // A row recorded under another project is another project's: a create does not adopt it.
     await db.admin("UPDATE sentinels SET project_id = 'proj_old'");
-    const adopted = await provider.create(news);
-    assert.equal(adopted.id, id);
-    assert.equal((await rows())[0].project_id, "proj_moved");
+    await assert.rejects(provider.create(news), /they differ in project, compared byte for byte/);
+    assert.equal((await rows())[0].project_id, "proj_old");
   });
 
   it("reports a row deleted out of band as gone on refresh", async () => {
