@@ -159,10 +159,10 @@ copy_provider_schema() {
   install -m 0644 "$dir/terraform-mapping.json" "$src/kubernetes-provider/terraform-mapping-embed.json"
 }
 
-# Builds PACKAGE in module DIR into .engine/bin/NAME unless the binary there was built from the same inputs
-# (Go version, go.mod, go.sum, sources of ours, flags). Build times go to .engine/logs/build-times.tsv.
-build() { # NAME DIR PACKAGE LDFLAGS
-  local name="$1" dir="$2" pkg="$3" ldflags="-s -w $4" stamp started secs
+# Builds PACKAGE in module DIR into .engine/FILE unless the binary there was built from the same inputs (Go
+# version, go.mod, go.sum, sources of ours, flags). Build times go to .engine/logs/build-times.tsv.
+build() { # FILE DIR PACKAGE LDFLAGS
+  local file="$out/$1" name="${1##*/}" dir="$2" pkg="$3" ldflags="-s -w $4" stamp started secs
   stamp="$(
     {
       go version
@@ -171,35 +171,43 @@ build() { # NAME DIR PACKAGE LDFLAGS
       find "$dir" -maxdepth 1 \( -name '*.go' -o -name '*.json' \) | LC_ALL=C sort | xargs -r cat
     } | sha256sum | cut -d' ' -f1
   )"
-  if [ -x "$out/bin/$name" ] && [ "$(cat "$out/stamps/$name" 2>/dev/null)" = "$stamp" ]; then
+  if [ -x "$file" ] && [ "$(cat "$out/stamps/$name" 2>/dev/null)" = "$stamp" ]; then
     log "$name: up to date"
     return
   fi
   log "$name: building $pkg"
   started="$(date +%s)"
-  (cd "$dir" && go build -trimpath -ldflags "$ldflags" -o "$out/bin/$name.tmp" "$pkg")
-  mv -f "$out/bin/$name.tmp" "$out/bin/$name"
+  mkdir -p "${file%/*}"
+  (cd "$dir" && go build -trimpath -ldflags "$ldflags" -o "$file.tmp" "$pkg")
+  mv -f "$file.tmp" "$file"
   printf '%s\n' "$stamp" >"$out/stamps/$name"
   secs=$(($(date +%s) - started))
   printf '%s\t%s\t%s\t%s\n' "$(date -u +%FT%TZ)" "$name" "$secs" "$(nproc)" >>"$out/logs/build-times.tsv"
   log "$name: built in ${secs}s"
 }
 
-# The program asks the engine for the Kubernetes plugin at its SDK's version; installing our build under
-# that version from a file means the engine never downloads one.
-install_kubernetes_plugin() {
-  local version home="$out/pulumi-home" dest
+# The version of @pulumi/kubernetes in package-lock.json: the plugin version the program asks the engine for.
+kubernetes_sdk_version() {
+  local version
   version="$(js 'console.log(j.packages["node_modules/@pulumi/kubernetes"]?.version ?? "")' <"$root/package-lock.json")"
   [[ "$version" =~ ^[0-9]+\.[0-9]+\.[0-9]+$ ]] || die "no @pulumi/kubernetes version in package-lock.json"
+  printf '%s\n' "$version"
+}
+
+# The program asks the engine for the Kubernetes plugin at its SDK's version; installing our build under
+# that version from a file means the engine never downloads one. The binary stays off PATH, where the engine
+# would take it as an ambient plugin.
+install_kubernetes_plugin() { # SDK_VERSION
+  local version="$1" home="$out/pulumi-home" binary="$out/provider/pulumi-resource-kubernetes" dest
   dest="$home/plugins/resource-kubernetes-v$version/pulumi-resource-kubernetes"
-  if cmp -s "$dest" "$out/bin/pulumi-resource-kubernetes"; then
+  if cmp -s "$dest" "$binary"; then
     log "kubernetes plugin $version: installed"
     return
   fi
   PULUMI_HOME="$home" PULUMI_SKIP_UPDATE_CHECK=true "$out/bin/pulumi" plugin install resource kubernetes \
-    "$version" --file "$out/bin/pulumi-resource-kubernetes" >&2
-  cmp -s "$dest" "$out/bin/pulumi-resource-kubernetes" || die "pulumi plugin install did not put the plugin at $dest"
-  log "kubernetes plugin $version: installed from .engine/bin/pulumi-resource-kubernetes"
+    "$version" --file "$binary" --reinstall >&2
+  cmp -s "$dest" "$binary" || die "pulumi plugin install did not put the plugin at $dest"
+  log "kubernetes plugin $version: installed from ${binary#"$root"/}"
 }
 
 write_env() {
@@ -234,19 +242,23 @@ main() {
   k8s_ldflags+=" -X k8s.io/component-base/version.gitTreeState=clean"
 
   # Most valuable first: the CLI alone already runs the program on the real engine.
-  build pulumi "$src/pulumi" github.com/pulumi/pulumi/pkg/v3/cmd/pulumi \
+  build bin/pulumi "$src/pulumi" github.com/pulumi/pulumi/pkg/v3/cmd/pulumi \
     "-X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=v$PULUMI_VERSION"
+  # The engine warns on every run when a plugin reports a version below the one it was asked for; build
+  # metadata keeps the release its code is in the version it reports, and semver ignores it when comparing.
+  local sdk_version
+  sdk_version="$(kubernetes_sdk_version)"
   copy_provider_schema
-  build pulumi-resource-kubernetes "$src/kubernetes-provider" . \
-    "-X $provider_module/pkg/version.Version=$PULUMI_KUBERNETES_PROVIDER_RELEASE"
-  install_kubernetes_plugin
+  build provider/pulumi-resource-kubernetes "$src/kubernetes-provider" . \
+    "-X $provider_module/pkg/version.Version=$sdk_version+release.$PULUMI_KUBERNETES_PROVIDER_RELEASE"
+  install_kubernetes_plugin "$sdk_version"
   write_env
-  build etcd "$src/etcd" go.etcd.io/etcd/server/v3 ""
-  build kube-apiserver "$src/kubernetes" k8s.io/kubernetes/cmd/kube-apiserver "$k8s_ldflags"
-  build kube-controller-manager "$src/kubernetes" k8s.io/kubernetes/cmd/kube-controller-manager "$k8s_ldflags"
-  build kube-scheduler "$src/kubernetes" k8s.io/kubernetes/cmd/kube-scheduler "$k8s_ldflags"
-  build kubectl "$src/kubernetes" k8s.io/kubernetes/cmd/kubectl "$k8s_ldflags"
-  build kwok "$src/kwok" sigs.k8s.io/kwok/cmd/kwok ""
+  build bin/etcd "$src/etcd" go.etcd.io/etcd/server/v3 ""
+  build bin/kube-apiserver "$src/kubernetes" k8s.io/kubernetes/cmd/kube-apiserver "$k8s_ldflags"
+  build bin/kube-controller-manager "$src/kubernetes" k8s.io/kubernetes/cmd/kube-controller-manager "$k8s_ldflags"
+  build bin/kube-scheduler "$src/kubernetes" k8s.io/kubernetes/cmd/kube-scheduler "$k8s_ldflags"
+  build bin/kubectl "$src/kubernetes" k8s.io/kubernetes/cmd/kubectl "$k8s_ldflags"
+  build bin/kwok "$src/kwok" sigs.k8s.io/kwok/cmd/kwok ""
   log "done: source $out/env.sh"
 }
 

@@ -80,28 +80,37 @@ start() { # RDIR NAME ARGS...
 
 # True while PID is alive and still runs BINARY (so a recycled pid is never signalled).
 ours() { # PID BINARY
-  [ -r "/proc/$1/cmdline" ] && [ "$(tr '\0' '\n' <"/proc/$1/cmdline" | head -n1)" = "$2" ]
+  [ -r "/proc/$1/cmdline" ] && [ "$(tr '\0' '\n' <"/proc/$1/cmdline" 2>/dev/null | head -n1)" = "$2" ]
 }
 
-stop_all() {
-  [ -f "$dir/pids" ] || return 0
-  local pid binary waited
-  # Newest first: kwok and the controllers before the API servers, etcd last.
+# Stops the processes recorded in the pids file whose binary is one of NAMES (all when none are named):
+# SIGTERM, then SIGKILL to any still there after 10 seconds.
+stop_layer() { # NAMES...
+  local pid binary i alive
+  local -a pids=()
   while read -r pid binary; do
-    if ours "$pid" "$binary"; then kill -TERM "$pid" 2>/dev/null || true; fi
-  done < <(tac "$dir/pids")
-  for waited in $(seq 1 50); do
-    local alive=0
-    while read -r pid binary; do
-      if ours "$pid" "$binary"; then alive=1; fi
-    done <"$dir/pids"
-    [ "$alive" = 1 ] || break
-    [ "$waited" -lt 50 ] || log "some processes ignored SIGTERM for 10s: sending SIGKILL"
+    if [ "$#" -eq 0 ] || [[ " $* " == *" ${binary##*/} "* ]]; then
+      if ours "$pid" "$binary"; then pids+=("$pid $binary"); fi
+    fi
+  done <"$dir/pids"
+  [ "${#pids[@]}" -gt 0 ] || return 0
+  for i in "${pids[@]}"; do kill -TERM "${i%% *}" 2>/dev/null || true; done
+  for _ in $(seq 1 50); do
+    alive=0
+    for i in "${pids[@]}"; do if ours "${i%% *}" "${i#* }"; then alive=1; fi; done
+    [ "$alive" = 1 ] || return 0
     sleep 0.2
   done
-  while read -r pid binary; do
-    if ours "$pid" "$binary"; then kill -KILL "$pid" 2>/dev/null || true; fi
-  done <"$dir/pids"
+  log "still running 10s after SIGTERM, sending SIGKILL: ${pids[*]}"
+  for i in "${pids[@]}"; do if ours "${i%% *}" "${i#* }"; then kill -KILL "${i%% *}" 2>/dev/null || true; fi; done
+}
+
+# Clients first, then the API servers, etcd last: an API server whose etcd is gone is slow to stop.
+stop_all() {
+  [ -f "$dir/pids" ] || return 0
+  stop_layer kwok kube-scheduler kube-controller-manager
+  stop_layer kube-apiserver
+  stop_layer
   rm -f "$dir/pids"
   log "stopped"
 }
@@ -190,10 +199,7 @@ up_region() { # INDEX
   local i="$1" region="${regions[$1]}" context="${contexts[$1]}"
   local rdir="$dir/$region" base=$((port_base + 10 * $1))
   local etcd_port=$base etcd_peer=$((base + 1)) api_port=$((base + 2)) kcm_port=$((base + 3))
-  local sched_port=$((base + 4)) kwok_port=$((base + 5)) p
-  for p in $etcd_port $etcd_peer $api_port $kcm_port $sched_port $kwok_port; do
-    port_free "$p" || die "port $p on 127.0.0.1 is in use (set ENGINE_CLUSTER_PORT_BASE to move region ports)"
-  done
+  local sched_port=$((base + 4)) kwok_port=$((base + 5))
   log "$region: etcd :$etcd_port, kube-apiserver :$api_port, context $context"
   rm -rf "$rdir"
   mkdir -p "$rdir"
@@ -317,8 +323,12 @@ up() {
   fi
   # Stops everything this run started if it fails or is interrupted before both regions are up.
   trap 'stop_all' EXIT
-  trap 'exit 130' INT TERM
-  local started=$SECONDS i
+  trap 'exit 130' INT
+  trap 'exit 143' TERM
+  local started=$SECONDS i p
+  for p in $(seq "$port_base" $((port_base + 10 * ${#regions[@]} - 1))); do
+    port_free "$p" || die "port $p on 127.0.0.1 is in use (ENGINE_CLUSTER_PORT_BASE moves the ports)"
+  done
   for i in "${!regions[@]}"; do up_region "$i"; done
   merge_kubeconfigs
   trap - EXIT INT TERM
@@ -335,7 +345,8 @@ check_region() { # CONTEXT
   "${k[@]}" --namespace "$ns" wait --for condition=Available --timeout "${timeout}s" deployment/check >/dev/null ||
     die "$1: Deployment check did not become Available: $("${k[@]}" --namespace "$ns" get pods -o wide 2>&1)"
   local deadline=$((SECONDS + timeout))
-  until n="$("${k[@]}" --namespace "$ns" get endpoints check -o jsonpath='{.subsets[*].addresses[*].ip}')" &&
+  until n="$("${k[@]}" --namespace "$ns" get endpoints check \
+    -o jsonpath='{.subsets[*].addresses[*].ip}' 2>/dev/null)" &&
     [ "$(wc -w <<<"$n")" = 2 ]; do
     [ "$SECONDS" -lt "$deadline" ] || die "$1: Service check has endpoints '$n', want 2 addresses"
     sleep 0.5
@@ -388,8 +399,14 @@ run() {
   [ "$#" -gt 0 ] || die "usage: engine/cluster.sh run CMD [ARGS...]"
   up >/dev/null
   trap 'stop_all' EXIT
-  trap 'exit 130' INT TERM
-  KUBECONFIG="$kubeconfig" "$@"
+  # CMD runs in the background so that a signal to this script is handled at once: passed on to CMD, then
+  # everything is stopped.
+  local child=""
+  trap '[ -z "$child" ] || kill -TERM "$child" 2>/dev/null; exit 130' INT
+  trap '[ -z "$child" ] || kill -TERM "$child" 2>/dev/null; exit 143' TERM
+  KUBECONFIG="$kubeconfig" "$@" &
+  child=$!
+  wait "$child"
 }
 
 case "${1:-}" in
