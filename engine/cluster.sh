@@ -14,7 +14,8 @@
 # Nodes: three per region, one per zone (<region>a, b, c), labelled and tainted as the sentinel nodes
 # (the stack's nodeClass); the CiliumNetworkPolicy CRD is our minimal stand-in (engine/manifests/).
 #
-# Environment: ENGINE_DIR (default .engine), ENGINE_CLUSTER_DIR (default $ENGINE_DIR/clusters),
+# Environment: ENGINE_STACK_FILE (the stack file whose regions to serve, default Pulumi.e2e.yaml),
+# ENGINE_DIR (default .engine), ENGINE_CLUSTER_DIR (default $ENGINE_DIR/clusters),
 # ENGINE_CLUSTER_PORT_BASE (default 31000: region i uses base+10i .. base+10i+5), ENGINE_CLUSTER_TIMEOUT
 # (seconds each wait may take, default 90).
 set -euo pipefail
@@ -27,6 +28,8 @@ bin="$engine/bin"
 port_base="${ENGINE_CLUSTER_PORT_BASE:-31000}"
 timeout="${ENGINE_CLUSTER_TIMEOUT:-90}"
 kubeconfig="$dir/kubeconfig"
+# The stack whose regions, contexts and nodeClass the clusters serve (ENGINE_STACK_FILE).
+stack_file="${ENGINE_STACK_FILE:-$root/Pulumi.e2e.yaml}"
 
 log() { printf '%s engine/cluster.sh: %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 die() {
@@ -43,7 +46,7 @@ read_stack() {
     for (const r of c["sentinel-fleet:regions"]) console.log("region", r.name, r.kubeContext);
     const n = c["sentinel-fleet:nodeClass"] ?? { key: "node-class", value: "sentinel" };
     console.log("nodeClass", n.key, n.value);
-  ' "$root" "$root/Pulumi.e2e.yaml"
+  ' "$root" "$stack_file"
 }
 
 regions=()
@@ -64,7 +67,7 @@ load_stack() {
         ;;
     esac
   done < <(read_stack)
-  [ "${#regions[@]}" -gt 0 ] || die "no regions in Pulumi.e2e.yaml"
+  [ "${#regions[@]}" -gt 0 ] || die "no regions in $stack_file"
 }
 
 # --- processes -----------------------------------------------------------------------------------------------

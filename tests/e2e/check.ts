@@ -506,13 +506,13 @@ function env(name: string): string {
   return v;
 }
 
-function loadConfig(): FleetConfig {
+export function loadConfig(): FleetConfig {
   const file = process.env.E2E_STACK_FILE ?? path.join(PROJECT_ROOT, "Pulumi.e2e.yaml");
   const { config, secretKeys } = loadStackConfig(file);
   return parseFleetConfig({ values: config, secretKeys });
 }
 
-function mysql(sql: string): string {
+export function mysql(sql: string): string {
   return run("mysql", [
     `--defaults-extra-file=${env("E2E_MYSQL_DEFAULTS")}`,
     "--batch",
@@ -524,7 +524,7 @@ function mysql(sql: string): string {
   ]);
 }
 
-function queryRows(cfg: FleetConfig): SentinelRow[] {
+export function queryRows(cfg: FleetConfig): SentinelRow[] {
   const pairs = SQL_COLUMNS.map((c) => `'${c}', ${c}`).join(", ");
   const out = mysql(`SELECT JSON_OBJECT(${pairs}) FROM \`${cfg.database.database}\`.sentinels ORDER BY id`);
   return out
@@ -543,11 +543,11 @@ function sentinelUsers(cfg: FleetConfig): string[] {
     .filter((l) => l.trim() !== "");
 }
 
-function kubectl(context: string, args: string[], timeoutMs = 60_000): string {
+export function kubectl(context: string, args: string[], timeoutMs = 60_000): string {
   return run("kubectl", ["--context", context, "--request-timeout=30s", ...args], timeoutMs);
 }
 
-function clusterState(region: string, context: string, namespace: string): ClusterState {
+export function clusterState(region: string, context: string, namespace: string): ClusterState {
   const list = (args: string[]) =>
     (JSON.parse(kubectl(context, [...args, "-o", "json"])) as { items: KubeObject[] }).items;
   const namespaces = list(["get", "namespaces", "--field-selector", `metadata.name=${namespace}`]);
@@ -563,18 +563,18 @@ function clusterState(region: string, context: string, namespace: string): Clust
   return { region, namespace: namespaces[0] ?? null, objects, nodes: list(["get", "nodes"]) };
 }
 
-function clusters(cfg: FleetConfig): ClusterState[] {
+export function clusters(cfg: FleetConfig): ClusterState[] {
   return cfg.regions
     .filter((r) => cfg.deployRegions.includes(r.name))
     .map((r) => clusterState(r.name, r.kubeContext ?? "", cfg.namespace));
 }
 
-function pulumi(args: string[]): string {
+export function pulumi(args: string[]): string {
   return run("pulumi", [...args, "--stack", process.env.E2E_STACK ?? "e2e", "--non-interactive"], 120_000);
 }
 
 /** The sentinel ids of the SentinelRecords in the stack's state (`pulumi stack export`; secrets stay encrypted). */
-function stateSentinelIds(): string[] {
+export function stateSentinelIds(): string[] {
   const state = JSON.parse(pulumi(["stack", "export"])) as {
     deployment: { resources?: { type: string; outputs?: { row?: { sentinelId?: string } } }[] };
   };
@@ -660,7 +660,7 @@ function probeAddressProblems(s: ExpectedSentinel, healthPath: string): string[]
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Runs `check` until it reports no problems or the deadline passes; returns the last problems. */
-async function until(deadlineMs: number, check: () => string[]): Promise<string[]> {
+export async function until(deadlineMs: number, check: () => string[]): Promise<string[]> {
   const end = Date.now() + deadlineMs;
   for (;;) {
     const problems = check();
@@ -669,9 +669,26 @@ async function until(deadlineMs: number, check: () => string[]): Promise<string[
   }
 }
 
-const PHASES = ["regions-sql", "up", "image", "refresh", "recreated", "destroy"];
+export const PHASES = ["regions-sql", "up", "image", "refresh", "recreated", "destroy"];
 
-async function phase(name: string): Promise<string[]> {
+/** What a phase may check beyond the API server, the database and the state. */
+export interface PhaseOptions {
+  /**
+   * The pods run the stand-in image under a kubelet: each row's address answers from a client pod. False on the
+   * engine tier (engine/), whose kwok nodes run no container.
+   */
+  readonly runningPods: boolean;
+  /**
+   * The program manages the sentinel logins, so destroy drops them. False when the stack brings existing logins
+   * (the engine tier): they are the operator's. Either way each region's DSN must log in, read-only.
+   */
+  readonly managedLogins: boolean;
+}
+
+/** The kind workflow's: everything. */
+export const KIND_PHASE_OPTIONS: PhaseOptions = { runningPods: true, managedLogins: true };
+
+export async function phase(name: string, options: PhaseOptions = KIND_PHASE_OPTIONS): Promise<string[]> {
   if (!PHASES.includes(name)) throw new Error(`unknown phase ${JSON.stringify(name)} (${PHASES.join(", ")})`);
   const cfg = loadConfig();
   if (name === "regions-sql") {
@@ -709,7 +726,8 @@ async function phase(name: string): Promise<string[]> {
       problems.push(
         ...(await until(30_000, () => prewarmProblems(expected, calls(), name === "up" ? 1 : 2))),
       );
-      for (const s of expected) problems.push(...probeAddressProblems(s, cfg.probes.readiness));
+      if (options.runningPods)
+        for (const s of expected) problems.push(...probeAddressProblems(s, cfg.probes.readiness));
       if (name === "up") problems.push(...sentinelLoginProblems(cfg, clusters(cfg)));
       return problems;
     }
@@ -729,7 +747,10 @@ async function phase(name: string): Promise<string[]> {
     }
     case "destroy":
       // Pods and ReplicaSets go by garbage collection, moments after destroy returns.
-      return until(60_000, () => destroyProblems(queryRows(cfg), sentinelUsers(cfg), clusters(cfg)));
+      // Logins the stack brings (database.logins: existing) are the operator's: destroy leaves them.
+      return until(60_000, () =>
+        destroyProblems(queryRows(cfg), options.managedLogins ? sentinelUsers(cfg) : [], clusters(cfg)),
+      );
     default:
       throw new Error(`unknown phase ${JSON.stringify(name)} (${PHASES.join(", ")})`);
   }

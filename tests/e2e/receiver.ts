@@ -39,8 +39,15 @@ function parseJson(text: string): unknown {
   }
 }
 
-/** An HTTP server that answers every request with 200 and hands each one to `record`. */
-export function prewarmReceiver(token: string, record: (call: PrewarmCall) => void): http.Server {
+/**
+ * An HTTP server that hands each request to `record` and answers it with `status()` (200 unless a test plays
+ * a failing router).
+ */
+export function prewarmReceiver(
+  token: string,
+  record: (call: PrewarmCall) => void,
+  status: () => number = () => 200,
+): http.Server {
   const server = http.createServer((req, res) => {
     const chunks: Buffer[] = [];
     let size = 0;
@@ -63,7 +70,7 @@ export function prewarmReceiver(token: string, record: (call: PrewarmCall) => vo
         body: parseJson(Buffer.concat(chunks).toString("utf8")),
         at: new Date().toISOString(),
       });
-      res.writeHead(200, { "content-type": "application/json" }).end("{}");
+      res.writeHead(status(), { "content-type": "application/json" }).end("{}");
     });
   });
   // A client that stalls must not hold the receiver: the hook's own attempt timeout is 2 s in the e2e stack.

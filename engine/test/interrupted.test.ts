@@ -1,0 +1,75 @@
+// The CLI killed (SIGKILL) in the middle of an `up`, while Deployments are being created, then the operator's
+// recovery (docs/operations.md, "An interrupted up") and an `up` that converges: one row per sentinel, no
+// object the state does not know.
+import * as assert from "assert";
+import * as fs from "fs";
+import * as path from "path";
+import type { EngineEvent } from "@pulumi/pulumi/automation";
+import { phase, queryRows } from "../../tests/e2e/check";
+import { checkedConfig, checkStack, prepareDatabase, tierStack, type TierStack } from "./stacks";
+import { ENGINE_PHASE, noProblems } from "./assertions";
+import { cli, startTier, type Tier } from "./tier";
+
+/** The pids of the CLI processes running `up` that this process started (its children). */
+function cliChildren(command: string): number[] {
+  return fs
+    .readdirSync("/proc")
+    .filter((d) => /^\d+$/.test(d))
+    .map(Number)
+    .filter((pid) => {
+      try {
+        const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
+        const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+        const argv = fs.readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0");
+        return ppid === process.pid && argv[0] === command && argv.includes("up");
+      } catch {
+        return false;
+      }
+    });
+}
+
+describe("an up killed with SIGKILL on the real engine", function () {
+  this.timeout(15 * 60_000);
+  let tier: Tier;
+  let fleet: TierStack;
+
+  before(async () => {
+    tier = await startTier();
+    fleet = await tierStack(tier, "interrupted", await prepareDatabase(tier));
+    checkStack(fleet);
+  });
+  after(async () => {
+    await tier?.stop();
+  });
+
+  it("recovers: the operator's commands, then up converges with no duplicate row and no orphaned object", async () => {
+    let killed: number[] = [];
+    let timer: NodeJS.Timeout | undefined;
+    const onEvent = (e: EngineEvent) => {
+      const pre = e.resourcePreEvent?.metadata;
+      if (timer === undefined && pre?.type === "kubernetes:apps/v1:Deployment" && pre.op === "create") {
+        // A second into the Deployment's create: applied, its rollout awaited, the step not yet recorded.
+        timer = setTimeout(() => {
+          killed = cliChildren(tier.pulumi.command);
+          for (const pid of killed) process.kill(pid, "SIGKILL");
+        }, 1_000);
+      }
+    };
+    await assert.rejects(fleet.stack.up({ onEvent }));
+    assert.strictEqual(killed.length, 1, "the CLI was not found to kill");
+    const lockDir = path.join(tier.work, "state", ".pulumi", "locks");
+    const locks = fs.existsSync(lockDir) ? fs.readdirSync(lockDir, { recursive: true }).length : 0;
+    process.stdout.write(`      locks left by the killed CLI: ${locks}\n`);
+
+    // The operator's recovery.
+    await cli(tier, ["cancel", "--yes", "--stack", fleet.name]);
+    await cli(tier, ["refresh", "--yes", "--clear-pending-creates", "--stack", fleet.name]);
+    await fleet.stack.up();
+
+    noProblems("after the interrupted up", await phase("up", ENGINE_PHASE));
+    const rows = queryRows(checkedConfig());
+    assert.strictEqual(new Set(rows.map((r) => `${r.environment_id}/${r.region_id}`)).size, rows.length);
+    await fleet.stack.destroy();
+    noProblems("destroy", await phase("destroy", ENGINE_PHASE));
+  });
+});
