@@ -9,9 +9,11 @@
 # Exit codes: 0 passed, 1 a step or an assertion failed, 2 usage, 3 prerequisites missing (nothing started).
 #
 # Environment (all optional):
-#   E2E_MYSQL_HOST, E2E_MYSQL_PORT  use this MySQL 8.0 server (root without a password, as a fresh container
-#                                   with MYSQL_ALLOW_EMPTY_PASSWORD starts) instead of starting a container;
-#                                   the port also moves the container's published port (default 3306)
+#   E2E_MYSQL_HOST, E2E_MYSQL_PORT  use this MySQL 8.0 server instead of starting a container; the port also
+#                                   moves the container's published port (default 3306)
+#   E2E_MYSQL_USER, E2E_MYSQL_PASSWORD  with E2E_MYSQL_HOST: an admin login of that server (default root, no
+#                                   password). Nothing about the server's logins is changed: each run works in
+#                                   a database of its own, dropped at the end, so the script can run again.
 #   E2E_RECEIVER_PORT               the prewarm receiver's port on 127.0.0.1 (default 18040)
 #   E2E_KEEP=1                      keep the clusters, MySQL and the work directory after the run
 set -euo pipefail
@@ -110,6 +112,7 @@ random_secret() { node -e 'process.stdout.write(require("crypto").randomBytes(24
 work="$(mktemp -d "${TMPDIR:-/tmp}/sentinel-fleet-e2e.XXXXXX")"
 readonly work
 mysql_container=""
+byo_cleanup=""
 receiver_pid=""
 clusters_created=()
 cp Pulumi.e2e.yaml "$work/Pulumi.e2e.yaml.orig"
@@ -117,7 +120,7 @@ cp Pulumi.e2e.yaml "$work/Pulumi.e2e.yaml.orig"
 diagnostics() {
   local region context
   echo "---- diagnostics (the run failed) ----"
-  for region in "${clusters_created[@]}"; do
+  for region in ${clusters_created[@]+"${clusters_created[@]}"}; do
     context="$(context_of "$region")"
     echo "-- $region ($context)"
     kubectl --context "$context" --request-timeout=20s get nodes -o wide
@@ -137,11 +140,12 @@ cleanup() {
   # pulumi stack init and config set wrote the run's salt and encrypted secrets into the stack file.
   cp "$work/Pulumi.e2e.yaml.orig" "$ROOT/Pulumi.e2e.yaml"
   if [ "${E2E_KEEP:-0}" = 1 ]; then
-    echo "E2E_KEEP=1: kept clusters ${clusters_created[*]/#/$CLUSTER_PREFIX-}, MySQL ${mysql_container:-(external)}, work dir $work"
+    echo "E2E_KEEP=1: kept clusters ${clusters_created[*]+${clusters_created[*]/#/$CLUSTER_PREFIX-}}, MySQL ${mysql_container:-(external)}, work dir $work"
   else
     local region
-    for region in "${clusters_created[@]}"; do kind delete cluster --name "$(cluster_of "$region")" >/dev/null 2>&1; done
+    for region in ${clusters_created[@]+"${clusters_created[@]}"}; do kind delete cluster --name "$(cluster_of "$region")" >/dev/null 2>&1; done
     [ -n "$mysql_container" ] && docker rm -f "$mysql_container" >/dev/null 2>&1
+    [ -n "$byo_cleanup" ] && mysql --defaults-extra-file="$work/given.cnf" --connect-timeout=10 -e "$byo_cleanup"
     rm -rf "$work"
   fi
   exit "$rc"
@@ -150,7 +154,9 @@ trap cleanup EXIT
 
 # ---- the stand-in image ----
 log "building the stand-in image $STAND_IN_IMAGE:v1 and :v2 (tests/e2e/image/Dockerfile)"
-bounded 300 docker build --quiet -t "$STAND_IN_IMAGE:v1" -t "$STAND_IN_IMAGE:v2" tests/e2e/image
+# No provenance or SBOM attestations: with Docker's containerd image store (the default from Docker 29) they
+# make the image an index that `kind load docker-image` cannot import.
+bounded 300 docker build --quiet --provenance=false --sbom=false -t "$STAND_IN_IMAGE:v1" -t "$STAND_IN_IMAGE:v2" tests/e2e/image
 
 # ---- two kind clusters, created in parallel ----
 log "creating kind clusters for ${REGIONS[*]} ($KIND_NODE_IMAGE)"
@@ -198,37 +204,56 @@ for region in "${REGIONS[@]}"; do
 done
 
 # ---- MySQL 8.0: schema and regions ----
+# The stack's admin login and database are this run's own. In a container the script started, root gets a
+# generated password; on a server brought with E2E_MYSQL_HOST nothing existing is changed: the given admin
+# creates a login and a database for this run, and cleanup drops both, so the next run starts the same way.
+db_password="$(random_secret)"
+umask 077
 if [ -n "${E2E_MYSQL_HOST:-}" ]; then
   mysql_host="$E2E_MYSQL_HOST"
   log "using the MySQL server at $mysql_host:$MYSQL_PORT"
+  printf '[client]\nhost=%s\nport=%s\nuser=%s\npassword=%s\n' "$mysql_host" "$MYSQL_PORT" \
+    "${E2E_MYSQL_USER:-root}" "${E2E_MYSQL_PASSWORD:-}" >"$work/given.cnf"
+  run_suffix="$(node -e 'process.stdout.write(require("crypto").randomBytes(4).toString("hex"))')"
+  db_user="e2e_admin_$run_suffix"
+  database="${DATABASE}_e2e_$run_suffix"
 else
   mysql_host="127.0.0.1"
   log "starting $MYSQL_IMAGE on 127.0.0.1:$MYSQL_PORT"
   mysql_container="sentinel-fleet-e2e-mysql-$$"
   docker run -d --name "$mysql_container" -e MYSQL_ALLOW_EMPTY_PASSWORD=yes \
     -p "127.0.0.1:$MYSQL_PORT:3306" "$MYSQL_IMAGE" >/dev/null
+  printf '[client]\nhost=%s\nport=%s\nuser=root\npassword=\n' "$mysql_host" "$MYSQL_PORT" >"$work/given.cnf"
+  db_user="root"
+  database="$DATABASE"
 fi
-db_password="$(random_secret)"
-umask 077
-printf '[client]\nhost=%s\nport=%s\nuser=root\npassword=\n' "$mysql_host" "$MYSQL_PORT" >"$work/root-empty.cnf"
-printf '[client]\nhost=%s\nport=%s\nuser=root\npassword=%s\n' "$mysql_host" "$MYSQL_PORT" "$db_password" >"$work/admin.cnf"
+printf '[client]\nhost=%s\nport=%s\nuser=%s\npassword=%s\n' "$mysql_host" "$MYSQL_PORT" "$db_user" "$db_password" >"$work/admin.cnf"
 umask 022
 deadline=$((SECONDS + 180))
-until mysql --defaults-extra-file="$work/root-empty.cnf" --connect-timeout=5 -e 'SELECT 1' >/dev/null 2>&1; do
-  [ "$SECONDS" -lt "$deadline" ] || fail "MySQL at $mysql_host:$MYSQL_PORT did not accept root without a password within 180 s"
+until mysql --defaults-extra-file="$work/given.cnf" --connect-timeout=5 -e 'SELECT 1' >/dev/null 2>&1; do
+  [ "$SECONDS" -lt "$deadline" ] || fail "MySQL at $mysql_host:$MYSQL_PORT did not accept the admin login within 180 s"
   sleep 3
 done
-# The root password is generated here, in the job, and reaches MySQL on stdin, never on a command line.
-mysql --defaults-extra-file="$work/root-empty.cnf" <<SQL
+# Generated here, in the job; the password reaches MySQL on stdin, never on a command line.
+if [ -n "${E2E_MYSQL_HOST:-}" ]; then
+  mysql --defaults-extra-file="$work/given.cnf" <<SQL
+CREATE USER '$db_user'@'%' IDENTIFIED BY '$db_password';
+GRANT ALL ON *.* TO '$db_user'@'%' WITH GRANT OPTION;
+CREATE DATABASE $database;
+SQL
+  byo_cleanup="DROP DATABASE IF EXISTS $database; DROP USER IF EXISTS '$db_user'@'%';"
+else
+  mysql --defaults-extra-file="$work/given.cnf" <<SQL
 ALTER USER 'root'@'%' IDENTIFIED BY '$db_password';
 ALTER USER IF EXISTS 'root'@'localhost' IDENTIFIED BY '$db_password';
-CREATE DATABASE $DATABASE;
+CREATE DATABASE $database;
 SQL
-mysql --defaults-extra-file="$work/admin.cnf" "$DATABASE" <db/schema.sql
+fi
+mysql --defaults-extra-file="$work/admin.cnf" "$database" <db/schema.sql
 export E2E_WORK="$work" E2E_MYSQL_DEFAULTS="$work/admin.cnf" E2E_STACK="$STACK"
 check() { node -r ts-node/register/transpile-only tests/e2e/check.ts "$@"; }
-check regions-sql | mysql --defaults-extra-file="$work/admin.cnf" "$DATABASE"
-sql() { mysql --defaults-extra-file="$work/admin.cnf" --batch --skip-column-names "$DATABASE" -e "$1"; }
+check regions-sql | mysql --defaults-extra-file="$work/admin.cnf" "$database"
+sql() { mysql --defaults-extra-file="$work/admin.cnf" --batch --skip-column-names "$database" -e "$1"; }
 
 # ---- the prewarm receiver ----
 log "starting the prewarm receiver on 127.0.0.1:$RECEIVER_PORT"
@@ -265,11 +290,23 @@ set_secret prewarmToken "$prewarm_token"
 pulumi config set --path "sentinel-fleet:prewarm.urlTemplate" \
   "http://127.0.0.1:$RECEIVER_PORT/prewarm/{region}/{k8sName}" --stack "$STACK" --non-interactive
 # The program (its provider and health hook) must reach the server the script set up, not the file's default.
+pulumi config set --path "sentinel-fleet:database.name" "$database" --stack "$STACK" --non-interactive
+pulumi config set --path "sentinel-fleet:database.user" "$db_user" --stack "$STACK" --non-interactive
 [ "$mysql_host" = 127.0.0.1 ] || pulumi config set --path "sentinel-fleet:database.host" "$mysql_host" --stack "$STACK" --non-interactive
 [ "$MYSQL_PORT" = 3306 ] || pulumi config set --path "sentinel-fleet:database.port" "$MYSQL_PORT" --stack "$STACK" --non-interactive
 
-p() { bounded 600 pulumi "$@" --stack "$STACK" --non-interactive --policy-pack policy; }
-pulumi_plain() { bounded 600 pulumi "$@" --stack "$STACK" --non-interactive; }
+# A step's deadline must let Pulumi's own rollout timeout (each Deployment's customTimeouts, lib/kube.ts) fire
+# first, so a stalled rollout fails with Pulumi's error naming it: the largest rollout, plus 5 minutes for the
+# rest of the step (the other resources, the hooks). .github/workflows/e2e.yml's job timeout allows for one.
+rollout_s="$(node -r ts-node/register/transpile-only -e '
+  const c = require("./tests/e2e/check");
+  const replicas = Math.max(...c.expectedSentinels(c.loadConfig()).map((s) => s.replicas));
+  process.stdout.write(String(require("./lib/kube").rolloutTimeoutSeconds(replicas)));
+')"
+step_s=$((rollout_s + 300))
+log "step deadline ${step_s}s (the largest Deployment's rollout timeout is ${rollout_s}s)"
+p() { bounded "$step_s" pulumi "$@" --stack "$STACK" --non-interactive --policy-pack policy; }
+pulumi_plain() { bounded "$step_s" pulumi "$@" --stack "$STACK" --non-interactive; }
 
 log "1. pulumi preview"
 p preview

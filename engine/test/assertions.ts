@@ -56,6 +56,13 @@ function walk(dir: string): string[] {
     .flatMap((e) => (e.isDirectory() ? walk(path.join(dir, e.name)) : [path.join(dir, e.name)]));
 }
 
+/** The fields of a Deployment the watch reads. */
+interface DeploymentView {
+  readonly metadata: { readonly name: string; readonly labels?: Record<string, string> };
+  readonly spec?: { readonly replicas?: number };
+  readonly status?: { readonly availableReplicas?: number };
+}
+
 interface Observation {
   readonly region: string;
   readonly name: string;
@@ -79,17 +86,27 @@ export function watchAvailability(cfg: FleetConfig): {
     new Promise<Observation[]>((resolve) => {
       execFile(
         "kubectl",
-        ["--context", context, "--request-timeout=10s", "-n", cfg.namespace, "get", "deployments", "-o", "json"],
+        [
+          "--context",
+          context,
+          "--request-timeout=10s",
+          "-n",
+          cfg.namespace,
+          "get",
+          "deployments",
+          "-o",
+          "json",
+        ],
         { timeout: 15_000, maxBuffer: 64 * 1024 * 1024 },
         (err, stdout) => {
           if (err !== null) return resolve([]);
-          const items = (JSON.parse(stdout) as { items: any[] }).items.filter(
+          const items = (JSON.parse(stdout) as { items: DeploymentView[] }).items.filter(
             (d) => d.metadata?.labels?.[LABELS.managedBy] === PROJECT,
           );
           resolve(
             items.map((d) => ({
               region,
-              name: d.metadata.name as string,
+              name: d.metadata.name,
               desired: d.spec?.replicas ?? 0,
               available: d.status?.availableReplicas ?? 0,
             })),
@@ -103,7 +120,9 @@ export function watchAvailability(cfg: FleetConfig): {
       for (const o of seen) {
         observations++;
         if (o.available < o.desired)
-          problems.add(`${o.region}: Deployment ${o.name} had ${o.available} of ${o.desired} replicas available`);
+          problems.add(
+            `${o.region}: Deployment ${o.name} had ${o.available} of ${o.desired} replicas available`,
+          );
       }
       await new Promise((r) => setTimeout(r, 1_000));
     }

@@ -43,9 +43,13 @@ function originalObjects(namespace: string, nodeClass: { key: string; value: str
         template: {
           metadata: { labels: selector },
           spec: {
-            tolerations: [{ key: nodeClass.key, operator: "Equal", value: nodeClass.value, effect: "NoSchedule" }],
+            tolerations: [
+              { key: nodeClass.key, operator: "Equal", value: nodeClass.value, effect: "NoSchedule" },
+            ],
             nodeSelector: { [nodeClass.key]: nodeClass.value },
-            containers: [{ name: "sentinel", image: "ghcr.io/unkeyed/unkey:v2.0.20", ports: [{ containerPort: 8040 }] }],
+            containers: [
+              { name: "sentinel", image: "ghcr.io/unkeyed/unkey:v2.0.20", ports: [{ containerPort: 8040 }] },
+            ],
           },
         },
       },
@@ -67,7 +71,15 @@ function originalObjects(namespace: string, nodeClass: { key: string; value: str
 }
 
 function uids(context: string, namespace: string): Record<string, string> {
-  const out = kubectl(context, ["-n", namespace, "get", "deployment,service,poddisruptionbudget", ORIGINAL.k8sName, "-o", "json"]);
+  const out = kubectl(context, [
+    "-n",
+    namespace,
+    "get",
+    "deployment,service,poddisruptionbudget",
+    ORIGINAL.k8sName,
+    "-o",
+    "json",
+  ]);
   const items = (JSON.parse(out) as { items: { kind: string; metadata: { uid: string } }[] }).items;
   return Object.fromEntries(items.map((i) => [i.kind, i.metadata.uid]));
 }
@@ -80,8 +92,12 @@ describe("a cutover from the original agent on the real engine", function () {
   before(async () => {
     tier = await startTier();
     const logins = await prepareDatabase(tier);
-    const c = (YAML.parse(fs.readFileSync(BASE_STACK_FILE, "utf8")) as { config: Record<string, unknown> }).config;
-    const regions = (c["sentinel-fleet:regions"] as Record<string, unknown>[]).map((r) => ({ ...r, cutover: true }));
+    const c = (YAML.parse(fs.readFileSync(BASE_STACK_FILE, "utf8")) as { config: Record<string, unknown> })
+      .config;
+    const regions = (c["sentinel-fleet:regions"] as Record<string, unknown>[]).map((r) => ({
+      ...r,
+      cutover: true,
+    }));
     fleet = await tierStack(tier, "cutover", logins, { regions });
     checkStack(fleet);
   });
@@ -93,7 +109,12 @@ describe("a cutover from the original agent on the real engine", function () {
   function expected(): ExpectedSentinel[] {
     return expectedSentinels(checkedConfig()).map((s) =>
       s.environmentId === ORIGINAL.environmentId && s.regionName === REGION
-        ? { ...s, sentinelId: ORIGINAL.id, k8sName: ORIGINAL.k8sName, address: sentinelAddress(ORIGINAL.k8sName, s.namespace) }
+        ? {
+            ...s,
+            sentinelId: ORIGINAL.id,
+            k8sName: ORIGINAL.k8sName,
+            address: sentinelAddress(ORIGINAL.k8sName, s.namespace),
+          }
         : s,
     );
   }
@@ -140,15 +161,19 @@ describe("a cutover from the original agent on the real engine", function () {
       ),
     ];
     noProblems("cutover up", problems);
-    assert.deepStrictEqual(uids(context, cfg.namespace), before, "an adopted object was deleted and recreated");
+    assert.deepStrictEqual(
+      uids(context, cfg.namespace),
+      before,
+      "an adopted object was deleted and recreated",
+    );
   });
 
   it("with the opt-in off: an in-place provider update, then no changes", async () => {
     const file = stackFile(fleet.name);
     const doc = YAML.parse(fs.readFileSync(file, "utf8")) as { config: Record<string, unknown> };
-    doc.config["sentinel-fleet:regions"] = (doc.config["sentinel-fleet:regions"] as Record<string, unknown>[]).map(
-      (r) => ({ ...r, cutover: false }),
-    );
+    doc.config["sentinel-fleet:regions"] = (
+      doc.config["sentinel-fleet:regions"] as Record<string, unknown>[]
+    ).map((r) => ({ ...r, cutover: false }));
     fs.writeFileSync(file, YAML.stringify(doc));
     const cfg = checkedConfig();
     const context = cfg.regions.find((r) => r.name === REGION)!.kubeContext!;

@@ -6,7 +6,14 @@ import * as assert from "assert";
 import * as path from "path";
 import type { Stack } from "@pulumi/pulumi/automation";
 import { clusters, phase, queryRows, stateSentinelIds } from "../../tests/e2e/check";
-import { checkedConfig, checkStack, operatorLogins, prepareDatabase, tierStack, type TierStack } from "./stacks";
+import {
+  checkedConfig,
+  checkStack,
+  operatorLogins,
+  prepareDatabase,
+  tierStack,
+  type TierStack,
+} from "./stacks";
 import { ENGINE_PHASE, noProblems, plaintextSecrets, watchAvailability } from "./assertions";
 import { startTier, type Tier } from "./tier";
 
@@ -30,7 +37,10 @@ describe("a fleet stack on the real engine", function () {
 
   it("previews without writing anything", async () => {
     const preview = await stack.preview();
-    assert.ok((preview.changeSummary.create ?? 0) > 0, `preview plans no creates: ${JSON.stringify(preview.changeSummary)}`);
+    assert.ok(
+      (preview.changeSummary.create ?? 0) > 0,
+      `preview plans no creates: ${JSON.stringify(preview.changeSummary)}`,
+    );
     const cfg = checkedConfig();
     assert.deepStrictEqual(queryRows(cfg), []);
     for (const c of clusters(cfg)) {
@@ -52,7 +62,7 @@ describe("a fleet stack on the real engine", function () {
     assert.deepStrictEqual(changed, []);
   });
 
-  it("the checkpoint holds no secret in plaintext", async () => {
+  it("the checkpoint holds no secret in plaintext", () => {
     const values = [...fleet.secretValues, process.env.PULUMI_CONFIG_PASSPHRASE ?? ""];
     const found = plaintextSecrets(path.join(tier.work, "state"), fleet.name, values);
     assert.deepStrictEqual(found, []);
@@ -74,7 +84,9 @@ describe("a fleet stack on the real engine", function () {
 
   /** Deletes the preview environment's row out of band and refreshes the stack; returns the row's id. */
   async function deleteRowAndRefresh(): Promise<string> {
-    const [row] = (await tier.db.admin("SELECT id FROM sentinels WHERE environment_id = 'env_engine_preview'")) as {
+    const [row] = (await tier.db.admin(
+      "SELECT id FROM sentinels WHERE environment_id = 'env_engine_preview'",
+    )) as {
       id: string;
     }[];
     assert.ok(row !== undefined, "no row of env_engine_preview");

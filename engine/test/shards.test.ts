@@ -28,7 +28,8 @@ type Env = Record<string, unknown> & { environmentId: string };
 
 /** The base file's environments, each assigned to a shard. */
 function environments(shardOf: (id: string) => string): Env[] {
-  const c = (YAML.parse(fs.readFileSync(BASE_STACK_FILE, "utf8")) as { config: Record<string, unknown> }).config;
+  const c = (YAML.parse(fs.readFileSync(BASE_STACK_FILE, "utf8")) as { config: Record<string, unknown> })
+    .config;
   return (c["sentinel-fleet:environments"] as Env[]).map((e) => ({ ...e, shard: shardOf(e.environmentId) }));
 }
 
@@ -54,15 +55,24 @@ describe("a region base stack and two environment shards on the real engine", fu
     tier = await startTier();
     const logins = await prepareDatabase(tier);
     const before = environments((id) => (id === MOVED ? "b" : "a"));
-    base = await tierStack(tier, "base", logins, { stackRole: "regionBase", shards: ["a", "b"], environments: before });
+    base = await tierStack(tier, "base", logins, {
+      stackRole: "regionBase",
+      shards: ["a", "b"],
+      environments: before,
+    });
     for (const shard of ["a", "b"]) {
-      shards[shard] = await tierStack(tier, `shard-${shard}`, {}, {
-        stackRole: "environmentShard",
-        regionBaseStack: `${ORG}/${base.name}`,
-        shards: ["a", "b"],
-        shard,
-        environments: before,
-      });
+      shards[shard] = await tierStack(
+        tier,
+        `shard-${shard}`,
+        {},
+        {
+          stackRole: "environmentShard",
+          regionBaseStack: `${ORG}/${base.name}`,
+          shards: ["a", "b"],
+          shard,
+          environments: before,
+        },
+      );
     }
   });
   after(async () => {
@@ -100,7 +110,10 @@ describe("a region base stack and two environment shards on the real engine", fu
   it("the base, then each shard: every sentinel once, the shards reading the base's DSNs", async () => {
     await base.stack.up();
     for (const s of Object.values(shards)) await s.stack.up();
-    noProblems("shards up", fleetProblems((id) => (id === MOVED ? "b" : "a")));
+    noProblems(
+      "shards up",
+      fleetProblems((id) => (id === MOVED ? "b" : "a")),
+    );
   });
 
   it("moves an environment between shards with pulumi state move: nothing deleted or recreated, the row kept", async () => {
@@ -128,11 +141,16 @@ describe("a region base stack and two environment shards on the real engine", fu
     }
     for (const s of [shards.a, shards.b]) {
       const preview = await s.stack.preview({ expectNoChanges: true });
-      const changed = Object.entries(preview.changeSummary).filter(([op, n]) => op !== "same" && (n ?? 0) > 0);
+      const changed = Object.entries(preview.changeSummary).filter(
+        ([op, n]) => op !== "same" && (n ?? 0) > 0,
+      );
       assert.deepStrictEqual(changed, [], `${s.name}: preview after the move`);
       await s.stack.up();
     }
-    noProblems("after the move", fleetProblems(() => "a"));
+    noProblems(
+      "after the move",
+      fleetProblems(() => "a"),
+    );
     assert.deepStrictEqual(objectUids(clusters(cfg)), uidsBefore, "an object was deleted and recreated");
     const key = (r: SentinelRow) => `${r.id} ${r.environment_id} ${r.region_id}`;
     assert.deepStrictEqual(queryRows(cfg).map(key), rowsBefore.map(key), "a row was replaced");

@@ -7,7 +7,15 @@ import { format } from "mysql2";
 import type { Stack } from "@pulumi/pulumi/automation";
 import { sentinelDbUser } from "../../lib/names";
 import { loadConfig } from "../../tests/e2e/check";
-import { BASE_STACK_FILE, createStack, secret, stackFile, STACK_PREFIX, type StackSpec, type Tier } from "./tier";
+import {
+  BASE_STACK_FILE,
+  createStack,
+  secret,
+  stackFile,
+  STACK_PREFIX,
+  type StackSpec,
+  type Tier,
+} from "./tier";
 
 /** One stack of the tier and every secret value it was given (the checkpoint must hold none of them). */
 export interface TierStack {
@@ -22,7 +30,8 @@ interface BaseConfig {
 }
 
 function baseConfig(): BaseConfig {
-  const c = (YAML.parse(fs.readFileSync(BASE_STACK_FILE, "utf8")) as { config: Record<string, unknown> }).config;
+  const c = (YAML.parse(fs.readFileSync(BASE_STACK_FILE, "utf8")) as { config: Record<string, unknown> })
+    .config;
   return {
     regions: c["sentinel-fleet:regions"] as { id: string; name: string }[],
     platform: c["sentinel-fleet:platform"] as string,
@@ -30,7 +39,9 @@ function baseConfig(): BaseConfig {
 }
 
 /** Seeds the regions table and creates each region's read-only sentinel login; returns the DSNs per region. */
-export async function prepareDatabase(tier: Tier): Promise<Record<string, { dsn: string; password: string }>> {
+export async function prepareDatabase(
+  tier: Tier,
+): Promise<Record<string, { dsn: string; password: string }>> {
   const base = baseConfig();
   await tier.db.reset(base.regions.map((r) => ({ id: r.id, name: r.name, platform: base.platform })));
   const logins: Record<string, { dsn: string; password: string }> = {};
@@ -68,7 +79,8 @@ export async function tierStack(
   logins: Record<string, { dsn: string; password: string }>,
   config: StackSpec["config"] = {},
 ): Promise<TierStack> {
-  const c = (YAML.parse(fs.readFileSync(BASE_STACK_FILE, "utf8")) as { config: Record<string, unknown> }).config;
+  const c = (YAML.parse(fs.readFileSync(BASE_STACK_FILE, "utf8")) as { config: Record<string, unknown> })
+    .config;
   const database = c["sentinel-fleet:database"] as Record<string, unknown>;
   const prewarm = c["sentinel-fleet:prewarm"] as Record<string, unknown>;
   const secrets: Record<string, string> = {
@@ -80,14 +92,24 @@ export async function tierStack(
   const stack = await createStack(tier, {
     name,
     config: {
-      database: { ...database, host: "127.0.0.1", port: tier.db.port, user: tier.db.user, name: tier.db.database },
+      database: {
+        ...database,
+        host: "127.0.0.1",
+        port: tier.db.port,
+        user: tier.db.user,
+        name: tier.db.database,
+      },
       prewarm: { ...prewarm, urlTemplate: `${tier.receiver.url}/prewarm/{region}/{k8sName}` },
       ...config,
     },
     secrets,
   });
   for (const [region, login] of Object.entries(logins)) {
-    await stack.setConfig(`sentinel-fleet:databaseLogins.${region}.primary`, { value: login.dsn, secret: true }, true);
+    await stack.setConfig(
+      `sentinel-fleet:databaseLogins.${region}.primary`,
+      { value: login.dsn, secret: true },
+      true,
+    );
   }
   return {
     name: `${STACK_PREFIX}${name}`,

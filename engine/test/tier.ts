@@ -3,9 +3,10 @@
 // against the control planes engine/cluster.sh started (KUBECONFIG), a throwaway MariaDB and a prewarm
 // receiver on 127.0.0.1. The assertions are tests/e2e/check.ts's, the kind workflow's own: they read the API
 // servers (kubectl), the database (mysql) and the checkpoint (pulumi stack export), never the program.
+import { execFile } from "child_process";
 import { randomBytes } from "crypto";
 import * as fs from "fs";
-import * as http from "http";
+import type * as http from "http";
 import type { AddressInfo } from "net";
 import * as os from "os";
 import * as path from "path";
@@ -57,9 +58,11 @@ function setEnvironment(work: string): void {
   need(path.join(ENGINE_DIR, "bin", "pulumi"), "run engine/build.sh");
   if (!process.env.KUBECONFIG) throw new Error("KUBECONFIG is not set: run under engine/cluster.sh run");
   Object.assign(process.env, {
-    PATH: [path.join(ENGINE_DIR, "bin"), path.join(ROOT, "node_modules", "@pulumi", "pulumi"), process.env.PATH].join(
-      path.delimiter,
-    ),
+    PATH: [
+      path.join(ENGINE_DIR, "bin"),
+      path.join(ROOT, "node_modules", "@pulumi", "pulumi"),
+      process.env.PATH,
+    ].join(path.delimiter),
     PULUMI_HOME: path.join(ENGINE_DIR, "pulumi-home"),
     PULUMI_BACKEND_URL: `file://${path.join(work, "state")}`,
     PULUMI_CONFIG_PASSPHRASE: secret(),
@@ -155,7 +158,8 @@ export function stackFile(stack: string): string {
 
 function removeStackFiles(): void {
   for (const f of fs.readdirSync(ROOT)) {
-    if (f.startsWith(`Pulumi.${STACK_PREFIX}`) && f.endsWith(".yaml")) fs.rmSync(path.join(ROOT, f), { force: true });
+    if (f.startsWith(`Pulumi.${STACK_PREFIX}`) && f.endsWith(".yaml"))
+      fs.rmSync(path.join(ROOT, f), { force: true });
   }
 }
 
@@ -164,15 +168,17 @@ function removeStackFiles(): void {
  * for every operation (the module cache would otherwise hand back the previous run's resources).
  */
 export function projectProgram(): () => Promise<Record<string, unknown>> {
-  return async () => {
+  return () => {
     for (const id of Object.keys(require.cache)) {
       const inProject = id.startsWith(ROOT + path.sep) && !id.includes(`${path.sep}node_modules${path.sep}`);
-      const tier = id.startsWith(path.join(ROOT, "engine") + path.sep) || id.startsWith(path.join(ROOT, "tests") + path.sep);
+      const tier =
+        id.startsWith(path.join(ROOT, "engine") + path.sep) ||
+        id.startsWith(path.join(ROOT, "tests") + path.sep);
       if (inProject && !tier) delete require.cache[id];
     }
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const program = require(path.join(ROOT, "index.ts")) as Record<string, unknown>;
-    return { ...program };
+    return Promise.resolve({ ...program });
   };
 }
 
@@ -206,13 +212,16 @@ export async function createStack(tier: Tier, spec: StackSpec): Promise<Stack> {
 }
 
 /** Runs the CLI directly (commands the Automation API does not wrap), in the project folder, with a deadline. */
-export async function cli(tier: Tier, args: string[], timeoutMs = 300_000): Promise<string> {
-  const controller = new AbortController();
-  const timer = setTimeout(() => controller.abort(), timeoutMs);
-  try {
-    const result = await tier.pulumi.run([...args, "--non-interactive"], ROOT, {}, undefined, undefined, controller.signal);
-    return result.stdout;
-  } finally {
-    clearTimeout(timer);
-  }
+export function cli(tier: Tier, args: string[], timeoutMs = 300_000): Promise<string> {
+  return new Promise((resolve, reject) => {
+    execFile(
+      tier.pulumi.command,
+      [...args, "--non-interactive"],
+      { cwd: ROOT, timeout: timeoutMs, maxBuffer: 64 * 1024 * 1024 },
+      (err, stdout, stderr) =>
+        err === null
+          ? resolve(stdout)
+          : reject(new Error(`pulumi ${args.join(" ")}: ${err.message}\n${stderr}`)),
+    );
+  });
 }
