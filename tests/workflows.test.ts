@@ -123,7 +123,8 @@ function stackFiles(): string[] {
   return fs
     .readdirSync(ROOT)
     .map((f) => /^Pulumi\.(.+)\.ya?ml$/.exec(f)?.[1])
-    .filter((s): s is string => s !== undefined)
+    // The engine tier writes (and removes) git-ignored stack files of its own while it runs (engine/test/tier.ts).
+    .filter((s): s is string => s !== undefined && !s.startsWith("engine-t-"))
     .sort();
 }
 
@@ -538,9 +539,10 @@ describe("GitHub Actions workflows", () => {
         "a pinned GitHub-hosted image (it has Docker)",
       );
       const timeout = e2eJob()["timeout-minutes"];
+      // Long enough for a stalled rollout to end in Pulumi's own timeout error (scripts/e2e.sh's step deadline).
       assert.ok(
-        typeof timeout === "number" && timeout <= 25,
-        `timeout-minutes ${timeout}: keep it well under 30`,
+        typeof timeout === "number" && timeout >= 40 && timeout <= 60,
+        `timeout-minutes ${timeout}: between 40 and 60`,
       );
       assert.deepEqual(e2e.permissions, { contents: "read" });
       assert.equal(e2eJob().permissions, undefined);
@@ -556,7 +558,8 @@ describe("GitHub Actions workflows", () => {
       assert.ok(mysql, "no mysql service");
       assert.match(String(mysql.image), /^mysql:8\.0\.\d+$/, "an exact MySQL 8.0 release");
       assert.equal(mysql.image, scriptConstant("MYSQL_IMAGE"));
-      // The script's contract for an external server: root without a password, which it then sets.
+      // The script's contract for an external server: an admin login (root without a password by default),
+      // which it uses to create a login and a database of the run's own, and changes nothing else.
       assert.equal(mysql.env?.MYSQL_ALLOW_EMPTY_PASSWORD, "yes");
       assert.deepEqual(mysql.ports, ["3306:3306"]);
       assert.match(

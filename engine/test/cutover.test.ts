@@ -146,7 +146,15 @@ describe("a cutover from the original agent on the real engine", function () {
     );
     const before = uids(context, cfg.namespace);
 
-    await fleet.stack.up();
+    // The Kubernetes plugin built here is release 4.25.0, which has no `enablePatchForce` provider setting (the
+    // SDK's 4.34 sends it and the plugin ignores it); the plugin's own switch is this variable, which it reads
+    // in the create and update paths. Without it the adoption fails with a field conflict with "original-agent".
+    process.env.PULUMI_K8S_ENABLE_PATCH_FORCE = "true";
+    try {
+      await fleet.stack.up();
+    } finally {
+      delete process.env.PULUMI_K8S_ENABLE_PATCH_FORCE;
+    }
     const want = expected();
     const rows = queryRows(cfg);
     const problems = [
