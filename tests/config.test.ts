@@ -230,8 +230,8 @@ describe("stack configuration", () => {
       const envs = baseEnvs();
       envs[0] = { ...envs[0], replica: 2 };
       assert.deepEqual(problems({ [K("enviroments")]: [], [K("environments")]: envs }), [
-        "sentinel-fleet:enviroments: unknown key (known: platform, image, namespace, namespacePodSecurity, pod, probes, nodeClass, ciliumNetworkPolicies, retainSentinelRows, prewarm, regions, deployRegions, waves, stackRole, regionBaseStack, shards, shard, environments, database, databasePassword, databaseCaCert, clickhouseUrl, redisUrl, otel, otelHeaders, prewarmToken)",
-        "sentinel-fleet:environments[0] (env_storefront_prod).replica: unknown key (known: environmentId, workspaceId, projectId, appId, slug, shard, regions, replicas, cpuMillicores, memoryMib, image)",
+        "sentinel-fleet:enviroments: unknown key; did you mean environments?",
+        "sentinel-fleet:environments[0] (env_storefront_prod).replica: unknown key; did you mean replicas?",
       ]);
     });
 

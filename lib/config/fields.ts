@@ -2,6 +2,7 @@
 // secrets never), and the helpers every group of keys shares.
 import { z } from "zod";
 import { PROJECT } from "../constants";
+import { showValue } from "../redact";
 import { SecretValue } from "../secret";
 import { IMAGE_REF, LABEL_VALUE, LABEL_VALUE_RULE, normalizeAddress } from "../validate";
 
@@ -17,7 +18,7 @@ export const key = (name: string) => `${PROJECT}:${name}`;
 export function show(value: unknown): string {
   if (value instanceof SecretValue) return "[secret]";
   if (value === ENCRYPTED) return "[encrypted]";
-  return JSON.stringify(value) ?? String(value);
+  return showValue(value);
 }
 
 export function isRecord(value: unknown): value is Record<string, unknown> {
