@@ -13,7 +13,7 @@ import * as fs from "fs";
 import * as path from "path";
 import * as YAML from "yaml";
 import { evaluatePolicies } from "../policy/policies";
-import { CONFIG_KEYS, ENCRYPTED, parseFleetConfig, type FleetConfig } from "../lib/config";
+import { CONFIG_KEYS, configKeyText, ENCRYPTED, parseFleetConfig, type FleetConfig } from "../lib/config";
 import { DEFAULT_PROBE_PATH, PROJECT, ROWS } from "../lib/constants";
 import { engineConfig, EngineConfigError, resolveAsYamlV3, type EngineConfig } from "./engineConfig";
 import {
@@ -303,7 +303,9 @@ export async function synthStack(options: SynthOptions): Promise<SynthResult> {
   const outDir = path.join(options.outDir ?? path.join(PROJECT_ROOT, "out"), options.stack);
   const { config, secretKeys, placeholders } = loadStackConfig(file);
   if (placeholders.length > 0) {
-    log(`secrets shown as placeholders (encrypted or not set): ${placeholders.join(", ")}`);
+    log(
+      `secrets shown as placeholders (encrypted or not set): ${placeholders.map(configKeyText).join(", ")}`,
+    );
   }
   const envCount = listLength(config[`${PROJECT}:environments`]);
   let lastReport = 0;

@@ -4,7 +4,7 @@ import { strict as assert } from "assert";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { FleetConfigError, parseFleetConfig, type FleetConfig } from "../lib/config";
+import { configKeyText, FleetConfigError, parseFleetConfig, type FleetConfig } from "../lib/config";
 import { checkSentinelRecord } from "../providers/sentinelRecord";
 import { loadStackConfig, StackFileError } from "../synth/index";
 import { exampleConfig, TEST_SECRETS } from "./support/fixtures";
@@ -338,6 +338,11 @@ describe("every echoed value is bounded", () => {
         '  - "evil\\r\\nns":k: unknown namespace (this project\'s keys are sentinel-fleet:<key>)',
       ]);
     }
+  });
+
+  it("a key named in a notice (synth's placeholders) is escaped the same way", () => {
+    assert.equal(configKeyText(K("redisUrl")), K("redisUrl"));
+    assert.equal(configKeyText("a\u001b[2J:b\nc"), '"a\\u001b[2J":"b\\nc"');
   });
 
   it("the provider's check failures quote a bounded prefix of a 64 KB value", () => {

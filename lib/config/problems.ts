@@ -89,7 +89,8 @@ export function keyText(name: string): string {
   return PLAIN_KEY.test(name) ? name : quoteUntrusted(name, [], 80);
 }
 
-function foreignKeyText(full: string): string {
+/** A full configuration key (`<namespace>:<name>`) as a message shows it: each part plain, or quoted and escaped. */
+export function configKeyText(full: string): string {
   const colon = full.indexOf(":");
   return colon < 0 ? keyText(full) : `${keyText(full.slice(0, colon))}:${keyText(full.slice(colon + 1))}`;
 }
@@ -226,7 +227,7 @@ export function sortedProblems(found: readonly Found[], input: Record<string, un
   const seen = new Set<string>();
   for (const { f } of ranked) {
     const p = {
-      path: f.foreignKey === undefined ? renderPath(f.path, input) : foreignKeyText(f.foreignKey),
+      path: f.foreignKey === undefined ? renderPath(f.path, input) : configKeyText(f.foreignKey),
       message: f.message,
     };
     const id = `${p.path}\0${p.message}`;
