@@ -443,7 +443,7 @@ describe("stack configuration: the keys for rollouts, pods, TLS, waves and shard
         [
           "sentinel-fleet:probes.livenessPath: must be an absolute URL path, got 5",
           'sentinel-fleet:nodeClass: must be an object, got "x"',
-          'sentinel-fleet:ciliumNetworkPolicies: must be true or false, got "yes"',
+          'sentinel-fleet:ciliumNetworkPolicies: must be true or false, got "yes" (Pulumi reads yes/no/on/off as text)',
           'sentinel-fleet:regions[2]: must be an object, got "ap-south-1"',
           "sentinel-fleet:deployRegions[0]: must be a region name, got 3",
           'sentinel-fleet:waves: must be a non-empty list of waves (lists of region names), got "us-east-1"',
@@ -489,7 +489,7 @@ describe("stack configuration: the keys for rollouts, pods, TLS, waves and shard
         [
           'sentinel-fleet:namespacePodSecurity.enforce: must be one of restricted, baseline, privileged, got "strict"',
           "sentinel-fleet:namespacePodSecurity.warn: must be one of restricted, baseline, privileged, got 3",
-          'sentinel-fleet:regions[0].cutover: must be true or false, got "yes"',
+          'sentinel-fleet:regions[0].cutover: must be true or false, got "yes" (Pulumi reads yes/no/on/off as text)',
           'sentinel-fleet:stackRole: must be one of fleet, regionBase, environmentShard, got "primary"',
         ],
       );

@@ -244,7 +244,7 @@ describe("configuration read as Pulumi reads it", () => {
   it("a key of another type is its JSON: true/false are booleans, yes/no are not", () => {
     assert.equal(parseEngine({ [K("ciliumNetworkPolicies")]: "false" }).ciliumNetworkPolicies, false);
     assert.deepEqual(problemsOf(engineValues({ [K("ciliumNetworkPolicies")]: "yes" })), [
-      'sentinel-fleet:ciliumNetworkPolicies: must be true or false, got "yes"',
+      'sentinel-fleet:ciliumNetworkPolicies: must be true or false, got "yes" (Pulumi reads yes/no/on/off as text)',
     ]);
   });
 
