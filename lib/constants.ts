@@ -5,6 +5,12 @@
 /** The program's own name: the `app.kubernetes.io/managed-by` label value and the config namespace. */
 export const PROJECT = "sentinel-fleet";
 
+/**
+ * Configuration namespaces that are not this project's but are read by someone: the engine (`pulumi:`) and the
+ * providers the program uses. A key under any other namespace is reported (most likely a mistyped project).
+ */
+export const PROVIDER_NAMESPACES = ["pulumi", "kubernetes", "mysql", "random"] as const;
+
 /** Pulumi type tokens. */
 export const TOKENS = {
   environment: "sentinel-fleet:index:SentinelEnvironment",

@@ -6,6 +6,7 @@
 // from 3.216.0 on (RequirePulumiVersion; older engines do not implement it, and are too old anyway).
 import * as pulumi from "@pulumi/pulumi";
 import { MINIMUM_VERSIONS, PROJECT } from "./constants";
+import { quoteUntrusted } from "./redact";
 
 /* eslint-disable @typescript-eslint/no-require-imports */
 const resproto = require("@pulumi/pulumi/proto/resource_pb") as {
@@ -74,7 +75,7 @@ export async function requireSupportedEngine(
   } catch (err) {
     throw new EngineTooOldError(
       "after-hooks whose failure fails the update (the row-health write-back): " +
-        `the engine says ${JSON.stringify(err instanceof Error ? err.message : String(err))}`,
+        `the engine says ${quoteUntrusted(err instanceof Error ? err.message : String(err))}`,
     );
   }
 }

@@ -13,7 +13,7 @@ import {
   DATABASE_CONFIG_KEY,
   type ConnectionSettings,
 } from "../lib/config/connection";
-import { quoteUntrusted, withoutSecrets } from "../lib/redact";
+import { quoteUntrusted, showValue, withoutSecrets } from "../lib/redact";
 
 // What the provider reads at configure(), from the configuration it shares with the program.
 export {
@@ -53,14 +53,10 @@ export function resolveCaCert(settings: ConnectionSettings, secretPem: string | 
     text = fs.readFileSync(file, "utf8");
   } catch (err) {
     throw new Error(
-      `${DATABASE_CONFIG_KEY}.tls.caFile: cannot read ${JSON.stringify(file)}: ${(err as Error).message}`,
+      `${DATABASE_CONFIG_KEY}.tls.caFile: cannot read ${showValue(file)}: ${(err as Error).message}`,
     );
   }
-  return checkedCaBundle(
-    text,
-    settings.tls.mode,
-    `${DATABASE_CONFIG_KEY}.tls.caFile (${JSON.stringify(file)})`,
-  );
+  return checkedCaBundle(text, settings.tls.mode, `${DATABASE_CONFIG_KEY}.tls.caFile (${showValue(file)})`);
 }
 
 /**

@@ -13,8 +13,9 @@ import * as fs from "fs";
 import * as path from "path";
 import * as YAML from "yaml";
 import { evaluatePolicies } from "../policy/policies";
-import { CONFIG_KEYS, ENCRYPTED, parseFleetConfig, type FleetConfig } from "../lib/config";
-import { DEFAULT_PROBE_PATH, ROWS } from "../lib/constants";
+import { CONFIG_KEYS, configKeyText, ENCRYPTED, parseFleetConfig, type FleetConfig } from "../lib/config";
+import { DEFAULT_PROBE_PATH, PROJECT, ROWS } from "../lib/constants";
+import { engineConfig, EngineConfigError, resolveAsYamlV3, type EngineConfig } from "./engineConfig";
 import {
   DYNAMIC_TYPE,
   fillUnknowns,
@@ -122,14 +123,22 @@ export function stackFile(stack: string, file?: string): string {
   return candidate;
 }
 
-/** Reads a stack file's config; `secure:` values become placeholders, missing required secrets too. */
+/**
+ * Reads a stack file's config as the Pulumi CLI hands it to the program (synth/engineConfig.ts): every value a
+ * string, `secure:` values placeholders, and so are required secrets that are missing.
+ */
 export function loadStackConfig(file: string): {
-  config: Record<string, unknown>;
+  config: Record<string, string>;
   secretKeys: string[];
   placeholders: string[];
 } {
   const lines = new YAML.LineCounter();
-  const doc = YAML.parseDocument(fs.readFileSync(file, "utf8"), { lineCounter: lines });
+  // The failsafe schema keeps every scalar as written; resolveAsYamlV3 then reads them as yaml.v3 does.
+  const doc = YAML.parseDocument(fs.readFileSync(file, "utf8"), {
+    lineCounter: lines,
+    schema: "failsafe",
+    merge: true,
+  });
   const inProject = path.relative(PROJECT_ROOT, path.resolve(file));
   const where = inProject.startsWith("..") ? file : inProject;
   if (doc.errors.length > 0) {
@@ -138,6 +147,7 @@ export function loadStackConfig(file: string): {
     const detail = e.message.split("\n")[0].replace(/ at line \d+, column \d+:?$/, "");
     throw new StackFileError(`${where}:${at?.line ?? 1}:${at?.col ?? 1}: ${detail}`);
   }
+  resolveAsYamlV3(doc);
   let parsed: { config?: unknown };
   try {
     parsed = (doc.toJS() ?? {}) as { config?: unknown };
@@ -157,22 +167,25 @@ export function loadStackConfig(file: string): {
     throw new StackFileError(`${where}:1:1: a stack file is a mapping with a config: key`);
   }
   const raw = parsed.config ?? {};
-  if (typeof raw !== "object" || raw === null || Array.isArray(raw)) {
+  const configNode = () => {
     const node = doc.get("config", true) as YAML.Node | undefined;
-    const at = lines.linePos(node?.range?.[0] ?? 0);
+    return lines.linePos(node?.range?.[0] ?? 0);
+  };
+  if (typeof raw !== "object" || raw === null || Array.isArray(raw)) {
+    const at = configNode();
     throw new StackFileError(`${where}:${at.line}:${at.col}: config: must be a mapping of keys to values`);
   }
-  const config: Record<string, unknown> = {};
-  const secretKeys: string[] = [];
-  const placeholders: string[] = [];
-  for (const [key, value] of Object.entries(raw as Record<string, unknown>)) {
-    const secure = typeof value === "object" && value !== null && "secure" in value;
-    config[key] = secure ? ENCRYPTED : value;
-    if (secure) {
-      secretKeys.push(key);
-      placeholders.push(key);
-    }
+  let read: EngineConfig;
+  try {
+    read = engineConfig(raw as Record<string, unknown>, PROJECT);
+  } catch (e) {
+    if (!(e instanceof EngineConfigError)) throw e;
+    const at = configNode();
+    throw new StackFileError(`${where}:${at.line}:${at.col}: ${e.message}`);
   }
+  const config = read.values;
+  const secretKeys = [...read.secretKeys];
+  const placeholders = [...read.secretKeys];
   for (const key of REQUIRED_SECRETS) {
     if (!(key in config)) {
       config[key] = ENCRYPTED;
@@ -181,6 +194,16 @@ export function loadStackConfig(file: string): {
     }
   }
   return { config, secretKeys, placeholders };
+}
+
+/** How many entries a list value holds (its JSON text, as the engine hands it over); 0 if it is not one. */
+function listLength(text: string | undefined): number {
+  try {
+    const v = JSON.parse(text ?? "[]") as unknown;
+    return Array.isArray(v) ? v.length : 0;
+  } catch {
+    return 0;
+  }
 }
 
 /**
@@ -280,11 +303,11 @@ export async function synthStack(options: SynthOptions): Promise<SynthResult> {
   const outDir = path.join(options.outDir ?? path.join(PROJECT_ROOT, "out"), options.stack);
   const { config, secretKeys, placeholders } = loadStackConfig(file);
   if (placeholders.length > 0) {
-    log(`secrets shown as placeholders (encrypted or not set): ${placeholders.join(", ")}`);
+    log(
+      `secrets shown as placeholders (encrypted or not set): ${placeholders.map(configKeyText).join(", ")}`,
+    );
   }
-  const envCount = Array.isArray(config["sentinel-fleet:environments"])
-    ? config["sentinel-fleet:environments"].length
-    : 0;
+  const envCount = listLength(config[`${PROJECT}:environments`]);
   let lastReport = 0;
   const run = await runProgram({
     config,

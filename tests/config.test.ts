@@ -230,8 +230,8 @@ describe("stack configuration", () => {
       const envs = baseEnvs();
       envs[0] = { ...envs[0], replica: 2 };
       assert.deepEqual(problems({ [K("enviroments")]: [], [K("environments")]: envs }), [
-        "sentinel-fleet:enviroments: unknown key (known: platform, image, namespace, namespacePodSecurity, pod, probes, nodeClass, ciliumNetworkPolicies, retainSentinelRows, prewarm, regions, deployRegions, waves, stackRole, regionBaseStack, shards, shard, environments, database, databasePassword, databaseCaCert, clickhouseUrl, redisUrl, otel, otelHeaders, prewarmToken)",
-        "sentinel-fleet:environments[0] (env_storefront_prod).replica: unknown key (known: environmentId, workspaceId, projectId, appId, slug, shard, regions, replicas, cpuMillicores, memoryMib, image)",
+        "sentinel-fleet:enviroments: unknown key; did you mean environments?",
+        "sentinel-fleet:environments[0] (env_storefront_prod).replica: unknown key; did you mean replicas?",
       ]);
     });
 
@@ -443,7 +443,7 @@ describe("stack configuration: the keys for rollouts, pods, TLS, waves and shard
         [
           "sentinel-fleet:probes.livenessPath: must be an absolute URL path, got 5",
           'sentinel-fleet:nodeClass: must be an object, got "x"',
-          'sentinel-fleet:ciliumNetworkPolicies: must be true or false, got "yes"',
+          'sentinel-fleet:ciliumNetworkPolicies: must be true or false, got "yes" (Pulumi reads yes/no/on/off as text)',
           'sentinel-fleet:regions[2]: must be an object, got "ap-south-1"',
           "sentinel-fleet:deployRegions[0]: must be a region name, got 3",
           'sentinel-fleet:waves: must be a non-empty list of waves (lists of region names), got "us-east-1"',
@@ -489,7 +489,7 @@ describe("stack configuration: the keys for rollouts, pods, TLS, waves and shard
         [
           'sentinel-fleet:namespacePodSecurity.enforce: must be one of restricted, baseline, privileged, got "strict"',
           "sentinel-fleet:namespacePodSecurity.warn: must be one of restricted, baseline, privileged, got 3",
-          'sentinel-fleet:regions[0].cutover: must be true or false, got "yes"',
+          'sentinel-fleet:regions[0].cutover: must be true or false, got "yes" (Pulumi reads yes/no/on/off as text)',
           'sentinel-fleet:stackRole: must be one of fleet, regionBase, environmentShard, got "primary"',
         ],
       );

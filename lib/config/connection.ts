@@ -6,6 +6,7 @@ import type * as Net from "net";
 import type * as Zod from "zod";
 import { PROJECT } from "../constants";
 import { TLS_MODES, type TlsMode, type TlsSettings } from "../databaseTls";
+import { showValue as show } from "../redact";
 /** Stack config keys the provider reads in `configure()`; fully qualified because the host has no project. */
 export const DATABASE_CONFIG_KEY = `${PROJECT}:database`;
 export const DATABASE_PASSWORD_CONFIG_KEY = `${PROJECT}:databasePassword`;
@@ -38,10 +39,6 @@ const IDENTIFIER = /^[A-Za-z0-9_$]{1,64}$/;
 /** A DNS hostname: dot-separated RFC 1123 labels. */
 const HOSTNAME =
   /^(?=.{1,253}$)[A-Za-z0-9]([-A-Za-z0-9]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([-A-Za-z0-9]{0,61}[A-Za-z0-9])?)*$/;
-
-function show(value: unknown): string {
-  return JSON.stringify(value) ?? String(value);
-}
 
 /** Whether a host is a hostname or an IP literal (IPv6 with or without brackets), or why not. */
 export function hostProblem(text: string): string | null {
