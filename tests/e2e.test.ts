@@ -616,7 +616,7 @@ describe("end-to-end test (what can be checked without Docker, kind or the Pulum
       );
       for (const tool of TOOLS)
         assert.match(r.stderr, new RegExp(`^  ${tool} +\\S`, "m"), `no hint for ${tool}`);
-      assert.match(r.stderr, /Nothing was started\. See README\.md, "End-to-end test"\./);
+      assert.match(r.stderr, /Nothing was started\. See CONTRIBUTING\.md, "End-to-end test"\./);
       // The check alone behaves the same.
       assert.equal(runScript([empty], ["check"]).status, 3);
     });

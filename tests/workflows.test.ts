@@ -12,7 +12,7 @@ const DEPLOY_FILE = "deploy.yml";
 const E2E_FILE = "e2e.yml";
 const E2E_SCRIPT = path.join(ROOT, "scripts", "e2e.sh");
 
-/** The runs-on of the jobs that run pulumi against the private clusters and database (README, CI section). */
+/** The runs-on of the jobs that run pulumi against the private clusters and database (docs/ci.md). */
 const CONFIGURABLE_RUNNER = `\${{ fromJSON(vars.SENTINEL_FLEET_RUNNER || '"ubuntu-latest"') }}`;
 
 const PULUMI_ACTION = "pulumi/actions";
@@ -753,9 +753,9 @@ describe("GitHub Actions workflows", () => {
   });
 
   describe("documentation", () => {
-    it("lists in the README every secret and variable the workflows read", () => {
-      const readme = fs.readFileSync(path.join(ROOT, "README.md"), "utf8");
-      const section = readme.slice(readme.indexOf("## Pull-request previews and deployment in CI"));
+    it("lists in docs/ci.md every secret and variable the workflows read", () => {
+      const ci = fs.readFileSync(path.join(ROOT, "docs", "ci.md"), "utf8");
+      const section = ci.slice(ci.indexOf("## Pull-request previews and deployment in CI"));
       const names = new Set<string>();
       for (const file of workflowFiles()) {
         const text = fs.readFileSync(path.join(WORKFLOW_DIR, file), "utf8");
@@ -764,7 +764,7 @@ describe("GitHub Actions workflows", () => {
       }
       assert.ok(names.has("SENTINEL_FLEET_RUNNER") && names.has("PULUMI_BACKEND_URL"), [...names].join(", "));
       for (const name of names)
-        assert.ok(section.includes(`| \`${name}\``), `README's CI table lacks ${name}`);
+        assert.ok(section.includes(`| \`${name}\``), `docs/ci.md's table lacks ${name}`);
       // The self-managed backends whose credentials it names.
       for (const scheme of ["s3://", "azblob://", "gs://", "file://"])
         assert.ok(section.includes(`\`${scheme}`), scheme);
