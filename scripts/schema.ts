@@ -22,7 +22,8 @@ async function main(): Promise<void> {
   const doc = fs.readFileSync(REFERENCE_FILE, "utf8");
   const start = doc.indexOf(TABLE_START);
   const end = doc.indexOf(TABLE_END);
-  if (start < 0 || end < start) throw new Error(`docs/configuration.md has no ${TABLE_START} ... ${TABLE_END} section`);
+  if (start < 0 || end < start)
+    throw new Error(`docs/configuration.md has no ${TABLE_START} ... ${TABLE_END} section`);
   const updated =
     doc.slice(0, start + TABLE_START.length) + `\n\n${configReferenceTable()}\n\n` + doc.slice(end);
   fs.writeFileSync(REFERENCE_FILE, await prettier.format(updated, { ...options, parser: "markdown" }));

@@ -73,7 +73,10 @@ describe("README and docs: links and commands", () => {
     const dir = fs.mkdtempSync(path.join(ROOT, ".links-"));
     try {
       const file = path.join(dir, "a.md");
-      fs.writeFileSync(file, "# Title\n\n[x](missing.md) [y](#nowhere) [z](#title) `npm run no-such-script`\n");
+      fs.writeFileSync(
+        file,
+        "# Title\n\n[x](missing.md) [y](#nowhere) [z](#title) `npm run no-such-script`\n",
+      );
       assert.deepEqual(brokenLinks(file), ["missing.md names no file", "#nowhere names no heading"]);
       assert.deepEqual(
         npmRuns(file).filter((s) => !scripts.includes(s)),

@@ -22,7 +22,13 @@ import {
 } from "../providers/connection";
 import * as sentinelSql from "../providers/sentinelSql";
 import { ensureSentinel, readSentinel, type Queryable } from "../providers/sentinelSql";
-import { connectionSettings, fillRegion, rowsReadBy, startDatabase, type TestDatabase } from "./harness/mariadb";
+import {
+  connectionSettings,
+  fillRegion,
+  rowsReadBy,
+  startDatabase,
+  type TestDatabase,
+} from "./harness/mariadb";
 
 const NEWS = {
   workspaceId: "ws_1",
