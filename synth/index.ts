@@ -300,7 +300,7 @@ export function objectPath(region: string, object: Record<string, unknown>): str
 }
 
 /** A resource that is neither a Kubernetes object nor a row, as a reviewer may see it: secrets redacted. */
-function otherResource(r: CapturedResource): Record<string, unknown> {
+function otherResource(r: CapturedResource): { type: string; name: string; inputs: unknown } {
   const inputs = redactEnvelopes(r.inputs) as Record<string, unknown>;
   return { type: r.type, name: r.name, inputs: fillUnknowns(inputs, UNKNOWN_TEXT) };
 }
@@ -310,15 +310,16 @@ function databaseView(cfg: FleetConfig): DatabaseView | null {
   const d = cfg.database as unknown as Record<string, unknown> | undefined;
   if (d === undefined) return null;
   const tls = (d.tls ?? {}) as { mode?: unknown; caFile?: unknown };
-  const host = String(d.host);
+  const text = (v: unknown) => (typeof v === "string" || typeof v === "number" ? String(v) : "?");
+  const host = text(d.host);
   return {
-    endpoint: `${host.includes(":") ? `[${host}]` : host}:${String(d.port)}`,
-    database: String(d.database),
-    user: String(d.user),
-    tlsMode: String(tls.mode ?? "disabled"),
+    endpoint: `${host.includes(":") ? `[${host}]` : host}:${text(d.port)}`,
+    database: text(d.database),
+    user: text(d.user),
+    tlsMode: tls.mode === undefined ? "disabled" : text(tls.mode),
     caFile: typeof tls.caFile === "string" ? tls.caFile : null,
-    primaryAddress: String(d.primaryAddress),
-    replicaAddress: String(d.replicaAddress),
+    primaryAddress: text(d.primaryAddress),
+    replicaAddress: text(d.replicaAddress),
   };
 }
 
