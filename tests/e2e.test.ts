@@ -300,8 +300,11 @@ describe("end-to-end test (what can be checked without Docker, kind or the Pulum
         PodDisruptionBudget: 3,
       });
       assert.deepEqual(fs.readdirSync(path.join(out, "e2e")).sort(), [
+        ".synth-output",
         "eu-central-1",
+        "resources.json",
         "sentinels.json",
+        "summary.json",
         "us-east-1",
       ]);
     });
