@@ -2,10 +2,10 @@
 // throwaway clusters and engines of their own test (`e2e`, `engine`, and `e2e-<name>`, `engine-<name>`).
 // Printed as a GitHub Actions matrix, so a workflow's stack matrix is the stack files, never a hand-kept list:
 //   npx ts-node --transpile-only scripts/stacks.ts   →   {"include":[{"stack":"dev","kubeconfig_secret":...}]}
-import * as fs from "fs";
-import * as path from "path";
+import { projectStacks as stackFiles } from "../synth";
 
-const ROOT = path.resolve(__dirname, "..");
+export { stackFiles };
+
 /** Stacks of the test tiers, by name: `<tier>` or `<tier>-<name>`. */
 export const TEST_ONLY_TIERS = ["e2e", "engine"] as const;
 
@@ -13,21 +13,12 @@ export function isTestOnlyStack(stack: string): boolean {
   return TEST_ONLY_TIERS.some((t) => stack === t || stack.startsWith(`${t}-`));
 }
 
-/** Every stack file's stack name (Pulumi.<stack>.yaml or .yml), sorted. */
-export function stackFiles(root = ROOT): string[] {
-  return fs
-    .readdirSync(root)
-    .map((f) => /^Pulumi\.(.+)\.ya?ml$/.exec(f)?.[1])
-    .filter((s): s is string => s !== undefined)
-    .sort();
-}
-
 /** The repository secret holding a stack's kubeconfig file: KUBECONFIG_<STACK>, in secret-name characters. */
 export function kubeconfigSecret(stack: string): string {
   return `KUBECONFIG_${stack.toUpperCase().replace(/[^A-Z0-9_]/g, "_")}`;
 }
 
-export function deploymentMatrix(root = ROOT): { include: { stack: string; kubeconfig_secret: string }[] } {
+export function deploymentMatrix(root?: string): { include: { stack: string; kubeconfig_secret: string }[] } {
   return {
     include: stackFiles(root)
       .filter((s) => !isTestOnlyStack(s))
