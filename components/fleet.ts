@@ -179,7 +179,7 @@ export function regionFromBase(base: pulumi.StackReference, region: string, cfg:
  * each environment (fleet and environment shard stacks) in its own turn of the event loop. Declaring tens of
  * thousands of resources in one synchronous pass keeps every in-flight registration (request, promises, the
  * stack trace the SDK captures for each) alive at once; yielding between environments lets registrations
- * settle as the program goes (README, "Fleet scale"). Each environment is declared from a setImmediate callback,
+ * settle as the program goes (docs/performance.md, "Fleet scale"). Each environment is declared from a setImmediate callback,
  * not after an `await`: the SDK stores every resource's stack trace in the state, and an awaiting caller adds its
  * whole async chain (the SDK's export serialization, the runner) to every resource of the fleet.
  */
@@ -270,7 +270,7 @@ export function deployFleet(cfg: FleetConfig): Promise<FleetOutputs> {
         // Secrets are named, not auto-named: rotate them in place (Reloader restarts the pods) instead of a
         // delete-then-create that would leave pods without their Secret for a moment.
         enableSecretMutable: true,
-        // Cutover from the original agent (README): take over the objects it applied, fields it owned included.
+        // Cutover from the original agent (docs/operations.md): take over the objects it applied, fields it owned included.
         // Flipping these later is an in-place update of the provider, not a replacement of its objects.
         ...(region.cutover ? { upsertExistingObjects: true, enablePatchForce: true } : {}),
       }),

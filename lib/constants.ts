@@ -196,7 +196,7 @@ export const POD_SECURITY_VERSIONS = {
   audit: "latest",
 } as const;
 
-/** Oldest versions the emitted objects and the program need (README, "Minimum versions"). */
+/** Oldest versions the emitted objects and the program need (docs/operations.md, "Minimum versions"). */
 export const MINIMUM_VERSIONS = {
   /** `lifecycle.preStop.sleep` (PodLifecycleSleepAction) is beta and on by default from 1.30. */
   kubernetes: "1.30",

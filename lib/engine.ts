@@ -1,4 +1,4 @@
-// The oldest Pulumi engine this program runs on, checked before anything is declared (README, "Minimum
+// The oldest Pulumi engine this program runs on, checked before anything is declared (docs/operations.md, "Minimum
 // versions"). Two questions, because engines answer differently by age: the resource monitor answers
 // SupportsFeature("resourceHooks") from 3.182.0 on (without hooks the SDK would fail at the first hook naming
 // no version); and the newest need, after-hooks whose failure fails the update (3.238.0: the row-health

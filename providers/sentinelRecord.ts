@@ -383,7 +383,7 @@ export function diffSentinelRecord(
         `adopted an existing row (id ${olds.sentinelId}, k8s_name ${String(olds.k8sName)}), but its inputs still ` +
         `hold the proposed identity (id ${news.sentinelId}, k8s_name ${String(news.k8sName)}): this change would ` +
         "preview as a rename of its Kubernetes objects. Run `pulumi refresh` once (or pass --refresh) to record " +
-        'the adopted identity, then preview again (README, "Cutover from the original agent").',
+        'the adopted identity, then preview again (docs/operations.md, "Cutover from the original agent").',
     );
   }
   return { changes: replaces.length + updates.length > 0, replaces, deleteBeforeReplace: sameRow };

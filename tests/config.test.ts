@@ -758,7 +758,7 @@ describe("stack configuration: the keys for rollouts, pods, TLS, waves and shard
   });
 });
 
-describe("the schema's other products: the stack file's JSON Schema and the README's reference", () => {
+describe("the schema's other products: the stack file's JSON Schema and docs/configuration.md", () => {
   // ajv is not a dependency of this project: it is installed for eslint (draft-07, the schema's dialect).
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const Ajv = require("ajv") as new (opts: object) => {
@@ -845,8 +845,8 @@ describe("the schema's other products: the stack file's JSON Schema and the READ
     }
   });
 
-  it("the README's configuration reference is the table the schema generates (npm run schema)", () => {
-    const readme = fs.readFileSync(path.join(ROOT, "README.md"), "utf8");
+  it("docs/configuration.md holds the table the schema generates (npm run schema)", () => {
+    const readme = fs.readFileSync(path.join(ROOT, "docs", "configuration.md"), "utf8");
     const section = readme.slice(readme.indexOf(TABLE_START), readme.indexOf(TABLE_END));
     const rows = section
       .split("\n")
@@ -861,7 +861,7 @@ describe("the schema's other products: the stack file's JSON Schema and the READ
     assert.deepEqual(
       rows,
       configReferenceRows().map((r) => [r.key, r.type, r.default, r.meaning]),
-      "README.md's configuration reference is stale: npm run schema",
+      "docs/configuration.md is stale: npm run schema",
     );
     // Every key of the program is documented, nested keys included.
     for (const k of [...CONFIG_KEYS.plain, ...CONFIG_KEYS.secret]) {

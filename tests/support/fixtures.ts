@@ -63,3 +63,8 @@ export function strings(value: unknown, at = "$"): { path: string; value: string
   }
   return [];
 }
+
+/** What a synth output folder holds at its top: the marker, a folder per region, the rows, resources, summary. */
+export function synthFolderEntries(regions: readonly string[]): string[] {
+  return [".synth-output", ...regions, "resources.json", "sentinels.json", "summary.json"].sort();
+}
