@@ -139,7 +139,7 @@ export function deployFleet(cfg: FleetConfig): Promise<FleetOutputs> {
           username: cfg.database.user,
           password: cfg.database.password.toOutput(),
           // "false" when TLS is off: the SDK's own default, so existing stacks see no provider diff.
-          tls: pulumiMysqlTls(cfg.database.tls.mode),
+          tls: pulumiMysqlTls(cfg.database.mysqlProviderTlsMode),
         })
       : undefined;
   const baseStack =

@@ -620,6 +620,7 @@ describe("stack configuration: the keys for rollouts, pods, TLS, waves and shard
       ]);
       assert.deepEqual(bad({ credentialRotation: 1.5, tls: { mode: "required", caFile: "ca.pem" } }), [
         'sentinel-fleet:database.tls.caFile: a CA bundle verifies the server: it needs tls.mode verify-ca or verify-identity, got "required"',
+        'sentinel-fleet:database.tls.caFile: "ca.pem" does not exist',
         "sentinel-fleet:database.credentialRotation: must be a non-negative integer, got 1.5",
       ]);
     });
@@ -632,6 +633,7 @@ describe("stack configuration: the keys for rollouts, pods, TLS, waves and shard
           withSecret("databaseCaCert"),
         ),
         [
+          'sentinel-fleet:database.tls.caFile: "ca.pem" does not exist',
           "sentinel-fleet:databaseCaCert: is set and so is sentinel-fleet:database.tls.caFile: give the CA bundle one way",
         ],
       );

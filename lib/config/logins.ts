@@ -112,11 +112,20 @@ export function loginRules(
     if (set) found.push({ path: [name], message: `is only read with ${key("database")}.logins existing` });
     return { found, logins: null };
   }
+  const unused = "describes the logins the program creates: not used with logins existing, remove it";
   for (const k of MANAGED_ONLY_KEYS) {
-    if (database[k] !== undefined) {
+    if (database[k] !== undefined) found.push({ path: ["database", k], message: unused });
+  }
+  // The DSNs carry their own `tls` parameter, and there is no @pulumi/mysql connection.
+  const tls = isRecord(database.tls) ? database.tls : {};
+  for (const k of ["mysqlProvider", "pods"]) {
+    if (tls[k] !== undefined) {
       found.push({
-        path: ["database", k],
-        message: "describes the logins the program creates: not used with logins existing, remove it",
+        path: ["database", "tls", k],
+        message:
+          k === "pods"
+            ? "is for the DSNs the program builds: with logins existing, set tls= in each DSN of databaseLogins"
+            : `${unused} (there is no @pulumi/mysql connection)`,
       });
     }
   }

@@ -143,6 +143,10 @@ function build(
       ...settings,
       password: secrets.databasePassword as SecretValue,
       caCert: secrets.databaseCaCert,
+      /** `@pulumi/mysql`'s TLS mode (`tls.mysqlProvider.mode`, else `tls.mode`). */
+      mysqlProviderTlsMode: c.database.tls?.mysqlProvider?.mode ?? settings.tls.mode,
+      /** The pods' DSNs' TLS mode and their logins' `REQUIRE SSL` (`tls.pods.mode`, else `tls.mode`). */
+      podTlsMode: c.database.tls?.pods?.mode ?? settings.tls.mode,
       /** With `logins: existing`: region name -> its DSNs (every deployed region); otherwise null. */
       existingLogins: logins,
       primaryAddress,
