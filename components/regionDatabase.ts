@@ -80,7 +80,7 @@ export function regionDatabaseLogins(
         host: db.sentinelUserHost,
         plaintextPassword: password.result,
         // With TLS on, the login itself refuses plaintext (REQUIRE SSL).
-        tlsOption: sentinelLoginTlsOption(db.tls.mode),
+        tlsOption: sentinelLoginTlsOption(db.podTlsMode),
       },
       // The bridged provider (terraform-provider-mysql v1.9.0) replaces a User when tls_option changes, and a
       // create-first replacement of the same user@host fails ("CREATE USER ... already exists"): delete first.
@@ -113,8 +113,21 @@ export function regionDatabaseLogins(
       .all([user, password, grant.id])
       .apply(([u, p]) =>
         pulumi.secret(
-          mysqlDsn({ user: u, password: p, address, database: db.database, tls: goDriverTls(db.tls.mode) }),
+          mysqlDsn({ user: u, password: p, address, database: db.database, tls: goDriverTls(db.podTlsMode) }),
         ),
       );
   return { primaryDsn: dsn(db.primaryAddress), replicaDsn: dsn(db.replicaAddress) };
+}
+
+/**
+ * With `database.logins: existing`: the region's DSNs as the stack file brings them, secrets. Nothing is
+ * declared; rotating is setting a new value, which updates the region's Secrets in place (and Reloader rolls
+ * the pods, as for managed logins).
+ */
+export function existingDatabaseLogins(region: RegionConfig, cfg: FleetConfig): RegionDatabaseLogins {
+  const login = cfg.database.existingLogins?.[region.name];
+  if (login === undefined) {
+    throw new Error(`sentinel-fleet:databaseLogins has no DSNs for region ${JSON.stringify(region.name)}`);
+  }
+  return { primaryDsn: login.primary.toOutput(), replicaDsn: login.replica.toOutput() };
 }

@@ -150,6 +150,35 @@ export function stackFile(stack: string, file?: string): string {
   return candidate;
 }
 
+/** Whether `database` (its JSON text) selects existing logins. */
+function isExistingLogins(databaseText: string | undefined): boolean {
+  try {
+    const database = JSON.parse(databaseText ?? "null") as unknown;
+    return (
+      typeof database === "object" &&
+      database !== null &&
+      (database as { logins?: unknown }).logins === "existing"
+    );
+  } catch {
+    return false;
+  }
+}
+
+/** Whether a value (its JSON text) is a mapping with a string leaf that is not a `secure:` placeholder. */
+function hasPlaintextLeaf(text: string): boolean {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return false;
+  }
+  const plain = (v: unknown): boolean =>
+    typeof v === "object" && v !== null
+      ? Object.values(v).some(plain)
+      : v !== ENCRYPTED && v !== null && v !== undefined;
+  return typeof value === "object" && value !== null && plain(value);
+}
+
 /**
  * Reads a stack file's config as the Pulumi CLI hands it to the program (synth/engineConfig.ts): every value a
  * string, `secure:` values placeholders, and so are required secrets that are missing.
@@ -213,6 +242,19 @@ export function loadStackConfig(file: string): {
   const config = read.values;
   const secretKeys = [...read.secretKeys];
   const placeholders = [...read.secretKeys];
+  // A map of secrets set leaf by leaf (`pulumi config set --secret --path`) is secret as a whole to the engine,
+  // but a leaf written without `secure:` sits in the stack file in plaintext: synth treats that map as plaintext
+  // so the secret rules refuse it.
+  for (const key of read.secretKeys) {
+    if (hasPlaintextLeaf(config[key])) secretKeys.splice(secretKeys.indexOf(key), 1);
+  }
+  // Existing logins come from the stack's secrets, which synth cannot decrypt: stand in for them.
+  const logins = `${PROJECT}:databaseLogins`;
+  if (isExistingLogins(config[`${PROJECT}:database`]) && !(logins in config)) {
+    config[logins] = ENCRYPTED;
+    secretKeys.push(logins);
+    placeholders.push(logins);
+  }
   for (const key of REQUIRED_SECRETS) {
     if (!(key in config)) {
       config[key] = ENCRYPTED;

@@ -18,7 +18,7 @@ import { renderSentinelToml } from "../lib/toml";
 import { parseConnectionSettings } from "../lib/config/connection";
 import { TABLE_END, TABLE_START } from "../scripts/schema";
 import { expandEnv } from "./support/expandEnv";
-import { exampleConfig, ROOT, runExample, TEST_SECRETS } from "./support/fixtures";
+import { configProblems, exampleConfig, ROOT, runExample, TEST_SECRETS } from "./support/fixtures";
 
 const K = (name: string) => `sentinel-fleet:${name}`;
 
@@ -28,13 +28,7 @@ function parse(overrides: Record<string, unknown> = {}, secretKeys?: string[]): 
 }
 
 function problems(overrides: Record<string, unknown>, secretKeys?: string[]): string[] {
-  try {
-    parse(overrides, secretKeys);
-  } catch (err) {
-    assert.ok(err instanceof FleetConfigError, `expected FleetConfigError, got ${String(err)}`);
-    return err.problems.map((p) => `${p.path}: ${p.message}`);
-  }
-  assert.fail("the configuration was accepted");
+  return configProblems(() => parse(overrides, secretKeys));
 }
 
 const baseEnvs = () => exampleConfig().config[K("environments")] as Record<string, unknown>[];
@@ -626,6 +620,7 @@ describe("stack configuration: the keys for rollouts, pods, TLS, waves and shard
       ]);
       assert.deepEqual(bad({ credentialRotation: 1.5, tls: { mode: "required", caFile: "ca.pem" } }), [
         'sentinel-fleet:database.tls.caFile: a CA bundle verifies the server: it needs tls.mode verify-ca or verify-identity, got "required"',
+        'sentinel-fleet:database.tls.caFile: "ca.pem" does not exist',
         "sentinel-fleet:database.credentialRotation: must be a non-negative integer, got 1.5",
       ]);
     });
@@ -638,6 +633,7 @@ describe("stack configuration: the keys for rollouts, pods, TLS, waves and shard
           withSecret("databaseCaCert"),
         ),
         [
+          'sentinel-fleet:database.tls.caFile: "ca.pem" does not exist',
           "sentinel-fleet:databaseCaCert: is set and so is sentinel-fleet:database.tls.caFile: give the CA bundle one way",
         ],
       );

@@ -337,16 +337,16 @@ describe("GitHub Actions workflows", () => {
   });
 
   it("tells end-to-end stacks from deployment stacks by name", () => {
-    for (const s of ["e2e", "e2e-kind", "e2e-2"]) assert.ok(isE2eStack(s), `${s} is an e2e stack`);
+    for (const s of ["e2e", "e2e-kind", "e2e-2", "engine"]) assert.ok(isE2eStack(s), `${s} is a test stack`);
     for (const s of ["dev", "prod", "e2eprod", "prod-e2e", "dev-e2e-x", "E2E"]) {
       assert.ok(!isE2eStack(s), `${s} is a deployment stack`);
     }
     assert.deepEqual(
       stackFiles().filter(isE2eStack),
-      ["e2e"],
-      "the e2e stack is the only end-to-end stack file",
+      ["e2e", "engine"],
+      "the e2e and engine stacks are the only test stack files",
     );
-    assert.ok(!stacks.includes("e2e"));
+    assert.ok(!stacks.includes("e2e") && !stacks.includes("engine"));
   });
 
   describe("triggers", () => {
@@ -714,10 +714,10 @@ describe("GitHub Actions workflows", () => {
     });
 
     it("keeps the end-to-end stacks out of every preview and deploy matrix", () => {
-      const e2eStacks = stackFiles().filter(isE2eStack);
-      assert.ok(e2eStacks.length > 0);
+      const testStacks = stackFiles().filter(isE2eStack);
+      assert.ok(testStacks.length > 0);
       for (const [where, j] of stackJobs()) {
-        for (const s of e2eStacks) {
+        for (const s of testStacks) {
           // A preview of it would dial kind contexts and a MySQL on 127.0.0.1 that only the e2e job has.
           assert.ok(!matrixStacks(j).includes(s), `${where}: ${s} is an end-to-end stack, not a deployment`);
         }

@@ -22,15 +22,9 @@ import {
   type Found,
 } from "./problems";
 import { crossFieldRules } from "./rules";
-import {
-  ALL_KEYS,
-  plainSchema,
-  SECRET_KEYS,
-  type PlainConfig,
-  type RawConfig,
-  type SecretKey,
-} from "./schema";
-import { secretRules } from "./secrets";
+import { ALL_KEYS, plainSchema, SECRET_KEYS, type PlainConfig, type RawConfig } from "./schema";
+import type { ExistingLogin } from "./logins";
+import { secretRules, type StringSecretKey } from "./secrets";
 
 /** Readonly all the way down; secret values stay what they are. */
 type Frozen<T> = T extends SecretValue
@@ -84,13 +78,13 @@ export function parseFleetConfig(raw: RawConfig): FleetConfig {
   const parsed = plainSchema.safeParse(input, { error: fallbackMessage });
   if (!parsed.success) found.push(...fromIssues(parsed.error.issues));
   found.push(...crossFieldRules(input));
-  const { found: secretProblems, secrets } = secretRules(raw, input);
+  const { found: secretProblems, secrets, logins } = secretRules(raw, input);
   found.push(...secretProblems);
 
   if (found.length > 0 || !parsed.success) {
     throw new FleetConfigError(sortedProblems(oneProblemPerMistake(found, input), input));
   }
-  return deepFreeze(build(parsed.data, secrets));
+  return deepFreeze(build(parsed.data, secrets, logins));
 }
 
 let stringKeys: ReadonlySet<string> | undefined;
@@ -142,7 +136,11 @@ function without<T extends object, K extends keyof T>(value: T, keys: readonly K
   ) as Omit<T, K>;
 }
 
-function build(c: PlainConfig, secrets: Record<SecretKey, SecretValue | null>) {
+function build(
+  c: PlainConfig,
+  secrets: Record<StringSecretKey, SecretValue | null>,
+  logins: Record<string, ExistingLogin> | null,
+) {
   const regionNames = c.regions.map((r) => r.name);
   // Subsets keep the order of `regions`: names derive from stable keys, never from list positions.
   const inOrder = (names: readonly string[] | undefined) =>
@@ -188,6 +186,12 @@ function build(c: PlainConfig, secrets: Record<SecretKey, SecretValue | null>) {
       ...settings,
       password: secrets.databasePassword as SecretValue,
       caCert: secrets.databaseCaCert,
+      /** `@pulumi/mysql`'s TLS mode (`tls.mysqlProvider.mode`, else `tls.mode`). */
+      mysqlProviderTlsMode: c.database.tls?.mysqlProvider?.mode ?? settings.tls.mode,
+      /** The pods' DSNs' TLS mode and their logins' `REQUIRE SSL` (`tls.pods.mode`, else `tls.mode`). */
+      podTlsMode: c.database.tls?.pods?.mode ?? settings.tls.mode,
+      /** With `logins: existing`: region name -> its DSNs (every deployed region); otherwise null. */
+      existingLogins: logins,
       primaryAddress,
       replicaAddress,
       ...without(c.database, CONNECTION_KEYS),
