@@ -242,14 +242,14 @@ export function loadStackConfig(file: string): {
   const config = read.values;
   const secretKeys = [...read.secretKeys];
   const placeholders = [...read.secretKeys];
-  // A map of secrets set leaf by leaf (`pulumi config set --secret --path`) is secret as a whole to the engine,
-  // but a leaf written without `secure:` sits in the stack file in plaintext: synth treats that map as plaintext
+  // `databaseLogins`, set leaf by leaf (`pulumi config set --secret --path`), is secret as a whole to the engine,
+  // but a DSN written without `secure:` sits in the stack file in plaintext: synth treats that map as plaintext
   // so the secret rules refuse it.
-  for (const key of read.secretKeys) {
-    if (hasPlaintextLeaf(config[key])) secretKeys.splice(secretKeys.indexOf(key), 1);
+  const logins = `${PROJECT}:databaseLogins`;
+  if (secretKeys.includes(logins) && hasPlaintextLeaf(config[logins])) {
+    secretKeys.splice(secretKeys.indexOf(logins), 1);
   }
   // Existing logins come from the stack's secrets, which synth cannot decrypt: stand in for them.
-  const logins = `${PROJECT}:databaseLogins`;
   if (isExistingLogins(config[`${PROJECT}:database`]) && !(logins in config)) {
     config[logins] = ENCRYPTED;
     secretKeys.push(logins);

@@ -334,7 +334,7 @@ describe("every echoed value is bounded", () => {
         '  - sentinel-fleet:"x\\nsentinel-fleet:image: forged\\u001b[31m": unknown key (known: ' +
           "platform, image, namespace, namespacePodSecurity, pod, probes, nodeClass, ciliumNetworkPolicies, " +
           "retainSentinelRows, prewarm, regions, deployRegions, waves, stackRole, regionBaseStack, shards, shard, " +
-          "environments, database, databasePassword, databaseCaCert, clickhouseUrl, redisUrl, otel, otelHeaders, prewarmToken)",
+          "environments, database, databasePassword, databaseLogins, databaseCaCert, clickhouseUrl, redisUrl, otel, otelHeaders, prewarmToken)",
         '  - "evil\\r\\nns":k: unknown namespace (this project\'s keys are sentinel-fleet:<key>)',
       ]);
     }
