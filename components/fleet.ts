@@ -8,6 +8,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { FleetConfigError, type FleetConfig, type RegionConfig } from "../lib/config";
 import { joinHostPort } from "../lib/dsn";
 import { pulumiMysqlTls } from "../lib/databaseTls";
+import { showValue } from "../lib/redact";
 import { exportable } from "../lib/exportable";
 import { namespaceManifest, podSecurityLabels } from "../lib/kube";
 import { sharedLabels } from "../lib/labels";
@@ -81,28 +82,88 @@ function regionShared(region: RegionConfig, cfg: FleetConfig, logins: RegionData
   };
 }
 
+/** The keys of a region's entry in the base stack's export, and whether each is a secret (never echoed). */
+const REGION_BASE_KEYS = {
+  namespace: false,
+  databasePrimaryDsn: true,
+  databaseReplicaDsn: true,
+} as const satisfies Record<keyof RegionBaseExport, boolean>;
+
+/** What a value read from another stack is, for a message: its type, and a bounded quote unless it is secret. */
+function described(value: unknown, secret: boolean): string {
+  if (value === null) return "null";
+  if (Array.isArray(value)) return "a list";
+  const kind = typeof value === "object" ? "an object" : `a ${typeof value}`;
+  return secret ? kind : `${kind}, ${showValue(value)}`;
+}
+
 /**
- * The shared values of a region as its region base stack exported them. The DSNs stay secret: the engine lists
- * the output in `secretOutputNames` (it holds secrets), so `requireOutput` returns a secret Output, and they are
- * wrapped in `pulumi.secret` again so that nothing here depends on that. A region the base stack does not
- * export, or a base stack on another namespace, fails naming both.
+ * What is wrong with the base stack's `regionBase` export for one region, as strictly as the stack file is read:
+ * the export and the region's entry are objects, every key is there and a non-empty string, and the namespace is
+ * this stack's. Each problem names the base stack, the region and the key; a DSN's value is never echoed.
+ */
+export function regionBaseExportProblems(
+  all: unknown,
+  region: string,
+  baseStack: string,
+  namespace: string,
+): string[] {
+  const where = `the region base stack ${showValue(baseStack)}`;
+  if (typeof all !== "object" || all === null || Array.isArray(all)) {
+    return [`${where} exports ${REGION_BASE_OUTPUT} as ${described(all, false)}, not an object of regions`];
+  }
+  const regions = all as Record<string, unknown>;
+  if (!Object.prototype.hasOwnProperty.call(regions, region)) {
+    const names = Object.keys(regions);
+    const shown = names.slice(0, 20).map((n) => keyName(n));
+    return [
+      `${where} exports no region ${showValue(region)} (it exports: ${shown.join(", ") || "none"}` +
+        `${names.length > shown.length ? `, and ${names.length - shown.length} more` : ""}); deploy the region there first`,
+    ];
+  }
+  const entry = regions[region];
+  const at = `${where}, region ${showValue(region)}`;
+  if (typeof entry !== "object" || entry === null || Array.isArray(entry)) {
+    return [`${at}: ${REGION_BASE_OUTPUT}.${keyName(region)} is ${described(entry, true)}, not an object`];
+  }
+  const values = entry as Record<string, unknown>;
+  const problems: string[] = [];
+  for (const [key, secret] of Object.entries(REGION_BASE_KEYS)) {
+    const value = values[key];
+    if (value === undefined) problems.push(`${at}: ${key} is missing`);
+    else if (typeof value !== "string")
+      problems.push(`${at}: ${key} must be a string, got ${described(value, secret)}`);
+    else if (value.trim() === "") problems.push(`${at}: ${key} is empty`);
+  }
+  const exported = values.namespace;
+  if (typeof exported === "string" && exported.trim() !== "" && exported !== namespace) {
+    problems.push(`${at} runs in namespace ${showValue(exported)}, this stack in ${showValue(namespace)}`);
+  }
+  return problems;
+}
+
+/** A key or region name someone else wrote, as it may appear in a message. */
+function keyName(name: string): string {
+  return /^[A-Za-z0-9_.-]{1,80}$/.test(name) ? name : showValue(name, 80);
+}
+
+/**
+ * The shared values of a region as its region base stack exported them, checked (regionBaseExportProblems)
+ * before anything here uses them. The DSNs stay secret: the engine lists the output in `secretOutputNames` (it
+ * holds secrets), so `requireOutput` returns a secret Output, and they are wrapped in `pulumi.secret` again so
+ * that nothing here depends on that.
  */
 export function regionFromBase(base: pulumi.StackReference, region: string, cfg: FleetConfig): RegionShared {
-  const shared = base.requireOutput(REGION_BASE_OUTPUT).apply((all: Record<string, RegionBaseExport>) => {
-    const exported = all[region];
-    if (exported === undefined) {
+  const baseStack = cfg.regionBaseStack ?? "";
+  const shared = base.requireOutput(REGION_BASE_OUTPUT).apply((all: unknown) => {
+    const problems = regionBaseExportProblems(all, region, baseStack, cfg.namespace);
+    if (problems.length > 0) {
       throw new Error(
-        `sentinel-fleet: the region base stack ${cfg.regionBaseStack} exports no region ${JSON.stringify(region)} ` +
-          `(it exports: ${Object.keys(all).join(", ") || "none"}); deploy the region there first`,
+        `sentinel-fleet: the region base stack's ${REGION_BASE_OUTPUT} export cannot be used:\n` +
+          problems.map((p) => `  - ${p}`).join("\n"),
       );
     }
-    if (exported.namespace !== cfg.namespace) {
-      throw new Error(
-        `sentinel-fleet: the region base stack ${cfg.regionBaseStack} runs region ${region} in namespace ` +
-          `${JSON.stringify(exported.namespace)}, this stack in ${JSON.stringify(cfg.namespace)}`,
-      );
-    }
-    return exported;
+    return (all as Record<string, RegionBaseExport>)[region];
   });
   return {
     namespace: cfg.namespace,
@@ -117,7 +178,7 @@ export function regionFromBase(base: pulumi.StackReference, region: string, cfg:
  * each environment (fleet and environment shard stacks) in its own turn of the event loop. Declaring tens of
  * thousands of resources in one synchronous pass keeps every in-flight registration (request, promises, the
  * stack trace the SDK captures for each) alive at once; yielding between environments lets registrations
- * settle as the program goes (README, "Fleet scale"). Each environment is declared from a setImmediate callback,
+ * settle as the program goes (docs/performance.md, "Fleet scale"). Each environment is declared from a setImmediate callback,
  * not after an `await`: the SDK stores every resource's stack trace in the state, and an awaiting caller adds its
  * whole async chain (the SDK's export serialization, the runner) to every resource of the fleet.
  */
@@ -139,7 +200,7 @@ export function deployFleet(cfg: FleetConfig): Promise<FleetOutputs> {
           username: cfg.database.user,
           password: cfg.database.password.toOutput(),
           // "false" when TLS is off: the SDK's own default, so existing stacks see no provider diff.
-          tls: pulumiMysqlTls(cfg.database.tls.mode),
+          tls: pulumiMysqlTls(cfg.database.mysqlProviderTlsMode),
         })
       : undefined;
   const baseStack =
@@ -217,7 +278,7 @@ export function deployFleet(cfg: FleetConfig): Promise<FleetOutputs> {
         // Secrets are named, not auto-named: rotate them in place (Reloader restarts the pods) instead of a
         // delete-then-create that would leave pods without their Secret for a moment.
         enableSecretMutable: true,
-        // Cutover from the original agent (README): take over the objects it applied, fields it owned included.
+        // Cutover from the original agent (docs/operations.md): take over the objects it applied, fields it owned included.
         // Flipping these later is an in-place update of the provider, not a replacement of its objects.
         ...(region.cutover ? { upsertExistingObjects: true, enablePatchForce: true } : {}),
       }),

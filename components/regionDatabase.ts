@@ -1,5 +1,5 @@
 // A region's sentinel database logins: two MySQL logins used alternately, so rotating a password never changes
-// the password of the login that running pods use (README, "Database logins, rotation and grants").
+// the password of the login that running pods use (docs/operations.md, "Database logins, rotation and grants").
 import * as mysql from "@pulumi/mysql";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
@@ -80,11 +80,11 @@ export function regionDatabaseLogins(
         host: db.sentinelUserHost,
         plaintextPassword: password.result,
         // With TLS on, the login itself refuses plaintext (REQUIRE SSL).
-        tlsOption: sentinelLoginTlsOption(db.tls.mode),
+        tlsOption: sentinelLoginTlsOption(db.podTlsMode),
       },
       // The bridged provider (terraform-provider-mysql v1.9.0) replaces a User when tls_option changes, and a
       // create-first replacement of the same user@host fails ("CREATE USER ... already exists"): delete first.
-      // Turning TLS on is then a moment without the login; do it while the other login is in use (README).
+      // Turning TLS on is then a moment without the login; do it while the other login is in use (docs/operations.md).
       { provider: platformDb, deleteBeforeReplace: true },
     );
     const grant = new mysql.Grant(
@@ -113,7 +113,7 @@ export function regionDatabaseLogins(
       .all([user, password, grant.id])
       .apply(([u, p]) =>
         pulumi.secret(
-          mysqlDsn({ user: u, password: p, address, database: db.database, tls: goDriverTls(db.tls.mode) }),
+          mysqlDsn({ user: u, password: p, address, database: db.database, tls: goDriverTls(db.podTlsMode) }),
         ),
       );
   return { primaryDsn: dsn(db.primaryAddress), replicaDsn: dsn(db.replicaAddress) };

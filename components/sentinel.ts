@@ -75,7 +75,7 @@ export interface SentinelArgs {
   readonly after?: readonly pulumi.Resource[];
   /**
    * The previous rollout wave's Deployments of the same environment: this sentinel's row and Deployment are
-   * created or updated only after they have converged (README, "Region waves"). Default: none (no waves, or
+   * created or updated only after they have converged (docs/operations.md, "Region waves"). Default: none (no waves, or
    * the first wave).
    */
   readonly previousWave?: readonly pulumi.Resource[];
@@ -91,7 +91,7 @@ export interface SentinelArgs {
   readonly retainRecord?: boolean;
   /**
    * Cutover from the original agent: the row takes the identity of the environment's existing row in the
-   * region, read when the record is checked (README, "Cutover from the original agent"). Default: false.
+   * region, read when the record is checked (docs/operations.md, "Cutover from the original agent"). Default: false.
    */
   readonly adoptExisting?: boolean;
   /**

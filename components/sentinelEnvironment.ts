@@ -130,7 +130,7 @@ export class SentinelEnvironment extends pulumi.ComponentResource {
       const inRegion = { parent: this, provider: region.provider, dependsOn: after };
       // One Secret per environment and region holding every key the pods read: one engine step and one state
       // entry instead of four. Named, not auto-named, on a provider with enableSecretMutable, so a rotation
-      // updates it in place (README, "How it is built").
+      // updates it in place (docs/architecture.md, "How it is built").
       const secret = new k8s.core.v1.Secret(
         child("env"),
         {

@@ -5,6 +5,12 @@
 /** The program's own name: the `app.kubernetes.io/managed-by` label value and the config namespace. */
 export const PROJECT = "sentinel-fleet";
 
+/**
+ * Configuration namespaces that are not this project's but are read by someone: the engine (`pulumi:`) and the
+ * providers the program uses. A key under any other namespace is reported (most likely a mistyped project).
+ */
+export const PROVIDER_NAMESPACES = ["pulumi", "kubernetes", "mysql", "random"] as const;
+
 /** Pulumi type tokens. */
 export const TOKENS = {
   environment: "sentinel-fleet:index:SentinelEnvironment",
@@ -190,7 +196,7 @@ export const POD_SECURITY_VERSIONS = {
   audit: "latest",
 } as const;
 
-/** Oldest versions the emitted objects and the program need (README, "Minimum versions"). */
+/** Oldest versions the emitted objects and the program need (docs/operations.md, "Minimum versions"). */
 export const MINIMUM_VERSIONS = {
   /** `lifecycle.preStop.sleep` (PodLifecycleSleepAction) is beta and on by default from 1.30. */
   kubernetes: "1.30",

@@ -2,6 +2,7 @@
 // connections, the `@pulumi/mysql` provider (Go, the go-sql-driver behind terraform-provider-mysql), the
 // sentinel login itself, and the Go MySQL driver in the pods. Pure functions, so the program, the dynamic
 // provider (serialized with it) and the tests share one mapping.
+import type * as Crypto from "crypto";
 
 /** `database.tls.mode`. */
 export type TlsMode = "disabled" | "required" | "verify-ca" | "verify-identity";
@@ -95,4 +96,27 @@ export function sentinelLoginTlsOption(mode: TlsMode): "SSL" | undefined {
 /** Whether a mode checks the server's certificate against a CA (and so can use `caFile`/`databaseCaCert`). */
 export function verifiesCertificate(mode: TlsMode): boolean {
   return mode === "verify-ca" || mode === "verify-identity";
+}
+
+/**
+ * What is wrong with a CA bundle, or null: it must be one or more PEM certificates, each parsing. Node ignores
+ * whatever in a `ca` bundle is not a certificate, so a bundle of garbage would only show later as "self-signed
+ * certificate in certificate chain". The problem names the block, never the text (a secret, or a private key
+ * pasted by mistake). `crypto` is required lazily: the dynamic-provider host loads this module too.
+ */
+export function caBundleProblem(text: string): string | null {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const crypto = require("crypto") as typeof Crypto;
+  const blocks = [...text.matchAll(/-----BEGIN ([A-Z0-9 ]+)-----[\s\S]*?-----END \1-----/g)];
+  if (blocks.length === 0) return "holds no PEM block";
+  for (const [i, b] of blocks.entries()) {
+    const which = `block ${i + 1} of ${blocks.length}`;
+    if (b[1] !== "CERTIFICATE") return `holds a ${b[1]} block (${which})`;
+    try {
+      new crypto.X509Certificate(b[0]);
+    } catch {
+      return `holds a certificate that does not parse (${which})`;
+    }
+  }
+  return null;
 }

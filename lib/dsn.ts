@@ -2,6 +2,7 @@
 // Pure: the components and the tests call these directly.
 import { isIPv6 } from "net";
 import { DSN_PARAMS } from "./constants";
+import { showValue } from "./redact";
 
 /** MySQL's default port: what the Go driver would assume; written out so every DSN is explicit. */
 export const MYSQL_DEFAULT_PORT = 3306;
@@ -17,7 +18,7 @@ export interface HostPort {
  * it is none of these: a DSN built from it would point somewhere else.
  */
 export function splitHostPort(address: string): HostPort {
-  const bad = (why: string) => new Error(`database address ${JSON.stringify(address)} ${why}`);
+  const bad = (why: string) => new Error(`database address ${showValue(address)} ${why}`);
   const bracketed = /^\[([^\]]*)\](?::([0-9]+))?$/.exec(address);
   let host: string;
   let portText: string | undefined;
@@ -74,20 +75,16 @@ export interface DsnParts {
  */
 export function mysqlDsn(parts: DsnParts): string {
   if (!/^[A-Za-z0-9_]+$/.test(parts.user)) {
-    throw new Error(`DSN user ${JSON.stringify(parts.user)} must be letters, digits and '_'`);
+    throw new Error(`DSN user ${showValue(parts.user)} must be letters, digits and '_'`);
   }
   if (!/^[A-Za-z0-9]+$/.test(parts.password)) {
     throw new Error(`DSN password for ${parts.user} must be letters and digits (it is not escaped in a DSN)`);
   }
   if (!/^[A-Za-z0-9_$-]+$/.test(parts.database)) {
-    throw new Error(
-      `DSN database ${JSON.stringify(parts.database)} must be letters, digits, '_', '$' and '-'`,
-    );
+    throw new Error(`DSN database ${showValue(parts.database)} must be letters, digits, '_', '$' and '-'`);
   }
   if (parts.tls !== null && !/^[A-Za-z0-9_.-]+$/.test(parts.tls)) {
-    throw new Error(
-      `DSN tls parameter ${JSON.stringify(parts.tls)} must be letters, digits, '_', '.' and '-'`,
-    );
+    throw new Error(`DSN tls parameter ${showValue(parts.tls)} must be letters, digits, '_', '.' and '-'`);
   }
   const params = parts.tls === null ? DSN_PARAMS : `${DSN_PARAMS}&tls=${parts.tls}`;
   return `${parts.user}:${parts.password}@tcp(${dsnAddress(parts.address)})/${parts.database}?${params}`;

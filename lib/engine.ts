@@ -1,4 +1,4 @@
-// The oldest Pulumi engine this program runs on, checked before anything is declared (README, "Minimum
+// The oldest Pulumi engine this program runs on, checked before anything is declared (docs/operations.md, "Minimum
 // versions"). Two questions, because engines answer differently by age: the resource monitor answers
 // SupportsFeature("resourceHooks") from 3.182.0 on (without hooks the SDK would fail at the first hook naming
 // no version); and the newest need, after-hooks whose failure fails the update (3.238.0: the row-health
@@ -6,6 +6,7 @@
 // from 3.216.0 on (RequirePulumiVersion; older engines do not implement it, and are too old anyway).
 import * as pulumi from "@pulumi/pulumi";
 import { MINIMUM_VERSIONS, PROJECT } from "./constants";
+import { quoteUntrusted } from "./redact";
 
 /* eslint-disable @typescript-eslint/no-require-imports */
 const resproto = require("@pulumi/pulumi/proto/resource_pb") as {
@@ -74,7 +75,7 @@ export async function requireSupportedEngine(
   } catch (err) {
     throw new EngineTooOldError(
       "after-hooks whose failure fails the update (the row-health write-back): " +
-        `the engine says ${JSON.stringify(err instanceof Error ? err.message : String(err))}`,
+        `the engine says ${quoteUntrusted(err instanceof Error ? err.message : String(err))}`,
     );
   }
 }

@@ -132,3 +132,14 @@ export function quoteUntrusted(
   }
   return complete ? `"${out}"` : `"${out}…" (${text.length} characters)`;
 }
+
+/**
+ * Any value as an error may echo it: a string as `quoteUntrusted` quotes it; anything else as its JSON text,
+ * bounded and escaped the same way when it is long or holds characters that must not reach a log as they are.
+ */
+export function showValue(value: unknown, maxChars: number = UNTRUSTED_EXCERPT_CHARS): string {
+  if (typeof value === "string") return quoteUntrusted(value, [], maxChars);
+  const text = (typeof value === "bigint" ? `${value}` : JSON.stringify(value)) ?? String(value);
+  if (text.length <= maxChars && ![...text].some((c) => needsEscape(c.codePointAt(0) as number))) return text;
+  return quoteUntrusted(text, [], maxChars);
+}

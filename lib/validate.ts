@@ -1,5 +1,6 @@
 // Validation rules shared by the stack config parser and the components' own argument checks.
 import * as net from "net";
+import { showValue } from "./redact";
 
 /** Kubernetes label value (apimachinery IsValidLabelValue), at most 63 characters. */
 export const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/;
@@ -41,20 +42,18 @@ export function environmentProblems(args: EnvironmentIdentityArgs): string[] {
   for (const field of ["workspaceId", "projectId", "appId", "environmentId", "slug"] as const) {
     const v = args[field];
     if (typeof v !== "string" || v === "" || !isLabelValue(v)) {
-      problems.push(
-        `${field}: ${JSON.stringify(v)} is not a valid Kubernetes label value (${LABEL_VALUE_RULE})`,
-      );
+      problems.push(`${field}: ${showValue(v)} is not a valid Kubernetes label value (${LABEL_VALUE_RULE})`);
     }
   }
   if (typeof args.platform !== "string" || args.platform === "")
     problems.push("platform: must be a non-empty string");
   if (typeof args.image !== "string" || !isImageRef(args.image)) {
-    problems.push(`image: ${JSON.stringify(args.image)} is not a valid container image reference`);
+    problems.push(`image: ${showValue(args.image)} is not a valid container image reference`);
   }
   const count = (field: "replicas" | "cpuMillicores" | "memoryMib", min: number) => {
     const v = args[field];
     if (v !== undefined && (!Number.isInteger(v) || v < min)) {
-      problems.push(`${field}: must be an integer >= ${min}, got ${JSON.stringify(v)}`);
+      problems.push(`${field}: must be an integer >= ${min}, got ${showValue(v)}`);
     }
   };
   count("replicas", 0);
@@ -63,8 +62,8 @@ export function environmentProblems(args: EnvironmentIdentityArgs): string[] {
   if (args.regions.length === 0) problems.push("regions: must name at least one region");
   const seen = new Set<string>();
   for (const r of args.regions) {
-    if (!isRegionName(r.name)) problems.push(`regions: ${JSON.stringify(r.name)} is not a valid region name`);
-    if (seen.has(r.name)) problems.push(`regions: ${JSON.stringify(r.name)} appears twice`);
+    if (!isRegionName(r.name)) problems.push(`regions: ${showValue(r.name)} is not a valid region name`);
+    if (seen.has(r.name)) problems.push(`regions: ${showValue(r.name)} appears twice`);
     seen.add(r.name);
   }
   return problems;

@@ -6,6 +6,7 @@
 // connection from its process's pool inside each method (providers/connection.ts).
 import * as pulumi from "@pulumi/pulumi";
 import { SIZING } from "../lib/constants";
+import { showValue } from "../lib/redact";
 import {
   DATABASE_CA_CERT_CONFIG_KEY,
   DATABASE_CONFIG_KEY,
@@ -175,7 +176,7 @@ export function checkSentinelRecord(
   const failures: Failure[] = [];
   if (!isRecord(news.spec)) {
     if (!isUnknown(news.spec)) {
-      failures.push({ property: "spec", reason: `spec must be an object, got ${JSON.stringify(news.spec)}` });
+      failures.push({ property: "spec", reason: `spec must be an object, got ${showValue(news.spec)}` });
     }
     const unknown = { sentinelId: UNKNOWN, k8sName: UNKNOWN, k8sAddress: UNKNOWN, row: UNKNOWN };
     return { inputs: { ...news, ...unknown }, failures };
@@ -187,7 +188,7 @@ export function checkSentinelRecord(
     if (typeof v !== "string" || v.trim() === "") {
       failures.push({
         property: `spec.${key}`,
-        reason: `${key} must be a non-empty string, got ${JSON.stringify(v)}`,
+        reason: `${key} must be a non-empty string, got ${showValue(v)}`,
       });
     } else if (MAX_LENGTH[key] !== undefined && v.length > MAX_LENGTH[key]) {
       failures.push({
@@ -199,7 +200,7 @@ export function checkSentinelRecord(
   if (typeof spec.namespace === "string" && !isUnknown(spec.namespace) && !DNS_LABEL.test(spec.namespace)) {
     failures.push({
       property: "spec.namespace",
-      reason: `namespace must be an RFC 1035 label, got ${JSON.stringify(spec.namespace)}`,
+      reason: `namespace must be an RFC 1035 label, got ${showValue(spec.namespace)}`,
     });
   }
   const sized = (key: "replicas" | "cpuMillicores" | "memoryMib", min: number, fallback: number | null) => {
@@ -209,7 +210,7 @@ export function checkSentinelRecord(
     if (typeof v !== "number" || !Number.isInteger(v) || v < min) {
       failures.push({
         property: `spec.${key}`,
-        reason: `${key} must be an integer >= ${min}, got ${JSON.stringify(v)}`,
+        reason: `${key} must be an integer >= ${min}, got ${showValue(v)}`,
       });
       return fallback;
     }
@@ -335,7 +336,7 @@ function requireOwner(props: { spec?: Partial<SentinelSpec> } | undefined, id: s
   const owner = recordedOwner(props);
   if (owner === null) {
     throw new Error(
-      `the state of sentinel ${JSON.stringify(id)} does not record its environment, region, workspace and ` +
+      `the state of sentinel ${showValue(id)} does not record its environment, region, workspace and ` +
         "project, so its row cannot be checked before it is changed; nothing was changed (`pulumi refresh` " +
         "records them)",
     );
@@ -382,7 +383,7 @@ export function diffSentinelRecord(
         `adopted an existing row (id ${olds.sentinelId}, k8s_name ${String(olds.k8sName)}), but its inputs still ` +
         `hold the proposed identity (id ${news.sentinelId}, k8s_name ${String(news.k8sName)}): this change would ` +
         "preview as a rename of its Kubernetes objects. Run `pulumi refresh` once (or pass --refresh) to record " +
-        'the adopted identity, then preview again (README, "Cutover from the original agent").',
+        'the adopted identity, then preview again (docs/operations.md, "Cutover from the original agent").',
     );
   }
   return { changes: replaces.length + updates.length > 0, replaces, deleteBeforeReplace: sameRow };

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The end-to-end test on a real Pulumi engine (README.md, "End-to-end test"): two kind clusters stand in for
+# The end-to-end test on a real Pulumi engine (CONTRIBUTING.md, "End-to-end test"): two kind clusters stand in for
 # two regions, a MySQL 8.0 server for the platform database, a receiver on loopback for the routers' prewarm
 # endpoint; then, on the e2e stack (Pulumi.e2e.yaml): preview, up, preview --expect-no-changes, an image
 # change, a refresh after a row is deleted out of band, destroy. tests/e2e/check.ts asserts after each step.
@@ -83,7 +83,7 @@ check_prerequisites() {
     {
       printf 'e2e.sh: missing prerequisites: %s\n' "${missing[*]}"
       for tool in "${missing[@]}"; do printf '  %-20s %s\n' "$tool" "$(hint "$tool")"; done
-      printf 'Nothing was started. See README.md, "End-to-end test".\n'
+      printf 'Nothing was started. See CONTRIBUTING.md, "End-to-end test".\n'
     } >&2
     exit "$EXIT_MISSING"
   fi

@@ -1,37 +1,46 @@
 // npm run synth: evaluates a stack file offline and writes what `pulumi up` would apply (synth/index.ts).
-// Exit codes: 0 evaluated, no mandatory policy violation; 1 invalid configuration, stack file or program
-// failure; 2 usage; 3 mandatory policy violations. No user error prints a stack trace.
+// Exit codes are in USAGE. No user error prints a stack trace.
 import { parseArgs } from "util";
 import { FleetConfigError } from "../lib/config";
-import { StackFileError, stackFile, SynthUsageError, synthStack } from "../synth";
+import { OutputFolderError, StackFileError, stackFile, SynthUsageError, synthStack } from "../synth";
+import { hasChanges, renderDiff } from "../synth/review";
 
-export const USAGE = `Usage: npm run synth -- [--stack <name>] [--file <path>] [--out <dir>]
+export const USAGE = `Usage: npm run synth -- [--stack <name>] [--file <path>] [--out <dir>] [--diff <dir>] [--json] [--verbose]
 
 Evaluates a stack's configuration as \`pulumi up\` would apply it, under Pulumi's mock runtime: no cluster,
-database, credentials or Pulumi CLI. Writes every Kubernetes object to <out>/<stack>/<region>/ and the planned
-sentinels rows to <out>/<stack>/sentinels.json, prints a table of the sentinels and runs the policy pack.
+database, credentials or Pulumi CLI. Writes every Kubernetes object to <out>/<stack>/<region>/ (an
+environment's under <environment id>/), the planned sentinels rows to sentinels.json, the logins, grants,
+passwords and connections to resources.json (secrets redacted), runs the policy pack and prints a summary.
+Synth replaces <out>/<stack> only when it wrote it (its .synth-output marker) or when it is empty.
 
 Options:
   --stack <name>  the stack: reads Pulumi.<name>.yaml beside Pulumi.yaml (default: dev)
   --file <path>   read this stack file instead; --stack still names the output folder
   --out <dir>     the output root (default: out)
+  --diff <dir>    compare with an earlier output folder (<out>/<stack>): objects added, changed, removed
+  --json          print the summary (and the diff) as JSON on stdout
+  --verbose       list every sentinel in the summary
   --trace         print the stack trace of an unexpected failure
   -h, --help      print this text
 
 Exit codes:
-  0  evaluated, no mandatory policy violation (advisories are listed)
+  0  evaluated, no mandatory policy violation (advisories are listed); with --diff: and no changes
   1  the configuration is invalid (every problem is listed), the stack file is not valid YAML, or the
      program failed on it
-  2  usage: an unknown or repeated option, a stray argument, a stack or stack file that does not exist
+  2  usage: an unknown or repeated option, a stray argument, a stack or stack file that does not exist, an
+     output folder synth did not write
   3  mandatory policy violations (listed; the objects are still written for review)
+  4  with --diff: evaluated, no mandatory policy violation, and there are changes
 
 Examples:
   npm run synth
-  npm run synth -- --stack prod-us-east-1
-  npm run synth -- --stack staging --file ../fleet/Pulumi.staging.yaml --out /tmp/synth
+  npm run synth -- --stack e2e --verbose
+  npm run synth -- --stack dev --json
+  npm run synth -- --stack production --file examples/production/Pulumi.production.yaml --out /tmp/synth
+  npm run synth -- --stack dev --out /tmp/synth-head --diff out/dev
 `;
 
-export const EXIT = { ok: 0, config: 1, usage: 2, policy: 3 } as const;
+export const EXIT = { ok: 0, config: 1, usage: 2, policy: 3, changes: 4 } as const;
 
 /** Where the command writes: stdout for results, stderr for progress and errors (lines). */
 export interface SynthIo {
@@ -48,11 +57,19 @@ const processIo: SynthIo = {
 export async function main(argv: string[], io: SynthIo = processIo): Promise<number> {
   const err = io.err;
   const usageError = (message: string): number => {
-    err(`synth: ${message}\n`);
-    err(USAGE);
+    err(`synth: ${message} (see npm run synth -- --help)`);
     return EXIT.usage;
   };
-  let values: { stack?: string; file?: string; out?: string; trace?: boolean; help?: boolean };
+  let values: {
+    stack?: string;
+    file?: string;
+    out?: string;
+    diff?: string;
+    json?: boolean;
+    verbose?: boolean;
+    trace?: boolean;
+    help?: boolean;
+  };
   try {
     let tokens: { kind: string; rawName?: string; name?: string }[];
     ({ values, tokens } = parseArgs({
@@ -64,6 +81,9 @@ export async function main(argv: string[], io: SynthIo = processIo): Promise<num
         stack: { type: "string", default: "dev" },
         file: { type: "string" },
         out: { type: "string" },
+        diff: { type: "string" },
+        json: { type: "boolean", default: false },
+        verbose: { type: "boolean", default: false },
         trace: { type: "boolean", default: false },
         help: { type: "boolean", short: "h", default: false },
       },
@@ -82,7 +102,7 @@ export async function main(argv: string[], io: SynthIo = processIo): Promise<num
     io.out(USAGE);
     return EXIT.ok;
   }
-  for (const name of ["file", "out"] as const) {
+  for (const name of ["file", "out", "diff"] as const) {
     if (values[name] === "") return usageError(`Option '--${name}' needs a path, got an empty one`);
   }
   const stack = values.stack ?? "dev";
@@ -97,25 +117,38 @@ export async function main(argv: string[], io: SynthIo = processIo): Promise<num
   const started = Date.now();
   err(`synth: evaluating stack ${stack} under Pulumi's mock runtime (no cluster, database or credentials)`);
   try {
-    const result = await synthStack({ stack, file: values.file, outDir: values.out, log: err });
-    io.out(result.summary);
-    const byPolicy = new Map<string, string[]>();
-    for (const a of result.advisories) byPolicy.set(a.policy, [...(byPolicy.get(a.policy) ?? []), a.message]);
-    for (const [policy, messages] of byPolicy) {
-      io.out(`advisory ${policy} (${messages.length} object(s)), e.g. ${messages[0]}`);
+    const result = await synthStack({
+      stack,
+      file: values.file,
+      outDir: values.out,
+      previous: values.diff,
+      verbose: values.verbose,
+      log: err,
+    });
+    const changed = result.diff !== null && hasChanges(result.diff);
+    if (values.json === true) {
+      io.out(JSON.stringify({ ...result.review, outDir: result.outDir, diff: result.diff }, null, 2));
+    } else {
+      io.out(result.summary);
+      const byPolicy = new Map<string, string[]>();
+      for (const a of result.advisories)
+        byPolicy.set(a.policy, [...(byPolicy.get(a.policy) ?? []), a.message]);
+      for (const [policy, messages] of byPolicy) {
+        io.out(`advisory ${policy} (${messages.length} object(s)), e.g. ${messages[0]}`);
+      }
+      for (const note of result.notes) io.out(`  why: ${note}`);
+      if (result.violations.length > 0) {
+        io.out(`\n${result.violations.length} mandatory policy violation(s):`);
+        for (const v of result.violations) io.out(`  - ${v.policy}: ${v.message}`);
+      }
+      if (result.diff !== null) io.out(`\n${renderDiff(result.diff, values.diff as string)}`);
+      io.out(`\nwrote ${result.files.length} objects, sentinels.json and resources.json to ${result.outDir}`);
     }
-    for (const note of result.notes) io.out(`  why: ${note}`);
-    if (result.violations.length > 0) {
-      io.out(`\n${result.violations.length} mandatory policy violation(s):`);
-      for (const v of result.violations) io.out(`  - ${v.policy}: ${v.message}`);
-    }
-    io.out(
-      `\n${result.resources} resources evaluated in ${((Date.now() - started) / 1000).toFixed(1)} s; ` +
-        `wrote ${result.files.length} objects and sentinels.json to ${result.outDir}`,
-    );
-    return result.violations.length > 0 ? EXIT.policy : EXIT.ok;
+    err(`synth: ${result.resources} resources evaluated in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    if (result.violations.length > 0) return EXIT.policy;
+    return changed ? EXIT.changes : EXIT.ok;
   } catch (e) {
-    if (e instanceof SynthUsageError) return usageError(e.message);
+    if (e instanceof SynthUsageError || e instanceof OutputFolderError) return usageError(e.message);
     if (e instanceof FleetConfigError) err(e.message);
     else if (e instanceof StackFileError) err(`synth: ${e.message}`);
     else {

@@ -525,8 +525,19 @@ export async function runProgram(options: RunOptions): Promise<ProgramRun> {
   pulumi.runtime.setAllConfig(config, [...(options.secretKeys ?? [])]);
   await pulumi.runtime.setMocks(mocksFor(run), "sentinel-fleet", options.stack ?? "dev", options.preview);
 
-  const onRejection = (err: unknown) => run.errors.push(err);
+  // A rejection the SDK handles later (it attaches its handlers asynchronously) was not unhandled after all:
+  // forget it then, which also keeps Node from warning that it was handled late.
+  const rejected = new Map<Promise<unknown>, unknown>();
+  const onRejection = (err: unknown, promise: Promise<unknown>) => {
+    rejected.set(promise, err);
+    run.errors.push(err);
+  };
+  const onHandled = (promise: Promise<unknown>) => {
+    const i = run.errors.indexOf(rejected.get(promise));
+    if (rejected.delete(promise) && i >= 0) run.errors.splice(i, 1);
+  };
   process.on("unhandledRejection", onRejection);
+  process.on("rejectionHandled", onHandled);
   const restoreConsole = captureConsole(logs);
   active = run;
   const program = require.resolve(options.program ?? DEFAULT_PROGRAM);
@@ -549,6 +560,7 @@ export async function runProgram(options: RunOptions): Promise<ProgramRun> {
     active = null;
     restoreConsole();
     process.removeListener("unhandledRejection", onRejection);
+    process.removeListener("rejectionHandled", onHandled);
   }
 }
 

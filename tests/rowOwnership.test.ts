@@ -391,11 +391,12 @@ describe("rows that are no longer the resource's", function () {
         const before = await rowsByPk();
         const [field, value] = Object.entries(ids)[0];
         const label = field === "workspaceId" ? "workspace" : "project";
+        // One at a time: started together, the second could reject while the first is awaited, unhandled.
         for (const attempt of [
-          host.check({ olds: {}, news: cutover }),
-          host.check({ olds: {}, news: newsFor() }).then((c) => host.create({ properties: c.inputs })),
+          () => host.check({ olds: {}, news: cutover }),
+          () => host.check({ olds: {}, news: newsFor() }).then((c) => host.create({ properties: c.inputs })),
         ]) {
-          const message = await refusal(attempt);
+          const message = await refusal(attempt());
           assert.ok(message?.includes(`${label} ${JSON.stringify(value)}`), String(message));
           assert.match(message ?? "", new RegExp(`they differ in ${label}, compared byte for byte`));
         }

@@ -3,6 +3,7 @@
 // StackReference from the base stack's exports of its own run, as the engine's built-in provider does).
 import { strict as assert } from "assert";
 import * as path from "path";
+import { regionBaseExportProblems } from "../components/fleet";
 import { loginResourceName } from "../components/regionDatabase";
 import { stackEnvironments } from "../lib/names";
 import { parseFleetConfig } from "../lib/config";
@@ -206,9 +207,88 @@ describe("environment shards within a region", () => {
         stack: "sentinels-a",
         stackReferences: { [BASE]: usOnly.exports },
       }),
-      /region base stack acme\/sentinel-fleet\/sentinels-base exports no region "eu-central-1" \(it exports: us-east-1\)/,
+      /region base stack "acme\/sentinel-fleet\/sentinels-base" exports no region "eu-central-1" \(it exports: us-east-1\)/,
     );
     await assert.rejects(runExample(true, shardKeys("a"), { stack: "sentinels-a" }), /unknown stack/);
+  });
+
+  it("refuses an export without a DSN, or with an empty or non-string one, naming the stack, the region and the key", async () => {
+    const exported = base.exports.regionBase as Record<string, Record<string, unknown>>;
+    const broken = {
+      ...base.exports,
+      regionBase: {
+        ...exported,
+        "eu-central-1": {
+          ...exported["eu-central-1"],
+          databasePrimaryDsn: undefined,
+          databaseReplicaDsn: "",
+        },
+      },
+    };
+    await assert.rejects(
+      runExample(false, shardKeys("a"), { stack: "sentinels-a", stackReferences: { [BASE]: broken } }),
+      (e: Error) => {
+        assert.match(
+          e.message,
+          /the region base stack "acme\/sentinel-fleet\/sentinels-base", region "eu-central-1": databasePrimaryDsn is missing\n.*region "eu-central-1": databaseReplicaDsn is empty/,
+        );
+        return true;
+      },
+    );
+  });
+});
+
+describe("what a shard reads from its region base stack (regionBaseExportProblems)", () => {
+  const stack = "acme/sentinel-fleet/base";
+  const good = {
+    namespace: "sentinel",
+    databasePrimaryDsn: "u:p@tcp(a)/d",
+    databaseReplicaDsn: "u:p@tcp(b)/d",
+  };
+  const check = (entry: unknown) =>
+    regionBaseExportProblems({ "us-east-1": entry }, "us-east-1", stack, "sentinel");
+  const at = `the region base stack "${stack}", region "us-east-1"`;
+
+  it("accepts a complete export", () => {
+    assert.deepEqual(check(good), []);
+  });
+
+  it("names each missing, empty, null or non-string value, never echoing a DSN", () => {
+    assert.deepEqual(
+      check({ namespace: null, databasePrimaryDsn: 42, databaseReplicaDsn: { secret: "s3cr3t-LEAK" } }),
+      [
+        `${at}: namespace must be a string, got null`,
+        `${at}: databasePrimaryDsn must be a string, got a number`,
+        `${at}: databaseReplicaDsn must be a string, got an object`,
+      ],
+    );
+    assert.deepEqual(check({ namespace: " ", databaseReplicaDsn: "" }), [
+      `${at}: namespace is empty`,
+      `${at}: databasePrimaryDsn is missing`,
+      `${at}: databaseReplicaDsn is empty`,
+    ]);
+    assert.deepEqual(check({ ...good, databasePrimaryDsn: null }), [
+      `${at}: databasePrimaryDsn must be a string, got null`,
+    ]);
+  });
+
+  it("names a region entry or an export that is not an object, and a namespace of another stack, bounded", () => {
+    assert.deepEqual(check(null), [`${at}: regionBase.us-east-1 is null, not an object`]);
+    assert.deepEqual(check("dsn-LEAK"), [`${at}: regionBase.us-east-1 is a string, not an object`]);
+    assert.deepEqual(regionBaseExportProblems(null, "us-east-1", stack, "sentinel"), [
+      `the region base stack "${stack}" exports regionBase as null, not an object of regions`,
+    ]);
+    const [problem] = check({ ...good, namespace: `x\n${"y".repeat(100_000)}` });
+    assert.match(problem, /runs in namespace "x\\nyyy+…" \(100002 characters\), this stack in "sentinel"$/);
+    assert.ok(problem.length < 500);
+  });
+
+  it("lists a bounded number of the regions the base exports, escaped", () => {
+    const many = Object.fromEntries(Array.from({ length: 50 }, (_, i) => [`r${i}`, good]));
+    const [problem] = regionBaseExportProblems({ ...many, "a\nb": good }, "us-east-1", stack, "sentinel");
+    assert.match(problem, /exports no region "us-east-1" \(it exports: r0, r1, .*r19, and 31 more\)/);
+    const [escaped] = regionBaseExportProblems({ "a\nb": good }, "us-east-1", stack, "sentinel");
+    assert.match(escaped, /it exports: "a\\nb"\)/);
   });
 });
 

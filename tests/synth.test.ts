@@ -14,7 +14,8 @@ import { syntheticConfig } from "./harness/syntheticFleet";
 import { programNodeArgs } from "../synth/pulumiProject";
 import { synthStack, type SynthResult } from "../synth";
 import { main as synthCli } from "../scripts/synth";
-import { ROOT, readStackFile } from "./support/fixtures";
+import { ROOT, readStackFile, synthFolderEntries } from "./support/fixtures";
+import { outputFiles } from "../synth/output";
 
 function tempDir(): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), "sentinel-fleet-synth-"));
@@ -69,20 +70,31 @@ describe("synth", function () {
     before(async () => {
       out = tempDir();
       dirs.push(out);
-      result = await synthStack({ stack: "dev", outDir: out });
+      result = await synthStack({ stack: "dev", outDir: out, verbose: true });
     });
 
-    it("writes every Kubernetes object as parseable YAML under its region", () => {
+    it("writes every Kubernetes object as parseable YAML under its region and environment", () => {
       assert.equal(result.outDir, path.join(out, "dev"));
-      assert.deepEqual(fs.readdirSync(result.outDir).sort(), ["eu-central-1", "sentinels.json", "us-east-1"]);
+      assert.deepEqual(
+        fs.readdirSync(result.outDir).sort(),
+        synthFolderEntries(["us-east-1", "eu-central-1"]),
+      );
       const files = ["us-east-1", "eu-central-1"].flatMap((region) =>
-        fs.readdirSync(path.join(result.outDir, region)).map((f) => path.join(result.outDir, region, f)),
+        outputFiles(path.join(result.outDir, region)).map((f) => path.join(result.outDir, region, f)),
       );
       assert.equal(files.length, 32);
       assert.deepEqual(files.sort(), [...result.files].sort());
       for (const file of files) {
         const object = YAML.parse(fs.readFileSync(file, "utf8"));
         assert.equal(path.basename(file), `${object.kind.toLowerCase()}-${object.metadata.name}.yaml`);
+        // An environment's objects in a folder named by its id; the region's namespace directly in the region's.
+        const [region, ...rest] = path.relative(result.outDir, file).split(path.sep);
+        assert.ok(["us-east-1", "eu-central-1"].includes(region), file);
+        assert.deepEqual(
+          rest.slice(0, -1),
+          object.kind === "Namespace" ? [] : [object.metadata.labels["unkey.com/environment.id"]],
+          file,
+        );
         assert.ok(typeof object.apiVersion === "string");
       }
       assert.deepEqual(result.counts, {
@@ -94,8 +106,9 @@ describe("synth", function () {
         PodDisruptionBudget: 5,
       });
       assert.equal(
-        fs.readdirSync(path.join(result.outDir, "us-east-1")).filter((f) => f.startsWith("deployment-"))
-          .length,
+        outputFiles(path.join(result.outDir, "us-east-1")).filter((f) =>
+          path.basename(f).startsWith("deployment-"),
+        ).length,
         3,
       );
     });
@@ -184,13 +197,13 @@ describe("synth", function () {
     it("summarises environment by region and passes the mandatory policies", () => {
       assert.match(
         result.summary,
-        /^environment\s+region\s+sentinel\s+replicas\s+image\s+cpu\/memory\s+rollout timeout\s+after$/m,
+        /^\s+environment\s+region\s+sentinel\s+replicas\s+image\s+cpu\/memory\s+rollout timeout\s+after$/m,
       );
       // The rollout timeout covers the longer termination (lib/kube.ts); no waves: nothing waits.
       assert.match(
         result.summary,
         new RegExp(
-          "^env_billing_staging\\s+eu-central-1\\s+[a-z0-9]{12}\\s+1\\s+ghcr\\.io/unkeyed/unkey:v2\\.0\\.31\\s+" +
+          "^\\s+env_billing_staging\\s+eu-central-1\\s+[a-z0-9]{12}\\s+1\\s+ghcr\\.io/unkeyed/unkey:v2\\.0\\.31\\s+" +
             `500m/512Mi\\s+${rolloutTimeoutSeconds(1)}s\\s+-$`,
           "m",
         ),
@@ -226,10 +239,13 @@ describe("synth", function () {
     assert.match(r.stderr, /^synth: evaluating stack dev under Pulumi's mock runtime/);
     assert.match(r.stdout, /^5 sentinels; 32 Kubernetes objects: /m);
     const written = ["us-east-1", "eu-central-1"].flatMap((region) =>
-      fs.readdirSync(path.join(dir, "dev", region)),
+      outputFiles(path.join(dir, "dev", region)),
     );
     assert.equal(written.length, 32);
-    assert.match(r.stdout, new RegExp(`wrote 32 objects and sentinels.json to ${escape(dir)}/dev$`, "m"));
+    assert.match(
+      r.stdout,
+      new RegExp(`wrote 32 objects, sentinels.json and resources.json to ${escape(dir)}/dev$`, "m"),
+    );
     assert.match(
       r.stdout,
       /^ {2}why: sentinel-probe-paths-distinct: the probes use \/_unkey\/internal\/health/m,
@@ -244,17 +260,20 @@ describe("synth", function () {
       "sentinel-fleet:waves": [["us-east-1"], ["eu-central-1"]],
       "sentinel-fleet:pod": { preStopSeconds: 20, drainSeconds: 60 },
     });
-    const r = await cli(["--stack", "test", "--file", file, "--out", dir]);
+    const r = await cli(["--stack", "test", "--file", file, "--out", dir, "--verbose"]);
     assert.equal(r.status, 0, r.stderr);
     const timeout = (replicas: number) => `${rolloutTimeoutSeconds(replicas, 80)}s`;
-    assert.match(r.stdout, new RegExp(`^env_storefront_prod\\s+us-east-1\\s.*\\s${timeout(3)}\\s+-$`, "m"));
     assert.match(
       r.stdout,
-      new RegExp(`^env_storefront_prod\\s+eu-central-1\\s.*\\s${timeout(3)}\\s+us-east-1$`, "m"),
+      new RegExp(`^\\s+env_storefront_prod\\s+us-east-1\\s.*\\s${timeout(3)}\\s+-$`, "m"),
     );
     assert.match(
       r.stdout,
-      new RegExp(`^env_billing_staging\\s+eu-central-1\\s.*\\s${timeout(1)}\\s+us-east-1$`, "m"),
+      new RegExp(`^\\s+env_storefront_prod\\s+eu-central-1\\s.*\\s${timeout(3)}\\s+us-east-1$`, "m"),
+    );
+    assert.match(
+      r.stdout,
+      new RegExp(`^\\s+env_billing_staging\\s+eu-central-1\\s.*\\s${timeout(1)}\\s+us-east-1$`, "m"),
     );
   });
 
@@ -269,7 +288,10 @@ describe("synth", function () {
     assert.equal(r.status, 3, r.stderr);
     assert.match(r.stdout, /5 mandatory policy violation\(s\):/);
     assert.match(r.stdout, /sentinel-images-pinned: .*ghcr\.io\/unkeyed\/unkey:latest/);
-    assert.match(r.stdout, new RegExp(`wrote 32 objects and sentinels.json to ${escape(dir)}/test`));
+    assert.match(
+      r.stdout,
+      new RegExp(`wrote 32 objects, sentinels.json and resources.json to ${escape(dir)}/test`),
+    );
   });
 
   it("fails with exit code 1 and the configuration errors when the config is invalid", () => {
@@ -289,20 +311,29 @@ describe("synth", function () {
       assert.equal(r.status, 0, r.stderr);
       assert.match(
         r.stdout,
-        /^Usage: npm run synth -- \[--stack <name>\] \[--file <path>\] \[--out <dir>\]$/m,
+        /^Usage: npm run synth -- \[--stack <name>\] \[--file <path>\] \[--out <dir>\] \[--diff <dir>\] \[--json\] \[--verbose\]$/m,
       );
-      for (const option of ["--stack <name>", "--file <path>", "--out <dir>", "--trace", "-h, --help"]) {
+      for (const option of [
+        "--stack <name>",
+        "--file <path>",
+        "--out <dir>",
+        "--diff <dir>",
+        "--json",
+        "--verbose",
+        "--trace",
+        "-h, --help",
+      ]) {
         assert.ok(r.stdout.includes(`  ${option}`), option);
       }
       assert.match(
         r.stdout,
-        /^Exit codes:\n {2}0 +evaluated.*\n {2}1 +[\s\S]*\n {2}2 +usage.*\n {2}3 +mandatory policy violations/m,
+        /^Exit codes:\n {2}0 +evaluated.*\n {2}1 +[\s\S]*\n {2}2 +usage[\s\S]*\n {2}3 +mandatory policy violations.*\n {2}4 +with --diff: .*there are changes$/m,
       );
       assert.match(r.stdout, /^Examples:\n {2}npm run synth\n/m);
     }
   });
 
-  it("prints the usage and exits 2 on an unknown option, a stray argument or a missing option value", async () => {
+  it("prints one line pointing to --help and exits 2 on an unknown option, a stray argument or a missing option value", async () => {
     for (const [args, message] of [
       [["--stak", "dev"], /Unknown option '--stak'/],
       [["dev"], /Unexpected argument 'dev'/],
@@ -314,7 +345,7 @@ describe("synth", function () {
       const r = await cli([...args]);
       assert.equal(r.status, 2, `${args.join(" ")}: ${r.stderr}`);
       assert.match(r.stderr, message);
-      assert.match(r.stderr, /^Usage: npm run synth/m);
+      assert.match(r.stderr, /^synth: .* \(see npm run synth -- --help\)\n$/);
       assertNoStackTrace(r.stderr);
       assert.equal(r.stdout, "");
     }

@@ -3,6 +3,9 @@
 import { strict as assert } from "assert";
 import * as fs from "fs";
 import * as path from "path";
+import * as os from "os";
+import { spawnSync } from "child_process";
+import { deploymentMatrix, isTestOnlyStack, stackFiles } from "../scripts/stacks";
 import { parse } from "yaml";
 
 const ROOT = path.join(__dirname, "..");
@@ -12,7 +15,7 @@ const DEPLOY_FILE = "deploy.yml";
 const E2E_FILE = "e2e.yml";
 const E2E_SCRIPT = path.join(ROOT, "scripts", "e2e.sh");
 
-/** The runs-on of the jobs that run pulumi against the private clusters and database (README, CI section). */
+/** The runs-on of the jobs that run pulumi against the private clusters and database (docs/ci.md). */
 const CONFIGURABLE_RUNNER = `\${{ fromJSON(vars.SENTINEL_FLEET_RUNNER || '"ubuntu-latest"') }}`;
 
 const PULUMI_ACTION = "pulumi/actions";
@@ -105,28 +108,18 @@ function loadWorkflow(file: string): Workflow {
 }
 
 /**
- * Test stacks are no deployment target, so no preview or deploy matrix lists them: the end-to-end stacks (`e2e`,
- * `e2e-<name>`) run in throwaway kind clusters from .github/workflows/e2e.yml, and `engine` is the engine test
- * tier's (`npm run test:engine`).
+ * Test-only stacks (`e2e`, `engine`, `<tier>-<name>`) run in throwaway clusters and engines of their own tier;
+ * they are no deployment target, so no preview or deploy matrix lists them.
  */
-function isTestStack(stack: string): boolean {
-  return stack === "e2e" || stack.startsWith("e2e-") || stack === "engine";
-}
+const isE2eStack = isTestOnlyStack;
 
-/** The stacks the preview and deploy matrices must list: every stack file but the end-to-end ones. */
+/** The stacks the preview and deploy matrices must list: every stack file but the test-only ones. */
 function deployStacks(): string[] {
-  return stackFiles().filter((s) => !isTestStack(s));
+  return stackFiles().filter((s) => !isE2eStack(s));
 }
 
-/** The stacks this repository defines: Pulumi.<stack>.yaml in the root, Pulumi.yaml excluded. */
-function stackFiles(): string[] {
-  return fs
-    .readdirSync(ROOT)
-    .map((f) => /^Pulumi\.(.+)\.ya?ml$/.exec(f)?.[1])
-    // The engine tier writes (and removes) git-ignored stack files of its own while it runs (engine/test/tier.ts).
-    .filter((s): s is string => s !== undefined && !s.startsWith("engine-t-"))
-    .sort();
-}
+/** The matrix the pull-request workflow's `stacks` job computes from the stack files. */
+const STACKS_MATRIX = "${{ fromJSON(needs.stacks.outputs.matrix) }}";
 
 function projectName(): string {
   const project = parse(fs.readFileSync(path.join(ROOT, "Pulumi.yaml"), "utf8")) as { name: string };
@@ -171,8 +164,12 @@ function runIndex(j: Job, re: RegExp): number {
 
 /** The stacks of a job's matrix: `matrix.stack` as a list, or the `stack` of each `matrix.include` entry. */
 function matrixEntries(j: Job): Record<string, unknown>[] {
-  const matrix = j.strategy?.matrix;
+  const matrix = j.strategy?.matrix as Record<string, unknown> | string | undefined;
   assert.ok(matrix, "the job has no strategy.matrix");
+  // Computed by the stacks job: what scripts/stacks.ts prints for the stack files.
+  if (matrix === STACKS_MATRIX) return deploymentMatrix().include;
+  assert.equal(typeof matrix, "object", `a matrix is a mapping or ${STACKS_MATRIX}`);
+  if (typeof matrix !== "object") return [];
   if (Array.isArray(matrix.stack)) {
     assert.equal(matrix.include, undefined, "matrix.stack and matrix.include together: say each stack once");
     return (matrix.stack as unknown[]).map((stack) => ({ stack }));
@@ -340,12 +337,12 @@ describe("GitHub Actions workflows", () => {
   });
 
   it("tells end-to-end stacks from deployment stacks by name", () => {
-    for (const s of ["e2e", "e2e-kind", "e2e-2", "engine"]) assert.ok(isTestStack(s), `${s} is a test stack`);
+    for (const s of ["e2e", "e2e-kind", "e2e-2", "engine"]) assert.ok(isE2eStack(s), `${s} is a test stack`);
     for (const s of ["dev", "prod", "e2eprod", "prod-e2e", "dev-e2e-x", "E2E"]) {
-      assert.ok(!isTestStack(s), `${s} is a deployment stack`);
+      assert.ok(!isE2eStack(s), `${s} is a deployment stack`);
     }
     assert.deepEqual(
-      stackFiles().filter(isTestStack),
+      stackFiles().filter(isE2eStack),
       ["e2e", "engine"],
       "the e2e and engine stacks are the only test stack files",
     );
@@ -399,7 +396,7 @@ describe("GitHub Actions workflows", () => {
     it("synthesises every stack offline for every PR, forks included", () => {
       assert.equal(synth().if, undefined, "synth needs no secrets: it must not be skipped for forks");
       const install = runIndex(synth(), /^npm ci$/);
-      const run = runIndex(synth(), /^npm run synth -- --stack\b/);
+      const run = runIndex(synth(), /^npm run (--silent )?synth -- --stack\b/);
       assert.ok(
         install >= 0 && run > install,
         "synth must `npm ci`, then `npm run synth -- --stack <stack>`",
@@ -414,7 +411,91 @@ describe("GitHub Actions workflows", () => {
     });
 
     it("previews only after the tests and the synth passed", () => {
-      assert.deepEqual(needs(preview()).sort(), ["synth", "test"]);
+      assert.deepEqual(needs(preview()).sort(), ["stacks", "synth", "test"]);
+    });
+
+    it("builds the synth and preview matrices from the stack files, test-only stacks left out", () => {
+      const list = job(pr, "stacks");
+      assert.equal(list.if, undefined);
+      const step = steps(list).find((s) => s.id === "list");
+      assert.ok(step, "the stacks job has no step with id list");
+      assert.match(
+        step.run ?? "",
+        /^echo "matrix=\$\(npx ts-node --transpile-only scripts\/stacks\.ts\)" >> "\$GITHUB_OUTPUT"$/,
+      );
+      assert.deepEqual((list as { outputs?: unknown }).outputs, {
+        matrix: "${{ steps.list.outputs.matrix }}",
+      });
+      for (const j of [synth(), preview()]) {
+        assert.equal(j.strategy?.matrix, STACKS_MATRIX);
+        assert.ok(needs(j).includes("stacks"));
+      }
+      // What the step prints: the deployment stacks, each with its kubeconfig secret.
+      const printed = spawnSync(
+        process.execPath,
+        ["-r", "ts-node/register/transpile-only", "scripts/stacks.ts"],
+        {
+          cwd: ROOT,
+          encoding: "utf8",
+        },
+      );
+      assert.equal(printed.status, 0, printed.stderr);
+      assert.deepEqual(JSON.parse(printed.stdout), {
+        include: deployStacks().map((stack) => ({ stack, kubeconfig_secret: kubeconfigSecretFor(stack) })),
+      });
+    });
+
+    it("lists stacks as their files say, leaving out the test tiers' stacks", () => {
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), "sentinel-fleet-stacks-"));
+      try {
+        for (const f of [
+          "Pulumi.yaml",
+          "Pulumi.prod-eu.yaml",
+          "Pulumi.dev.yml",
+          "Pulumi.e2e.yaml",
+          "Pulumi.engine.yaml",
+          "Pulumi.engine-x.yaml",
+          "Pulumi.e2eprod.yaml",
+          "README.md",
+        ])
+          fs.writeFileSync(path.join(dir, f), "");
+        assert.deepEqual(deploymentMatrix(dir).include, [
+          { stack: "dev", kubeconfig_secret: "KUBECONFIG_DEV" },
+          { stack: "e2eprod", kubeconfig_secret: "KUBECONFIG_E2EPROD" },
+          { stack: "prod-eu", kubeconfig_secret: "KUBECONFIG_PROD_EU" },
+        ]);
+      } finally {
+        fs.rmSync(dir, { recursive: true, force: true });
+      }
+    });
+
+    it("writes synth's summary and its diff against the base branch to the job summary, and uploads out/", () => {
+      const all = steps(synth());
+      const base = all.find((s) => s.id === "base");
+      assert.ok(base, "no step evaluates the base branch");
+      const checkoutBase = all.find(
+        (s) =>
+          s.uses?.startsWith("actions/checkout@") &&
+          s.with?.ref === "${{ github.event.pull_request.base.sha }}",
+      );
+      assert.ok(checkoutBase, "the base branch is not checked out");
+      assert.equal(checkoutBase.with?.["persist-credentials"], false);
+      assert.match(base.run ?? "", /npm run --silent synth -- --stack "\$STACK" --out "\$RUNNER_TEMP\/base"/);
+      const run = all.find((s) => s.env?.BASE_OUT !== undefined);
+      assert.ok(run, "no step gets the base branch's output");
+      assert.equal(run.env?.BASE_OUT, "${{ steps.base.outputs.out }}");
+      assert.ok(all.indexOf(run) > all.indexOf(base));
+      const script = run.run ?? "";
+      assert.match(script, /--diff "\$BASE_OUT"/);
+      assert.match(script, />> "\$GITHUB_STEP_SUMMARY"/);
+      // Exit code 4 (changes) passes; any other failure fails the job once the summary is written.
+      assert.match(script, /if \[ "\$code" -ne 0 \] && \[ "\$code" -ne 4 \]; then exit "\$code"; fi$/m);
+      assert.ok(script.indexOf("GITHUB_STEP_SUMMARY") < script.indexOf("exit"));
+      const upload = all.find((s) => s.uses?.startsWith("actions/upload-artifact@"));
+      assert.ok(upload, "out/ is not uploaded");
+      assert.equal(upload.if, "always()");
+      assert.equal(upload.with?.path, "out/");
+      assert.equal(upload.with?.["include-hidden-files"], true);
     });
 
     it("previews each stack with pulumi/actions, commenting on the PR with the summary kept", () => {
@@ -635,7 +716,7 @@ describe("GitHub Actions workflows", () => {
     });
 
     it("keeps the end-to-end stacks out of every preview and deploy matrix", () => {
-      const testStacks = stackFiles().filter(isTestStack);
+      const testStacks = stackFiles().filter(isE2eStack);
       assert.ok(testStacks.length > 0);
       for (const [where, j] of stackJobs()) {
         for (const s of testStacks) {
@@ -656,6 +737,7 @@ describe("GitHub Actions workflows", () => {
       for (const [where, j] of [
         [`${PR_FILE} test`, job(pr, "test")],
         [`${PR_FILE} synth`, job(pr, "synth")],
+        [`${PR_FILE} stacks`, job(pr, "stacks")],
         [`${DEPLOY_FILE} test`, job(deploy, "test")],
       ] as [string, Job][]) {
         assert.equal(j["runs-on"], "ubuntu-latest", `${where}: must stay on a GitHub-hosted runner`);
@@ -757,9 +839,9 @@ describe("GitHub Actions workflows", () => {
   });
 
   describe("documentation", () => {
-    it("lists in the README every secret and variable the workflows read", () => {
-      const readme = fs.readFileSync(path.join(ROOT, "README.md"), "utf8");
-      const section = readme.slice(readme.indexOf("## Pull-request previews and deployment in CI"));
+    it("lists in docs/ci.md every secret and variable the workflows read", () => {
+      const ci = fs.readFileSync(path.join(ROOT, "docs", "ci.md"), "utf8");
+      const section = ci.slice(ci.indexOf("## Pull-request previews and deployment in CI"));
       const names = new Set<string>();
       for (const file of workflowFiles()) {
         const text = fs.readFileSync(path.join(WORKFLOW_DIR, file), "utf8");
@@ -768,7 +850,7 @@ describe("GitHub Actions workflows", () => {
       }
       assert.ok(names.has("SENTINEL_FLEET_RUNNER") && names.has("PULUMI_BACKEND_URL"), [...names].join(", "));
       for (const name of names)
-        assert.ok(section.includes(`| \`${name}\``), `README's CI table lacks ${name}`);
+        assert.ok(section.includes(`| \`${name}\``), `docs/ci.md's table lacks ${name}`);
       // The self-managed backends whose credentials it names.
       for (const scheme of ["s3://", "azblob://", "gs://", "file://"])
         assert.ok(section.includes(`\`${scheme}`), scheme);

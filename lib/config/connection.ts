@@ -2,10 +2,12 @@
 // validation and the dynamic provider's configure() both read it, so it sits with the configuration, below
 // the provider that imports it. It takes zod as an argument and loads `net` and zod lazily because the
 // provider runs it in the dynamic-provider host too, where nothing is built at module load.
+import type * as Fs from "fs";
 import type * as Net from "net";
 import type * as Zod from "zod";
 import { PROJECT } from "../constants";
-import { TLS_MODES, type TlsMode, type TlsSettings } from "../databaseTls";
+import { caBundleProblem, TLS_MODES, type TlsMode, type TlsSettings } from "../databaseTls";
+import { quoteUntrusted, showValue as show } from "../redact";
 /** Stack config keys the provider reads in `configure()`; fully qualified because the host has no project. */
 export const DATABASE_CONFIG_KEY = `${PROJECT}:database`;
 export const DATABASE_PASSWORD_CONFIG_KEY = `${PROJECT}:databasePassword`;
@@ -38,10 +40,6 @@ const IDENTIFIER = /^[A-Za-z0-9_$]{1,64}$/;
 /** A DNS hostname: dot-separated RFC 1123 labels. */
 const HOSTNAME =
   /^(?=.{1,253}$)[A-Za-z0-9]([-A-Za-z0-9]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([-A-Za-z0-9]{0,61}[A-Za-z0-9])?)*$/;
-
-function show(value: unknown): string {
-  return JSON.stringify(value) ?? String(value);
-}
 
 /** Whether a host is a hostname or an IP literal (IPv6 with or without brackets), or why not. */
 export function hostProblem(text: string): string | null {
@@ -77,6 +75,30 @@ export function connectionFields(z: typeof Zod.z) {
       .min(min, e)
       .max(max, e);
   };
+  const tlsMode = () =>
+    z.enum(
+      TLS_MODES as [TlsMode, ...TlsMode[]],
+      err((v) => `must be one of ${TLS_MODES.join(", ")}, got ${show(v)}`),
+    );
+  // Neither client takes a CA bundle: @pulumi/mysql 3.x has no CA argument, and the Go driver's DSN can only
+  // name a TLS config registered in the sentinel's code. Both verify against their system roots.
+  const clientTls = (who: string) =>
+    z
+      .strictObject(
+        {
+          mode: tlsMode().meta({
+            description: "its TLS mode (the same four); it verifies against system roots",
+          }),
+        },
+        {
+          error: (iss: { code?: string; input?: unknown }) =>
+            iss.code === "unrecognized_keys"
+              ? "unknown key (known: mode)"
+              : `must be { mode }, got ${show(iss.input)}`,
+        },
+      )
+      .optional()
+      .meta({ description: `TLS of ${who}`, "x-default": "`tls.mode`" });
   return {
     host: nonEmpty()
       .regex(
@@ -118,11 +140,7 @@ export function connectionFields(z: typeof Zod.z) {
     tls: z
       .strictObject(
         {
-          mode: z
-            .enum(
-              TLS_MODES as [TlsMode, ...TlsMode[]],
-              err((v) => `must be one of ${TLS_MODES.join(", ")}, got ${show(v)}`),
-            )
+          mode: tlsMode()
             .default("disabled")
             .meta({
               description:
@@ -133,12 +151,16 @@ export function connectionFields(z: typeof Zod.z) {
             description:
               "path of a PEM CA bundle (relative: the project directory); or set the secret `databaseCaCert`",
           }),
+          mysqlProvider: clientTls("`@pulumi/mysql`'s admin connection (managed logins)"),
+          pods: clientTls("the pods' DSNs (managed logins); also whether their logins `REQUIRE SSL`"),
         },
         err((v) => `must be an object, got ${show(v)}`),
       )
       .optional()
       .meta({
-        description: "TLS to the platform database: the provider, `@pulumi/mysql` and the pods' DSNs",
+        description:
+          "TLS to the platform database: `mode` and `caFile` are the provider's (rows, health write-back) and the " +
+          "other clients' unless `mysqlProvider` or `pods` give their own mode",
         "x-default": "off (`disabled`)",
       }),
   };
@@ -238,4 +260,26 @@ export function parseConnectionSettings(raw: unknown): {
   );
   if (!result.success || unique.length > 0) return { settings: null, problems: unique };
   return { settings: toConnectionSettings(result.data), problems: [] };
+}
+
+/**
+ * What is wrong with `tls.caFile` before anything connects, or null: the file exists, is a file, and (for the
+ * modes that verify) holds PEM certificates. Relative paths are from the working directory, the project
+ * directory under `pulumi` and `npm run synth`, as the provider reads it.
+ */
+export function caFileProblem(file: string, mode: unknown): string | null {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const fs = require("fs") as typeof Fs;
+  const named = quoteUntrusted(file, [], 120);
+  let text: string;
+  try {
+    if (!fs.statSync(file).isFile()) return `${named} is not a file`;
+    text = fs.readFileSync(file, "utf8");
+  } catch (e) {
+    const code = (e as { code?: unknown }).code;
+    return code === "ENOENT" ? `${named} does not exist` : `cannot read ${named} (${String(code)})`;
+  }
+  if (mode !== "verify-ca" && mode !== "verify-identity") return null;
+  const found = caBundleProblem(text);
+  return found === null ? null : `${named} ${found}; a CA bundle is one or more PEM certificates`;
 }

@@ -2,6 +2,7 @@
 // secrets never), and the helpers every group of keys shares.
 import { z } from "zod";
 import { PROJECT } from "../constants";
+import { showValue } from "../redact";
 import { SecretValue } from "../secret";
 import { IMAGE_REF, LABEL_VALUE, LABEL_VALUE_RULE, normalizeAddress } from "../validate";
 
@@ -17,7 +18,7 @@ export const key = (name: string) => `${PROJECT}:${name}`;
 export function show(value: unknown): string {
   if (value instanceof SecretValue) return "[secret]";
   if (value === ENCRYPTED) return "[encrypted]";
-  return JSON.stringify(value) ?? String(value);
+  return showValue(value);
 }
 
 export function isRecord(value: unknown): value is Record<string, unknown> {
@@ -55,8 +56,18 @@ export const int = (min: number, max: number, what = "an integer") => {
     .min(min, e)
     .max(max, e);
 };
+/** YAML 1.1's booleans, which Pulumi's YAML reader (yaml.v3) leaves as strings. */
+const YAML_11_BOOLEANS = /^(y|Y|yes|Yes|YES|n|N|no|No|NO|on|On|ON|off|Off|OFF)$/;
 export const bool = (fallback: boolean) =>
-  z.boolean(err((v) => `must be true or false, got ${show(v)}`)).default(fallback);
+  z
+    .boolean(
+      err(
+        (v) =>
+          `must be true or false, got ${show(v)}` +
+          (typeof v === "string" && YAML_11_BOOLEANS.test(v) ? " (Pulumi reads yes/no/on/off as text)" : ""),
+      ),
+    )
+    .default(fallback);
 export const labelValue = () => {
   const e = err((v) => `${show(v)} is not a valid Kubernetes label value (${LABEL_VALUE_RULE})`);
   return text().max(63, e).regex(LABEL_VALUE, e);

@@ -31,6 +31,6 @@ export {
   type RegionConfig,
   type StackRole,
 } from "./parse";
-export { FleetConfigError } from "./problems";
+export { configKeyText, FleetConfigError } from "./problems";
 export { configReferenceRows, configReferenceTable, type ReferenceRow } from "./reference";
 export { CONFIG_KEYS, stackConfigSchema, type RawConfig } from "./schema";

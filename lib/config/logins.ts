@@ -26,6 +26,9 @@ export const MAX_DSN_LENGTH = 2048;
 /** The Go MySQL driver's `tls` values the sentinel can use (a registered config name would not exist there). */
 const DSN_TLS_VALUES = ["true", "false", "skip-verify", "preferred"];
 
+/** Vitess tablet types a DSN's database may name (`unkey@replica`: reads from replicas on PlanetScale). */
+const VITESS_TARGETS = ["primary", "replica", "rdonly"];
+
 /** The database keys that describe managed logins only. */
 export const MANAGED_ONLY_KEYS = ["sentinelUserHost", "sentinelPrivileges", "credentialRotation"] as const;
 
@@ -61,8 +64,15 @@ export function dsnProblems(dsn: string, database: string | null): string[] {
   const q = rest.indexOf("?");
   const name = q < 0 ? rest : rest.slice(0, q);
   if (name === "") problems.push("has no database name after '/'");
-  else if (database !== null && name !== database) {
-    problems.push(`names another database than ${key("database")}.name (${show(database)})`);
+  else if (
+    database !== null &&
+    name !== database &&
+    !VITESS_TARGETS.map((t) => `${database}@${t}`).includes(name)
+  ) {
+    problems.push(
+      `names another database than ${key("database")}.name (${show(database)}, or Vitess's ` +
+        `${show(`${database}@replica`)} and the like)`,
+    );
   }
   const params = new Map<string, string>();
   const malformed: number[] = [];
@@ -112,11 +122,20 @@ export function loginRules(
     if (set) found.push({ path: [name], message: `is only read with ${key("database")}.logins existing` });
     return { found, logins: null };
   }
+  const unused = "describes the logins the program creates: not used with logins existing, remove it";
   for (const k of MANAGED_ONLY_KEYS) {
-    if (database[k] !== undefined) {
+    if (database[k] !== undefined) found.push({ path: ["database", k], message: unused });
+  }
+  // The DSNs carry their own `tls` parameter, and there is no @pulumi/mysql connection.
+  const tls = isRecord(database.tls) ? database.tls : {};
+  for (const k of ["mysqlProvider", "pods"]) {
+    if (tls[k] !== undefined) {
       found.push({
-        path: ["database", k],
-        message: "describes the logins the program creates: not used with logins existing, remove it",
+        path: ["database", "tls", k],
+        message:
+          k === "pods"
+            ? "is for the DSNs the program builds: with logins existing, set tls= in each DSN of databaseLogins"
+            : `${unused} (there is no @pulumi/mysql connection)`,
       });
     }
   }

@@ -4,7 +4,7 @@
 // its group's schema; `build` only resolves what one key cannot know alone (region order, prewarm URLs, the
 // database addresses) and joins the secrets.
 import * as pulumi from "@pulumi/pulumi";
-import { PROJECT } from "../constants";
+import { PROJECT, PROVIDER_NAMESPACES } from "../constants";
 import { joinHostPort, normalizeAddress } from "../validate";
 import { SecretValue } from "../secret";
 import { toConnectionSettings } from "./connection";
@@ -12,9 +12,13 @@ import {
   FleetConfigError,
   fallbackMessage,
   fromIssues,
+  nearestKey,
+  oneProblemPerMistake,
   sortedProblems,
   typed,
+  unknownKeyMessage,
   withoutNulls,
+  writtenSchema,
   type Found,
 } from "./problems";
 import { crossFieldRules } from "./rules";
@@ -53,14 +57,21 @@ export function parseFleetConfig(raw: RawConfig): FleetConfig {
   const input: Record<string, unknown> = {};
   const found: Found[] = [];
   for (const [full, value] of Object.entries(raw.values)) {
-    if (!full.startsWith(`${PROJECT}:`) || value === undefined || value === null) continue;
-    const name = full.slice(PROJECT.length + 1);
-    if ((SECRET_KEYS as readonly string[]).includes(name)) continue;
-    if (!(ALL_KEYS as string[]).includes(name)) {
-      found.push({ path: [name], message: `unknown key (known: ${ALL_KEYS.join(", ")})` });
+    const colon = full.indexOf(":");
+    const namespace = colon < 0 ? PROJECT : full.slice(0, colon);
+    const name = full.slice(colon + 1);
+    if (namespace !== PROJECT) {
+      const problem = foreignKeyProblem(namespace, name);
+      if (problem !== null) found.push({ path: [name], foreignKey: full, message: problem });
       continue;
     }
-    const v = withoutNulls(typed(value));
+    if (value === undefined || value === null) continue;
+    if ((SECRET_KEYS as readonly string[]).includes(name)) continue;
+    if (!(ALL_KEYS as string[]).includes(name)) {
+      found.push({ path: [name], message: unknownKeyMessage(name, ALL_KEYS) });
+      continue;
+    }
+    const v = withoutNulls(asProgramValue(name, value));
     if (v !== null) input[name] = v;
   }
 
@@ -70,8 +81,40 @@ export function parseFleetConfig(raw: RawConfig): FleetConfig {
   const { found: secretProblems, secrets, logins } = secretRules(raw, input);
   found.push(...secretProblems);
 
-  if (found.length > 0 || !parsed.success) throw new FleetConfigError(sortedProblems(found, input));
+  if (found.length > 0 || !parsed.success) {
+    throw new FleetConfigError(sortedProblems(oneProblemPerMistake(found, input), input));
+  }
   return deepFreeze(build(parsed.data, secrets, logins));
+}
+
+let stringKeys: ReadonlySet<string> | undefined;
+
+/**
+ * A top-level value as the program means it. Pulumi hands every value over as a string (a mapping or a list as
+ * its JSON text): a key whose schema is a string takes that text as it is (`"1"`, `"null"` and `"true"` are
+ * those strings), any other key is its JSON. Values that are not strings come from callers that parsed them.
+ */
+function asProgramValue(name: string, value: unknown): unknown {
+  if (typeof value !== "string") return value;
+  stringKeys ??= new Set(
+    Object.entries(writtenSchema().properties as Record<string, { type?: unknown }>)
+      .filter(([, s]) => s.type === "string")
+      .map(([k]) => k),
+  );
+  return stringKeys.has(name) ? value : typed(value);
+}
+
+/**
+ * A key under another namespace than this project's: the providers' own namespaces are theirs to read; any
+ * other is most likely a mistyped project name, whose keys the program would otherwise never see.
+ */
+function foreignKeyProblem(namespace: string, name: string): string | null {
+  if ((PROVIDER_NAMESPACES as readonly string[]).includes(namespace)) return null;
+  const near = (ALL_KEYS as string[]).includes(name) ? name : nearestKey(name, ALL_KEYS);
+  return (
+    `unknown namespace (this project's keys are ${PROJECT}:<key>` +
+    (near === undefined ? ")" : `; did you mean ${PROJECT}:${near}?)`)
+  );
 }
 
 /** Keys of `database` that become the connection settings or an address below. */
@@ -143,6 +186,10 @@ function build(
       ...settings,
       password: secrets.databasePassword as SecretValue,
       caCert: secrets.databaseCaCert,
+      /** `@pulumi/mysql`'s TLS mode (`tls.mysqlProvider.mode`, else `tls.mode`). */
+      mysqlProviderTlsMode: c.database.tls?.mysqlProvider?.mode ?? settings.tls.mode,
+      /** The pods' DSNs' TLS mode and their logins' `REQUIRE SSL` (`tls.pods.mode`, else `tls.mode`). */
+      podTlsMode: c.database.tls?.pods?.mode ?? settings.tls.mode,
       /** With `logins: existing`: region name -> its DSNs (every deployed region); otherwise null. */
       existingLogins: logins,
       primaryAddress,

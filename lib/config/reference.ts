@@ -1,9 +1,9 @@
-// The README's configuration reference (`npm run schema`), from the configuration schema.
+// The configuration reference of docs/configuration.md (`npm run schema`), from the configuration schema.
 import { isRecord, scalar } from "./fields";
 import type { Json } from "./jsonSchema";
 import { inputJsonSchema } from "./schema";
 
-/** One row of the README's configuration reference. */
+/** One row of the configuration reference (docs/configuration.md). */
 export interface ReferenceRow {
   readonly key: string;
   readonly type: string;
@@ -39,7 +39,7 @@ function defaultText(s: Json, required: boolean): string {
   return `\`${scalar(s.default)}\``;
 }
 
-/** The README's configuration reference: every key, in schema order, nested keys after their parent. */
+/** The configuration reference of docs/configuration.md: every key, in schema order, nested keys after their parent. */
 export function configReferenceRows(): ReferenceRow[] {
   const rows: ReferenceRow[] = [];
   const walk = (name: string, s: Json, required: boolean) => {

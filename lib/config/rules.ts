@@ -2,7 +2,7 @@
 // found problems elsewhere, and every problem is reported at once.
 import { PREWARM } from "../constants";
 import { collationKey } from "../validate";
-import { connectionRules } from "./connection";
+import { caFileProblem, connectionRules } from "./connection";
 import { isRecord, key, show } from "./fields";
 import type { Found, Segment } from "./problems";
 
@@ -169,6 +169,11 @@ export function crossFieldRules(v: Record<string, unknown>): Found[] {
 
   if (isRecord(v.database)) {
     for (const r of connectionRules(v.database)) add(["database", ...r.path], r.message);
+    const tls = isRecord(v.database.tls) ? v.database.tls : {};
+    if (typeof tls.caFile === "string" && /\S/.test(tls.caFile)) {
+      const problem = caFileProblem(tls.caFile, tls.mode);
+      if (problem !== null) add(["database", "tls", "caFile"], problem);
+    }
   }
   return found;
 }

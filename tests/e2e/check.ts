@@ -400,7 +400,7 @@ function managedObjects(state: ClusterState): KubeObject[] {
   );
 }
 
-/** The prewarm request body the hook sends for a sentinel (README, "Router prewarm"). */
+/** The prewarm request body the hook sends for a sentinel (docs/operations.md, "Router prewarm"). */
 export function prewarmBodyOf(s: ExpectedSentinel): PrewarmBody {
   return {
     workspaceId: s.workspaceId,
@@ -534,7 +534,7 @@ export function queryRows(cfg: FleetConfig): SentinelRow[] {
 }
 
 function sentinelUsers(cfg: FleetConfig): string[] {
-  // Both logins of each region (README, "Database logins, rotation and grants").
+  // Both logins of each region (docs/operations.md, "Database logins, rotation and grants").
   const names = cfg.regions
     .flatMap((r) => (["a", "b"] as const).map((slot) => format("?", [sentinelDbLogin(r.name, slot)])))
     .join(", ");

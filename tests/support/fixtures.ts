@@ -66,6 +66,11 @@ export function strings(value: unknown, at = "$"): { path: string; value: string
   return [];
 }
 
+/** What a synth output folder holds at its top: the marker, a folder per region, the rows, resources, summary. */
+export function synthFolderEntries(regions: readonly string[]): string[] {
+  return [".synth-output", ...regions, "resources.json", "sentinels.json", "summary.json"].sort();
+}
+
 /** The problems a configuration parse reports, as `path: message` lines; fails when it accepts the input. */
 export function configProblems(parse: () => unknown): string[] {
   try {
