@@ -2,12 +2,17 @@
 // as afterCreate and afterUpdate (beside the prewarm hook). The Kubernetes provider returns from a create or
 // update only once the rollout has converged, so the Deployment's outputs then hold what was observed; the hook
 // writes it into the sentinel's row (available_replicas, health, a new version), as the original agent did
-// (spec section 7). It runs in the program's process, with a small pool of its own (providers/connection.ts:
-// the same TLS, deadline and version handling as the provider), closed when idle.
+// (spec section 7). Hooks run only on their resource's steps, and a row inserted again after an out-of-band
+// delete leaves its Deployment as it was, so the Deployment carries the row's record incarnation
+// (components/sentinel.ts): a new row is a changed Deployment, updated after its record, and this hook runs.
+// It runs in the program's process, with a small pool of its own (providers/connection.ts: the same TLS,
+// deadline and version handling as the provider), closed when idle.
 import * as pulumi from "@pulumi/pulumi";
 import { ANNOTATIONS, LABELS } from "../lib/constants";
+import { quoteUntrusted, withoutSecrets } from "../lib/redact";
 import type { SecretValue } from "../lib/secret";
-import { resolveCaCert, withDatabase, type ConnectionSettings } from "../providers/connection";
+import type { ConnectionSettings } from "../lib/config/connection";
+import { resolveCaCert, withDatabase } from "../providers/connection";
 import { healthOf, recordSentinelHealth, type Health, type HealthWrite } from "../providers/sentinelSql";
 import { byUrn, type HookLogger } from "./prewarmHook";
 
@@ -22,11 +27,13 @@ export interface HealthHookSettings {
   readonly caCert: SecretValue | null;
 }
 
-/** What a converged Deployment says about its sentinel. */
+/** What a converged Deployment says about its sentinel: whose row it is, and what was observed. */
 export interface ObservedRollout {
   readonly sentinelId: string;
   readonly environmentId: string;
   readonly regionId: string;
+  readonly workspaceId: string;
+  readonly projectId: string;
   readonly desiredReplicas: number;
   readonly availableReplicas: number;
   readonly health: Health;
@@ -45,22 +52,20 @@ export function observedRollout(outputs: unknown): ObservedRollout | { missing: 
   };
   const labels = obj.metadata?.labels ?? {};
   const annotations = obj.metadata?.annotations ?? {};
-  const sentinelId = labels[LABELS.sentinelId];
-  const environmentId = labels[LABELS.environmentId];
-  const regionId = annotations[ANNOTATIONS.regionId];
+  const ids = {
+    sentinelId: [labels[LABELS.sentinelId], `metadata.labels["${LABELS.sentinelId}"]`],
+    environmentId: [labels[LABELS.environmentId], `metadata.labels["${LABELS.environmentId}"]`],
+    regionId: [annotations[ANNOTATIONS.regionId], `metadata.annotations["${ANNOTATIONS.regionId}"]`],
+    workspaceId: [labels[LABELS.workspaceId], `metadata.labels["${LABELS.workspaceId}"]`],
+    projectId: [labels[LABELS.projectId], `metadata.labels["${LABELS.projectId}"]`],
+  } as const;
   const desired = obj.spec?.replicas;
   const status = obj.status;
   const available = status?.availableReplicas ?? 0;
   const missing = [
-    ...(typeof sentinelId === "string" && sentinelId !== ""
-      ? []
-      : [`metadata.labels["${LABELS.sentinelId}"]`]),
-    ...(typeof environmentId === "string" && environmentId !== ""
-      ? []
-      : [`metadata.labels["${LABELS.environmentId}"]`]),
-    ...(typeof regionId === "string" && regionId !== ""
-      ? []
-      : [`metadata.annotations["${ANNOTATIONS.regionId}"]`]),
+    ...Object.values(ids)
+      .filter(([value]) => typeof value !== "string" || value === "")
+      .map(([, path]) => path),
     ...(typeof desired === "number" && Number.isInteger(desired) && desired >= 0 ? [] : ["spec.replicas"]),
     ...(typeof status === "object" && status !== null ? [] : ["status"]),
     ...(typeof available === "number" && Number.isInteger(available) && available >= 0
@@ -70,10 +75,13 @@ export function observedRollout(outputs: unknown): ObservedRollout | { missing: 
   if (missing.length > 0) return { missing };
   const desiredReplicas = desired as number;
   const availableReplicas = available as number;
+  const id = (key: keyof typeof ids) => ids[key][0] as string;
   return {
-    sentinelId: sentinelId as string,
-    environmentId: environmentId as string,
-    regionId: regionId as string,
+    sentinelId: id("sentinelId"),
+    environmentId: id("environmentId"),
+    regionId: id("regionId"),
+    workspaceId: id("workspaceId"),
+    projectId: id("projectId"),
     desiredReplicas,
     availableReplicas,
     health: healthOf(desiredReplicas, availableReplicas),
@@ -84,7 +92,10 @@ export function observedRollout(outputs: unknown): ObservedRollout | { missing: 
  * What the hook does after a Deployment's create or update, as a plain function the tests call directly.
  * A Deployment without an observed status (nothing to record) is a warning. A failed write throws: the
  * `pulumi up` fails, naming the sentinel and the database, and the row keeps its previous health and version
- * (the write is one transaction).
+ * (the write is one transaction). The row must be the Deployment's sentinel's: its id, environment, region,
+ * workspace and project, byte for byte. What the Deployment's outputs say is the API server's text, and the
+ * database's errors are the server's: both are quoted, bounded and escaped, and no error carries the
+ * database's password or CA bundle.
  */
 export async function runHealthHook(
   args: pulumi.ResourceHookArgs,
@@ -100,7 +111,9 @@ export async function runHealthHook(
     );
     return null;
   }
-  const who = `sentinel ${seen.sentinelId} (${seen.environmentId}, ${seen.regionId})`;
+  const q = (text: string) => quoteUntrusted(text, [], 80);
+  const who = `sentinel ${q(seen.sentinelId)} (${q(seen.environmentId)}, ${q(seen.regionId)})`;
+  const secrets = [settings.password.reveal(), settings.caCert?.reveal() ?? ""];
   try {
     const target = {
       settings: settings.database,
@@ -119,7 +132,7 @@ export async function runHealthHook(
     );
     return result;
   } catch (err) {
-    const message = (err as Error).message;
+    const message = withoutSecrets(String((err as Error)?.message ?? err), secrets);
     // A COMMIT whose answer was lost may have taken effect (providers/connection.ts, outcomeWhenCutOff).
     const row = message.includes("its COMMIT had been sent")
       ? "The row may or may not say so now"

@@ -4,13 +4,8 @@
 import * as pulumi from "@pulumi/pulumi";
 import { PREWARM } from "../lib/constants";
 import type { RegionConfig } from "../lib/config";
-import {
-  expandPrewarmUrl,
-  prewarm,
-  prewarmTargetFromDeployment,
-  redactUrlCredentials,
-  type PrewarmResult,
-} from "../lib/prewarm";
+import { expandPrewarmUrl, prewarm, prewarmTargetFromDeployment, type PrewarmResult } from "../lib/prewarm";
+import { quoteUntrusted } from "../lib/redact";
 import type { SecretValue } from "../lib/secret";
 
 export interface PrewarmHookSettings {
@@ -36,7 +31,9 @@ export function byUrn(urn: string): pulumi.Resource {
 /**
  * What the hook does when the engine fires it after a Deployment's create or update, as a plain function the
  * tests also call directly. It never throws: a prewarm failure is a warning on the Deployment, never a failed
- * deployment, because prewarming only saves the first requests a cold cache.
+ * deployment, because prewarming only saves the first requests a cold cache. What the Deployment's labels
+ * say and what the router answers are quoted as untrusted text (lib/redact.ts), so no warning carries the
+ * token or a forged line.
  */
 export async function runPrewarmHook(
   args: pulumi.ResourceHookArgs,
@@ -44,6 +41,7 @@ export async function runPrewarmHook(
   logger: HookLogger = pulumi.log,
 ): Promise<PrewarmResult | null> {
   const resource = byUrn(args.urn);
+  const q = (text: string) => quoteUntrusted(text, [settings.token.reveal()], 80);
   try {
     const target = prewarmTargetFromDeployment(args.newOutputs ?? args.newInputs);
     if ("missing" in target) {
@@ -55,7 +53,10 @@ export async function runPrewarmHook(
     }
     const region = settings.regions.find((r) => r.name === target.body.region);
     if (region === undefined || region.prewarmUrl === null) {
-      await logger.warn(`router prewarm skipped: no prewarm URL for region ${target.body.region}`, resource);
+      await logger.warn(
+        `router prewarm skipped: no prewarm URL for region ${q(target.body.region)}`,
+        resource,
+      );
       return null;
     }
     const result = await prewarm(target.body, {
@@ -64,7 +65,7 @@ export async function runPrewarmHook(
       attemptTimeoutMs: settings.attemptTimeoutMs,
       deadlineMs: settings.deadlineMs,
     });
-    const who = `sentinel ${target.body.sentinelId} (${target.body.environmentId}, ${target.body.region})`;
+    const who = `sentinel ${q(target.body.sentinelId)} (${q(target.body.environmentId)}, ${q(target.body.region)})`;
     if (result.ok) {
       await logger.info(
         `router prewarm of ${who} succeeded in ${result.elapsedMs} ms after ${result.attempts} attempt(s)`,
@@ -80,8 +81,8 @@ export async function runPrewarmHook(
     }
     return result;
   } catch (err) {
-    // The message may quote the URL; its userinfo never reaches the log.
-    const message = redactUrlCredentials(String((err as Error)?.message ?? err));
+    // The message may quote the URL or what the router said.
+    const message = quoteUntrusted(String((err as Error)?.message ?? err), [settings.token.reveal()]);
     await logger.warn(`router prewarm failed unexpectedly: ${message}`, resource);
     return null;
   }

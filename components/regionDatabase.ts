@@ -30,8 +30,8 @@ export const LOGIN_SLOTS: readonly LoginSlot[] = ["a", "b"];
  * every step g -> g+1 the login in use at g keeps its password (its running pods keep working until Reloader
  * restarts them onto the other login), and the login taking over gets a fresh one.
  *
- * `rotation` counts from 1 so that login A at generation 0 has the keeper `rotation: "1"` that the single-login
- * release wrote by default: upgrading changes no password.
+ * `rotation` counts from 1 so that login A at generation 0 has the keeper `rotation: "1"` a stack with one
+ * login per region already has (CHANGELOG.md): adding login B changes no password.
  */
 export function loginSlotPlan(generation: number): readonly LoginSlotPlan[] {
   if (!Number.isInteger(generation) || generation < 0) {
@@ -45,7 +45,10 @@ export function loginSlotPlan(generation: number): readonly LoginSlotPlan[] {
   });
 }
 
-/** Pulumi names of a slot's RandomPassword, User and Grant: login A keeps the single-login release's name. */
+/**
+ * Pulumi names of a slot's RandomPassword, User and Grant: login A keeps the name a stack with one login per
+ * region already has, so its login is not replaced.
+ */
 export function loginResourceName(regionName: string, slot: LoginSlot): string {
   return slot === "a" ? `region-${regionName}-sentinel-db` : `region-${regionName}-sentinel-db-b`;
 }

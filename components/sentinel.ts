@@ -185,6 +185,8 @@ export class Sentinel extends pulumi.ComponentResource {
           regionId: args.regionId,
           address,
           pod,
+          // Metadata only (no pod restarts): a row inserted anew changes the Deployment, so its hooks run.
+          rowIncarnation: row.incarnation ?? null,
         }),
         service: serviceManifest(k8sName, namespace, labels),
         pdb: podDisruptionBudgetManifest(k8sName, namespace, labels),

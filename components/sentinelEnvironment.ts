@@ -111,7 +111,7 @@ export class SentinelEnvironment extends pulumi.ComponentResource {
       gossip: environmentObjectName("gossip", args.environmentId),
     };
     // The keys every region's Secret shares; the DSNs are the region's own. OpenTelemetry keys are present only
-    // when configured, as the separate, optional OpenTelemetry Secret was: pods start without them either way.
+    // when configured: pods start without them either way.
     const sharedData: Record<string, pulumi.Input<string>> = {
       [ENV_VARS.clickhouseUrl]: args.clickhouseUrl,
       [ENV_VARS.redisUrl]: args.redisUrl,

@@ -37,6 +37,8 @@ export const ANNOTATIONS = {
   region: "unkey.com/region",
   regionId: "unkey.com/region.id",
   address: "unkey.com/sentinel.address",
+  /** The row's record incarnation: a new value when the row is inserted anew, so the Deployment's hooks run. */
+  rowIncarnation: "unkey.com/sentinel.row-incarnation",
 } as const;
 
 export const DEFAULT_NAMESPACE = "sentinel";

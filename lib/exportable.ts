@@ -4,8 +4,8 @@
 // component to its children. So one exported sentinel id, taken straight from its SentinelRecord, keeps the
 // record, its Sentinel, the SentinelEnvironment and every object of that environment in memory until the
 // program ends; exporting every sentinel keeps the whole fleet. Stack exports need the value only (nothing
-// depends on them), so they drop the resources: measured under preview, this is the difference between a
-// live heap that grows with the fleet and one that stays flat (README, "Fleet scale").
+// depends on them), so they drop the resources and the live heap no longer grows with the fleet
+// (docs/performance.md).
 import * as pulumi from "@pulumi/pulumi";
 
 /** The parts of the SDK's Output implementation that `pulumi.secret` and `pulumi.unsecret` use. */

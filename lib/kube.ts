@@ -28,6 +28,18 @@ export interface Manifest<Spec> {
   readonly spec: Spec;
 }
 
+/** An object in the fleet's namespace, labelled with `labels`' metadata labels. */
+function namespaced<Spec>(
+  apiVersion: string,
+  kind: string,
+  name: string,
+  namespace: pulumi.Input<string>,
+  labels: LabelSet,
+  spec: Spec,
+): Manifest<Spec> {
+  return { apiVersion, kind, metadata: { name, namespace, labels: { ...labels.metadata } }, spec };
+}
+
 /** The Secret a sentinel's pods read through envFrom: every key of the environment in its region. */
 export interface SentinelSecretNames {
   readonly environment: string;
@@ -50,6 +62,8 @@ export interface SentinelWorkload {
   readonly address: string;
   /** Pod identity, priority and termination timing. */
   readonly pod: PodConfig;
+  /** The row's record incarnation (SentinelRecordRow.incarnation); null: no annotation. */
+  readonly rowIncarnation: string | null;
 }
 
 /** In-cluster DNS name of a Service. */
@@ -131,6 +145,7 @@ export function deploymentManifest(w: SentinelWorkload): Manifest<k8s.types.inpu
         [ANNOTATIONS.region]: w.regionName,
         [ANNOTATIONS.regionId]: w.regionId,
         [ANNOTATIONS.address]: w.address,
+        ...(w.rowIncarnation === null ? {} : { [ANNOTATIONS.rowIncarnation]: w.rowIncarnation }),
       },
     },
     spec: {
@@ -223,16 +238,11 @@ export function serviceManifest(
   namespace: string,
   labels: LabelSet,
 ): Manifest<k8s.types.input.core.v1.ServiceSpec> {
-  return {
-    apiVersion: "v1",
-    kind: "Service",
-    metadata: { name, namespace, labels: { ...labels.metadata } },
-    spec: {
-      type: "ClusterIP",
-      selector: { ...labels.selector },
-      ports: [{ name: PORTS.httpName, port: PORTS.http, targetPort: PORTS.http, protocol: "TCP" }],
-    },
-  };
+  return namespaced("v1", "Service", name, namespace, labels, {
+    type: "ClusterIP",
+    selector: { ...labels.selector },
+    ports: [{ name: PORTS.httpName, port: PORTS.http, targetPort: PORTS.http, protocol: "TCP" }],
+  });
 }
 
 /**
@@ -248,16 +258,11 @@ export function podDisruptionBudgetManifest(
   namespace: string,
   labels: LabelSet,
 ): Manifest<k8s.types.input.policy.v1.PodDisruptionBudgetSpec> {
-  return {
-    apiVersion: "policy/v1",
-    kind: "PodDisruptionBudget",
-    metadata: { name, namespace, labels: { ...labels.metadata } },
-    spec: {
-      maxUnavailable: 1,
-      unhealthyPodEvictionPolicy: "AlwaysAllow",
-      selector: { matchLabels: { ...labels.selector } },
-    },
-  };
+  return namespaced("policy/v1", "PodDisruptionBudget", name, namespace, labels, {
+    maxUnavailable: 1,
+    unhealthyPodEvictionPolicy: "AlwaysAllow",
+    selector: { matchLabels: { ...labels.selector } },
+  });
 }
 
 /**
@@ -269,21 +274,16 @@ export function gossipServiceManifest(
   namespace: pulumi.Input<string>,
   labels: LabelSet,
 ): Manifest<k8s.types.input.core.v1.ServiceSpec> {
-  return {
-    apiVersion: "v1",
-    kind: "Service",
-    metadata: { name, namespace, labels: { ...labels.metadata } },
-    spec: {
-      clusterIP: "None",
-      // A starting pod must find its peers before it is Ready, or the first pods never join each other.
-      publishNotReadyAddresses: true,
-      selector: { ...labels.selector },
-      ports: [
-        { name: PORTS.gossipTcpName, port: PORTS.gossip, targetPort: PORTS.gossip, protocol: "TCP" },
-        { name: PORTS.gossipUdpName, port: PORTS.gossip, targetPort: PORTS.gossip, protocol: "UDP" },
-      ],
-    },
-  };
+  return namespaced("v1", "Service", name, namespace, labels, {
+    clusterIP: "None",
+    // A starting pod must find its peers before it is Ready, or the first pods never join each other.
+    publishNotReadyAddresses: true,
+    selector: { ...labels.selector },
+    ports: [
+      { name: PORTS.gossipTcpName, port: PORTS.gossip, targetPort: PORTS.gossip, protocol: "TCP" },
+      { name: PORTS.gossipUdpName, port: PORTS.gossip, targetPort: PORTS.gossip, protocol: "UDP" },
+    ],
+  });
 }
 
 export interface CiliumPolicySpec {
@@ -309,26 +309,21 @@ export function ciliumPolicyManifest(
   labels: LabelSet,
 ): Manifest<CiliumPolicySpec> {
   const peers = { matchLabels: { ...labels.selector } };
-  return {
-    apiVersion: "cilium.io/v2",
-    kind: "CiliumNetworkPolicy",
-    metadata: { name, namespace, labels: { ...labels.metadata } },
-    spec: {
-      endpointSelector: peers,
-      enableDefaultDeny: { ingress: false, egress: false },
-      ingress: [
-        {
-          fromEndpoints: [peers],
-          toPorts: [
-            {
-              ports: [
-                { port: String(PORTS.gossip), protocol: "TCP" },
-                { port: String(PORTS.gossip), protocol: "UDP" },
-              ],
-            },
-          ],
-        },
-      ],
-    },
-  };
+  return namespaced("cilium.io/v2", "CiliumNetworkPolicy", name, namespace, labels, {
+    endpointSelector: peers,
+    enableDefaultDeny: { ingress: false, egress: false },
+    ingress: [
+      {
+        fromEndpoints: [peers],
+        toPorts: [
+          {
+            ports: [
+              { port: String(PORTS.gossip), protocol: "TCP" },
+              { port: String(PORTS.gossip), protocol: "UDP" },
+            ],
+          },
+        ],
+      },
+    ],
+  });
 }

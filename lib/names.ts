@@ -44,8 +44,8 @@ export function sentinelDbUser(regionName: string): string {
 export type LoginSlot = "a" | "b";
 
 /**
- * MySQL user of a region's login in `slot`: login A is the single-login release's `sentinel_<region>` (so an
- * upgrade keeps it), login B `sentinelb_<region>`. The prefixes differ before the region part, so no region
+ * MySQL user of a region's login in `slot`: login A is `sentinel_<region>`, the name a stack with one login per
+ * region already has (so an upgrade keeps it), login B `sentinelb_<region>`. The prefixes differ before the region part, so no region
  * name's A login can equal another's B login; both stay within MySQL's 32 characters.
  */
 export function sentinelDbLogin(regionName: string, slot: LoginSlot): string {

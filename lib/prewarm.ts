@@ -7,10 +7,13 @@
 // need as much code to express as the loop itself.
 //
 // What a misbehaving or hostile router cannot do to `pulumi up`, which fires this for many Deployments at
-// once: send it elsewhere (redirects are not followed), make it hold a body (bodies are cancelled unread, so
-// an endless one costs nothing), or get a credential into the logs (a URL with user:password@ is refused
-// before any request, and every message has URL userinfo redacted).
+// once: send it elsewhere (redirects are not followed), make it hold a body (a successful response's body is
+// cancelled unread, a failed one's read only up to BODY_EXCERPT_BYTES, so an endless one costs nothing), or
+// get a credential or a forged line into the logs (a URL with user:password@ is refused before any request,
+// and everything the router sends back reaches a message only through quoteUntrusted: the token and every
+// userinfo removed, control characters escaped, bounded).
 import { ANNOTATIONS, LABELS, PREWARM } from "./constants";
+import { quoteUntrusted } from "./redact";
 
 /** The JSON body of the prewarm request. */
 export interface PrewarmBody {
@@ -90,28 +93,21 @@ export const TRANSIENT_CODES: ReadonlySet<string> = new Set([
   "UND_ERR_CLOSED",
 ]);
 
-/** Whether a failed attempt (what fetch threw) is worth another, and why it failed, token and userinfo redacted. */
+/**
+ * Whether a failed attempt (what fetch threw) is worth another, and why it failed: the system's error code as
+ * it is, anything else as untrusted text (fetch quotes the header or URL it refused, a TLS error the names in
+ * the server's certificate), without the token or any userinfo.
+ */
 export function classifyFailure(err: unknown, token: string): { transient: boolean; reason: string } {
-  const e = err as { name?: string; message?: string; cause?: { code?: string; message?: string } };
+  const e = err as { name?: string; message?: string; cause?: { code?: unknown; message?: string } };
   if (e.name === "TimeoutError" || e.name === "AbortError")
     return { transient: true, reason: "attempt timed out" };
-  const code = e.cause?.code;
-  const text = code ?? e.cause?.message ?? e.message ?? String(err);
-  // Whatever the error says, the token is not repeated (some fetch errors quote the header they rejected),
-  // nor a URL's credentials (fetch quotes the whole URL when it refuses one with user:password@).
+  const code =
+    typeof e.cause?.code === "string" && /^[A-Z][A-Z0-9_]{0,63}$/.test(e.cause.code) ? e.cause.code : null;
   return {
-    transient: code !== undefined && TRANSIENT_CODES.has(code),
-    reason: redactUrlCredentials(redactToken(text, token)),
+    transient: code !== null && TRANSIENT_CODES.has(code),
+    reason: code ?? quoteUntrusted(e.cause?.message ?? e.message ?? String(err), [token]),
   };
-}
-
-function redactToken(text: string, token: string): string {
-  return token === "" ? text : text.split(token).join("[redacted]");
-}
-
-/** Replaces the userinfo (`user:password@`) of every URL in a text, so a message never carries credentials. */
-export function redactUrlCredentials(text: string): string {
-  return text.replace(/([a-z][a-z0-9+.-]*:\/\/)[^\s/?#]*@/gi, "$1[redacted]@");
 }
 
 /**
@@ -135,6 +131,51 @@ export function prewarmUrlProblem(url: string): string | null {
 /** Discards a response body without reading it: cancelling the stream closes the connection. */
 async function discardBody(res: Response): Promise<void> {
   await res.body?.cancel().catch(() => undefined);
+}
+
+/** Bytes of a failed response's body read for its message; the rest is never read. */
+export const BODY_EXCERPT_BYTES = 256;
+
+/**
+ * The start of a failed response's body, and whether that was all of it; the stream is cancelled after
+ * BODY_EXCERPT_BYTES. Reading stops at the attempt's deadline too (the fetch's signal covers the body).
+ */
+async function bodyExcerpt(res: Response): Promise<{ text: string; whole: boolean }> {
+  const reader = res.body?.getReader();
+  if (reader === undefined) return { text: "", whole: true };
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  let whole = false;
+  try {
+    while (size < BODY_EXCERPT_BYTES) {
+      const next = await reader.read();
+      if (next.done) {
+        whole = true;
+        break;
+      }
+      const chunk = next.value as Uint8Array;
+      chunks.push(chunk);
+      size += chunk.length;
+    }
+  } catch {
+    // Cut off, or past the attempt's deadline: what arrived serves the message.
+  } finally {
+    await reader.cancel().catch(() => undefined);
+  }
+  const bytes = Buffer.concat(chunks);
+  return {
+    text: bytes.subarray(0, BODY_EXCERPT_BYTES).toString("utf8"),
+    whole,
+  };
+}
+
+/** A failed response as a message: the status, and the router's reason phrase and body as untrusted text. */
+async function describeFailure(res: Response, token: string): Promise<string> {
+  const reason = res.statusText === "" ? "" : ` ${quoteUntrusted(res.statusText, [token], 80)}`;
+  const body = await bodyExcerpt(res);
+  const excerpt =
+    body.text === "" ? "" : `, body ${body.whole ? "" : "starting "}${quoteUntrusted(body.text, [token])}`;
+  return `HTTP ${res.status}${reason}${excerpt}`;
 }
 
 export async function prewarm(body: PrewarmBody, options: PrewarmOptions): Promise<PrewarmResult> {
@@ -183,15 +224,15 @@ export async function prewarm(body: PrewarmBody, options: PrewarmOptions): Promi
         redirect: "manual",
       });
       status = res.status;
-      // Nothing in the body matters: it is never read, so its size cannot matter either.
-      await discardBody(res);
-      if (res.ok) return result(true, null);
-      error = `HTTP ${res.status}`;
-      if (res.status >= 300 && res.status < 400) {
+      if (res.ok || (res.status >= 300 && res.status < 400)) {
+        // Nothing in a success's body matters: it is never read, so its size cannot matter either.
+        await discardBody(res);
+        if (res.ok) return result(true, null);
         const location = res.headers.get("location");
-        const to = location === null ? "" : ` to ${redactUrlCredentials(location)}`;
-        return result(false, `${error}: a redirect${to}, not followed (not retried)`);
+        const to = location === null ? "" : ` to ${quoteUntrusted(location, [options.token])}`;
+        return result(false, `HTTP ${res.status}: a redirect${to}, not followed (not retried)`);
       }
+      error = await describeFailure(res, options.token);
       if (!RETRY_STATUSES.has(res.status)) return result(false, `${error} (not retried)`);
       if (res.status === 429 || res.status === 503)
         retryAfterMs = parseRetryAfter(res.headers.get("retry-after"), now());

@@ -1,4 +1,4 @@
-// The sentinel-fleet policy pack: `pulumi preview --policy-pack policy`. The rules live in policies.ts.
+// The sentinel-fleet policy pack: `pulumi preview --policy-pack policy`. The policies are listed in policies.ts, the rules one file per group beside it.
 import { PolicyPack } from "@pulumi/policy";
 import { policies } from "./policies";
 

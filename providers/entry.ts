@@ -2,8 +2,8 @@
 // the one SentinelRecordProvider, plus what a change of the `__provider` text itself needs.
 //
 // The host runs every call with the provider of the text it is given: check, diff, create and update take it
-// from the new inputs, read and delete from the state. A record written by an older release holds that
-// release's whole provider code in its state (inputs and outputs); the engine's Check and Diff already come
+// from the new inputs, read and delete from the state. A record written before the stub (CHANGELOG.md)
+// holds a whole provider's code in its state (inputs and outputs); the engine's Check and Diff already come
 // here, but a diff that reports nothing would keep the old outputs, old code included, in the state for good
 // (an unchanged resource keeps its outputs). So when only the text differs, diff reports an in-place update,
 // never a replacement, and that update writes nothing to the database: the row keeps its id, k8s_name and

@@ -18,12 +18,14 @@ import {
 } from "./connection";
 import { proposeIdentity, resolveReplicas, sentinelAddress } from "./identity";
 import {
+  assertSameIds,
   deleteSentinel,
   ensureSentinel,
   findSentinel,
   readSentinel,
   rebaseAddress,
   updateSentinel,
+  type RowOwner,
   type SentinelRow,
 } from "./sentinelSql";
 import { DYNAMIC_RESOURCE_TYPE, SENTINEL_RECORD_PROVIDER_STUB } from "./stub";
@@ -56,6 +58,13 @@ export interface SentinelRecordRow {
   image: string;
   cpuMillicores: number;
   memoryMib: number;
+  /**
+   * When this record was planned as a create (Unix ms, as text), carried over while the record exists; null for
+   * records created by releases without it. A record created again after its row was deleted out of band and
+   * dropped by a refresh gets a new one, so the sentinel's Deployment, which carries it, changes with it and
+   * its hooks record the new row's health (components/sentinel.ts).
+   */
+  incarnation: string | null;
 }
 
 /**
@@ -219,6 +228,7 @@ export function checkSentinelRecord(
   const environmentId = spec.environmentId;
   const regionId = spec.regionId;
   let identity: { sentinelId: string; k8sName: string } | null = null;
+  let incarnation: string | null = UNKNOWN;
   if (
     typeof environmentId === "string" &&
     typeof regionId === "string" &&
@@ -231,6 +241,7 @@ export function checkSentinelRecord(
       sameRow && typeof olds.sentinelId === "string" && typeof olds.k8sName === "string"
         ? { sentinelId: olds.sentinelId, k8sName: olds.k8sName }
         : proposeIdentity(environmentId, regionId);
+    incarnation = sameRow ? keptIncarnation(olds.row) : String(Date.now());
   }
   const namespace = spec.namespace;
   const k8sAddress =
@@ -247,10 +258,25 @@ export function checkSentinelRecord(
       sentinelId,
       k8sName,
       k8sAddress,
-      row: { sentinelId, k8sName, k8sAddress, desiredReplicas, image: spec.image, cpuMillicores, memoryMib },
+      row: {
+        sentinelId,
+        k8sName,
+        k8sAddress,
+        desiredReplicas,
+        image: spec.image,
+        cpuMillicores,
+        memoryMib,
+        incarnation,
+      },
     },
     failures,
   };
+}
+
+/** The incarnation a record already in the state keeps: its own, or null when an older release made it. */
+function keptIncarnation(row: unknown): string | null {
+  const kept = isRecord(row) ? row.incarnation : undefined;
+  return typeof kept === "string" ? kept : null;
 }
 
 /**
@@ -270,11 +296,14 @@ export function withAdoptedIdentity(
   return { ...inputs, ...identity, row: { ...(inputs.row as Record<string, unknown>), ...identity } };
 }
 
-/** Whether check should look the row up: the cutover opt-in, known ids, and no identity recorded for this row yet. */
+/**
+ * Whether check should look the row up: the cutover opt-in, known ids, and no identity recorded for this row
+ * yet. Returns what the row must match: the environment and region, and the workspace and project when known.
+ */
 export function wantsAdoptionLookup(
   olds: Partial<SentinelRecordCheckedInputs>,
   news: Record<string, unknown>,
-): { environmentId: string; regionId: string } | null {
+): (Partial<RowOwner> & { environmentId: string; regionId: string }) | null {
   const spec = news.spec;
   if (!isRecord(spec) || spec.adoptExisting !== true) return null;
   const { environmentId, regionId } = spec;
@@ -284,7 +313,34 @@ export function wantsAdoptionLookup(
     olds.spec?.environmentId === environmentId &&
     olds.spec?.regionId === regionId &&
     typeof olds.sentinelId === "string";
-  return recorded ? null : { environmentId, regionId };
+  if (recorded) return null;
+  const known = (v: unknown) => (typeof v === "string" && !isUnknown(v) ? v : undefined);
+  return { environmentId, regionId, workspaceId: known(spec.workspaceId), projectId: known(spec.projectId) };
+}
+
+/**
+ * Whose row a record's state says it has: the ids recorded in its outputs (or checked inputs). Null when the
+ * state lacks one (a `get` passes none).
+ */
+export function recordedOwner(props: { spec?: Partial<SentinelSpec> } | undefined): RowOwner | null {
+  const spec = props?.spec;
+  if (!isRecord(spec)) return null;
+  const { environmentId, regionId, workspaceId, projectId } = spec;
+  const ids = [environmentId, regionId, workspaceId, projectId];
+  if (!ids.every((v) => typeof v === "string" && !isUnknown(v))) return null;
+  return { environmentId, regionId, workspaceId, projectId } as RowOwner;
+}
+
+function requireOwner(props: { spec?: Partial<SentinelSpec> } | undefined, id: string): RowOwner {
+  const owner = recordedOwner(props);
+  if (owner === null) {
+    throw new Error(
+      `the state of sentinel ${JSON.stringify(id)} does not record its environment, region, workspace and ` +
+        "project, so its row cannot be checked before it is changed; nothing was changed (`pulumi refresh` " +
+        "records them)",
+    );
+  }
+  return owner;
 }
 
 /**
@@ -354,6 +410,7 @@ export function recordOutputs(inputs: SentinelRecordCheckedInputs, row: Sentinel
       image: row.image,
       cpuMillicores: row.cpuMillicores,
       memoryMib: row.memoryMib,
+      incarnation: keptIncarnation(inputs.row),
     },
     version: row.version,
     createdAt: row.createdAt,
@@ -409,7 +466,7 @@ export class SentinelRecordProvider implements pulumi.dynamic.ResourceProvider {
     const { environmentId, regionId } = lookup;
     const row = await this.withConnection(
       `cutover lookup of the sentinel of environment ${environmentId} in region ${regionId}`,
-      (conn) => findSentinel(conn, environmentId, regionId),
+      (conn) => findSentinel(conn, lookup),
     );
     return row === null ? checked : { ...checked, inputs: withAdoptedIdentity(checked.inputs, row) };
   }
@@ -442,11 +499,18 @@ export class SentinelRecordProvider implements pulumi.dynamic.ResourceProvider {
     });
   }
 
+  /**
+   * Refresh. A row that is no longer the record's (another environment, region, workspace or project took it
+   * over, or its id changed case) is refused rather than recorded: the state keeps the record's own identity,
+   * so neither a later update nor a delete can act on another's row.
+   */
   async read(id: string, props: SentinelRecordOutputs): Promise<pulumi.dynamic.ReadResult> {
     return this.withConnection(`read of sentinel ${id}`, async (conn) => {
       const row = await readSentinel(conn, id);
       // An empty id tells the engine the row is gone (deleted out of band), so refresh drops it.
       if (row === null) return { id: "", props: {} };
+      const owner = recordedOwner(props);
+      if (owner !== null) assertSameIds(row, { id, ...owner }, "recording it in this sentinel's state");
       const {
         version: _version,
         createdAt: _created,
@@ -462,8 +526,11 @@ export class SentinelRecordProvider implements pulumi.dynamic.ResourceProvider {
     olds: SentinelRecordOutputs,
     news: SentinelRecordCheckedInputs,
   ): Promise<pulumi.dynamic.UpdateResult> {
+    const owner = requireOwner(olds, id);
     return this.withConnection(`update of sentinel ${id}`, async (conn) => {
-      const row = await updateSentinel(conn, id, olds.spec.regionId, {
+      const row = await updateSentinel(conn, id, owner, {
+        environmentId: news.spec.environmentId,
+        regionId: news.spec.regionId,
         workspaceId: news.spec.workspaceId,
         projectId: news.spec.projectId,
         image: news.row.image,
@@ -476,8 +543,9 @@ export class SentinelRecordProvider implements pulumi.dynamic.ResourceProvider {
     });
   }
 
-  async delete(id: string): Promise<void> {
-    await this.withConnection(`delete of sentinel ${id}`, (conn) => deleteSentinel(conn, id));
+  async delete(id: string, props: SentinelRecordOutputs): Promise<void> {
+    const owner = requireOwner(props, id);
+    await this.withConnection(`delete of sentinel ${id}`, (conn) => deleteSentinel(conn, id, owner));
   }
 
   private async withConnection<T>(
@@ -490,7 +558,7 @@ export class SentinelRecordProvider implements pulumi.dynamic.ResourceProvider {
       throw new Error(`the sentinel-fleet database connection is not configured: ${problems.join("; ")}`);
     }
     // The pool lives in this process (the dynamic-provider host), created on first use and shared by every
-    // call; withDatabase bounds the whole operation and scrubs the password from its errors.
+    // call; withDatabase bounds the whole operation and removes the password from its errors.
     return withDatabase(cfg.target, operation, work);
   }
 }

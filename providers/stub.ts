@@ -4,8 +4,8 @@
 // state written by the SDK's own serializer relies on, so the host must keep honouring it.
 //
 // The text is written here rather than produced by the SDK's function serializer, which inlines by value
-// everything a function reaches in the project's own modules (36 KB for this provider, stored twice per
-// record) and needs V8's inspector Debugger to do it. This text is the same on every machine and every run,
+// everything a function reaches in the project's own modules (the whole provider, stored twice per
+// record; docs/performance.md) and needs V8's inspector Debugger to do it. This text is the same on every machine and every run,
 // names nothing from any resource's inputs and holds nothing secret: tests compare it byte for byte.
 //
 // Where it loads from: the host's working directory, which Pulumi sets to the project folder (the folder of

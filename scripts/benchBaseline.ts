@@ -90,6 +90,7 @@ async function declareAll(): Promise<number> {
         probes: cfg.probes,
         nodeClass: cfg.nodeClass,
         pod: cfg.pod,
+        rowIncarnation: String(Date.now()),
         secrets: { environment: envSecretName },
         configToml: renderSentinelToml({
           sentinelId,

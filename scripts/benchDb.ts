@@ -2,7 +2,8 @@
 // durability, or MYSQL_URL). Prints figures; asserts nothing.
 //
 //   1. Round trips per ensured sentinel, counted on the client (each `query` call is one: mysql2 sends one
-//      packet and reads one result), new and existing, on a bare connection and through the provider's pool.
+//      packet and reads one result), new and existing, on a bare connection and through the provider's pool;
+//      rows the server reads for one new sentinel (its Handler_read* counters) as its region grows.
 //   2. Connections the provider's pool opens per 1,000 creates.
 //   3. Ensuring 1,000 new sentinels across 3 regions through the provider (`SentinelRecordProvider.create`,
 //      its pool, deadlines and version allocation), 16 creates at a time as `pulumi up` runs them, against a
@@ -20,12 +21,21 @@ import {
   type SentinelRecordCheckedInputs,
 } from "../providers/sentinelRecord";
 import { ensureSentinel, INSERT_SQL, type DesiredSentinel, type Queryable } from "../providers/sentinelSql";
-import { DEFAULT_REGIONS, startDatabase, type RegionSeed, type TestDatabase } from "../tools/mariadb";
+import {
+  DEFAULT_REGIONS,
+  fillRegion,
+  rowsReadBy,
+  startDatabase,
+  type RegionSeed,
+  type TestDatabase,
+} from "../tests/harness/mariadb";
 
 const COUNT = Number(process.env.BENCH_SENTINELS ?? 1000);
 const ROUNDS = Math.max(1, Number(process.env.BENCH_ROUNDS ?? 3));
 const PARALLEL = Number(process.env.BENCH_PARALLEL ?? 16);
 const BLOCK = 100;
+/** Sentinels already in the region when rows read per create are counted. */
+const REGION_SIZES = [10, 1000, 3000];
 const REGIONS = DEFAULT_REGIONS.map((r) => r.id);
 /** The bare loop's own regions, so its versions never meet ensure's. */
 const BARE_REGIONS: readonly RegionSeed[] = DEFAULT_REGIONS.map((r) => ({
@@ -51,6 +61,25 @@ function desired(i: number, side: "ensure" | "bare" = "ensure"): DesiredSentinel
     cpuMillicores: 256,
     memoryMib: 256,
   };
+}
+
+/**
+ * Rows the server reads for one new sentinel in a region already holding `size` (and rows of the region next in
+ * the `(region_id, version)` key), and for ensuring it again (existing).
+ */
+async function rowsRead(db: TestDatabase, size: number): Promise<{ create: number; existing: number }> {
+  await db.reset([...DEFAULT_REGIONS, ...BARE_REGIONS]);
+  const want = desired(0);
+  await fillRegion(db, want.regionId, size);
+  await fillRegion(db, `${want.regionId}_next`, 100, "next");
+  const conn = await db.connect();
+  try {
+    const create = await rowsReadBy(conn, () => ensureSentinel(conn, want));
+    const existing = await rowsReadBy(conn, () => ensureSentinel(conn, want));
+    return { create, existing };
+  } finally {
+    await conn.end();
+  }
 }
 
 /** Round trips of one ensure on a bare connection. */
@@ -202,9 +231,22 @@ async function main(): Promise<void> {
     const fresh = await roundTrips(db, desired(0));
     const existing = await roundTrips(db, desired(0));
     console.log(
-      `round trips per ensured sentinel, bare connection: new row ${fresh} (goal <= 3), existing row ` +
+      `round trips per ensured sentinel, bare connection: new row ${fresh} (goal <= 4), existing row ` +
         `${existing} (goal 1); one statement each, no batches`,
     );
+    const reads: { create: number; existing: number }[] = [];
+    for (const size of REGION_SIZES) reads.push(await rowsRead(db, size));
+    const first = reads[0];
+    const largest = reads[reads.length - 1];
+    const bound = 1.5 * first.create + 50;
+    console.log(
+      `rows read per create (Handler_read*: lookup, insert, reading back) with ${REGION_SIZES.join(", ")} ` +
+        `sentinels in the region: ${reads.map((r) => r.create).join(", ")} (goal at ` +
+        `${REGION_SIZES[REGION_SIZES.length - 1]}: <= 1.5 x ${first.create} + 50 = ${bound}: ` +
+        `${largest.create <= bound ? "met" : "NOT met"}); existing row: ` +
+        reads.map((r) => r.existing).join(", "),
+    );
+    await db.reset([...DEFAULT_REGIONS, ...BARE_REGIONS]);
     const provider = await configuredProvider(db);
     await provider.create(inputs(1)); // a warm pooled connection (its session set up once)
     const stats = databaseStats();

@@ -14,8 +14,8 @@ import { execFileSync, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { programNodeArgs, PROJECT_ROOT } from "../tools/pulumiProject";
-import type { SdkCounts } from "../tools/sdkCounters";
+import { programNodeArgs, PROJECT_ROOT } from "../synth/pulumiProject";
+import type { SdkCounts } from "../tests/harness/sdkCounters";
 
 interface Figures {
   envs: number;
@@ -126,7 +126,7 @@ function scaling(): void {
 }
 
 /**
- * What each registered resource costs the SDK, counted rather than timed (tools/sdkCounters.ts): the same on
+ * What each registered resource costs the SDK, counted rather than timed (tests/harness/sdkCounters.ts): the same on
  * every run and machine, where the timings above swing with this machine's load. At the smallest size, as the
  * counts per resource barely move with size.
  */

@@ -1,12 +1,12 @@
 // One benchmark measurement in a fresh process: evaluates a program for a synthetic fleet under the mock
 // engine in preview mode (the path synth takes) and prints one JSON line of figures.
-import { installSdkCounters, type SdkCounts } from "../tools/sdkCounters";
+import { installSdkCounters, type SdkCounts } from "../tests/harness/sdkCounters";
 // Before anything loads @pulumi/pulumi: the counters are added as the SDK's files are compiled.
 const counting: SdkCounts | null = process.env.BENCH_COUNT === "1" ? installSdkCounters() : null;
 import { performance } from "perf_hooks";
 import * as path from "path";
-import type * as MockEngine from "../tools/mockEngine";
-import { syntheticConfig } from "../tools/syntheticFleet";
+import type * as MockEngine from "../synth/mockEngine";
+import { syntheticConfig } from "../tests/harness/syntheticFleet";
 
 async function main(): Promise<void> {
   const envs = Number(process.env.BENCH_ENVS ?? 100);
@@ -20,7 +20,7 @@ async function main(): Promise<void> {
   require("@pulumi/kubernetes");
   require("@pulumi/mysql");
   require("@pulumi/random");
-  const { runProgram } = require("../tools/mockEngine") as typeof MockEngine;
+  const { runProgram } = require("../synth/mockEngine") as typeof MockEngine;
   /* eslint-enable @typescript-eslint/no-require-imports */
   const { config, secretKeys } = syntheticConfig(envs);
   let resources = 0;

@@ -1,7 +1,7 @@
 // npm run bench:state — what the fleet costs in Pulumi state and engine steps. Prints counted figures (the same
 // on every run); asserts nothing.
 //
-// The state is built from mock `pulumi up` runs as the engine writes its checkpoint (tools/stateModel.ts): per
+// The state is built from mock `pulumi up` runs as the engine writes its checkpoint (tests/harness/stateModel.ts): per
 // resource its inputs and outputs (the dynamic provider's `__provider` text counted where it sits, in both),
 // and the entry around them (urn, parent, dependencies, provider reference, times, stack trace). Per sentinel
 // means: everything under a SentinelEnvironment (the environment's components, its Secret, gossip Service and
@@ -9,7 +9,7 @@
 // divided by the sentinels; what a stack holds once or once per region (providers, namespace, database logins,
 // the stack itself, a StackReference) is counted apart as its fixed part.
 //
-// The synthetic fleets (tools/syntheticFleet.ts: N environments x 3 regions) are evaluated at BENCH_STATE_EVAL
+// The synthetic fleets (tests/harness/syntheticFleet.ts: N environments x 3 regions) are evaluated at BENCH_STATE_EVAL
 // (default 100, 1000 and 3000 environments, the issue's sizes: several minutes, most of it the 9,000 sentinels
 // of the largest), so every figure per sentinel and every single-stack total printed for them is counted from a
 // run of that size. Sizes not evaluated (a quicker BENCH_STATE_EVAL=10,100, say) are projected from the largest
@@ -17,10 +17,10 @@
 // and environment shards (BENCH_STATE_SHARD sentinels at most per shard, default 1000), measured from a base
 // and a shard run of BENCH_STATE_SHARD_EVAL environments (default: the largest evaluated size, at most 1000)
 // and projected to shards of that size; the per-region column is projected too.
-import type { ProgramRun } from "../tools/mockEngine";
-import { runProgram } from "../tools/mockEngine";
-import { measureState, type StateFigures, type StateSplit } from "../tools/stateModel";
-import { syntheticConfig } from "../tools/syntheticFleet";
+import type { ProgramRun } from "../synth/mockEngine";
+import { runProgram } from "../synth/mockEngine";
+import { measureState, type StateFigures, type StateSplit } from "../tests/harness/stateModel";
+import { syntheticConfig } from "../tests/harness/syntheticFleet";
 import { exampleConfig } from "../tests/support/fixtures";
 
 const PROJECT_SIZES = [100, 1000, 3000];
@@ -87,7 +87,7 @@ async function main(): Promise<void> {
   const started = Date.now();
   console.log(
     "bench:state — Pulumi state and engine steps per sentinel, counted from mock `pulumi up` runs " +
-      "(tools/stateModel.ts: the checkpoint as the engine writes it, compact JSON)\n",
+      "(tests/harness/stateModel.ts: the checkpoint as the engine writes it, compact JSON)\n",
   );
 
   const example = exampleConfig();

@@ -2,7 +2,7 @@
 # The end-to-end test on a real Pulumi engine (README.md, "End-to-end test"): two kind clusters stand in for
 # two regions, a MySQL 8.0 server for the platform database, a receiver on loopback for the routers' prewarm
 # endpoint; then, on the e2e stack (Pulumi.e2e.yaml): preview, up, preview --expect-no-changes, an image
-# change, a refresh after a row is deleted out of band, destroy. tools/e2eCheck.ts asserts after each step.
+# change, a refresh after a row is deleted out of band, destroy. tests/e2e/check.ts asserts after each step.
 # .github/workflows/e2e.yml runs this script; a developer with the prerequisites runs it the same way.
 #
 # Usage: scripts/e2e.sh [run|check]     run (default): the whole test; check: the prerequisite check only.
@@ -149,8 +149,8 @@ cleanup() {
 trap cleanup EXIT
 
 # ---- the stand-in image ----
-log "building the stand-in image $STAND_IN_IMAGE:v1 and :v2 (e2e/image/Dockerfile)"
-bounded 300 docker build --quiet -t "$STAND_IN_IMAGE:v1" -t "$STAND_IN_IMAGE:v2" e2e/image
+log "building the stand-in image $STAND_IN_IMAGE:v1 and :v2 (tests/e2e/image/Dockerfile)"
+bounded 300 docker build --quiet -t "$STAND_IN_IMAGE:v1" -t "$STAND_IN_IMAGE:v2" tests/e2e/image
 
 # ---- two kind clusters, created in parallel ----
 log "creating kind clusters for ${REGIONS[*]} ($KIND_NODE_IMAGE)"
@@ -163,7 +163,7 @@ pids=()
 for region in "${REGIONS[@]}"; do
   clusters_created+=("$region")
   bounded 420 kind create cluster --name "$(cluster_of "$region")" --image "$KIND_NODE_IMAGE" \
-    --config e2e/kind-cluster.yaml --kubeconfig "$work/kubeconfig-$region" --wait 180s \
+    --config tests/e2e/kind-cluster.yaml --kubeconfig "$work/kubeconfig-$region" --wait 180s \
     >"$work/kind-$region.log" 2>&1 &
   pids+=("$!")
 done
@@ -226,14 +226,14 @@ CREATE DATABASE $DATABASE;
 SQL
 mysql --defaults-extra-file="$work/admin.cnf" "$DATABASE" <db/schema.sql
 export E2E_WORK="$work" E2E_MYSQL_DEFAULTS="$work/admin.cnf" E2E_STACK="$STACK"
-check() { node -r ts-node/register/transpile-only tools/e2eCheck.ts "$@"; }
+check() { node -r ts-node/register/transpile-only tests/e2e/check.ts "$@"; }
 check regions-sql | mysql --defaults-extra-file="$work/admin.cnf" "$DATABASE"
 sql() { mysql --defaults-extra-file="$work/admin.cnf" --batch --skip-column-names "$DATABASE" -e "$1"; }
 
 # ---- the prewarm receiver ----
 log "starting the prewarm receiver on 127.0.0.1:$RECEIVER_PORT"
 prewarm_token="$(random_secret)"
-E2E_PREWARM_TOKEN="$prewarm_token" node -r ts-node/register/transpile-only tools/e2eReceiver.ts \
+E2E_PREWARM_TOKEN="$prewarm_token" node -r ts-node/register/transpile-only tests/e2e/receiver.ts \
   "$RECEIVER_PORT" "$work/prewarm.jsonl" >"$work/receiver.log" 2>&1 &
 receiver_pid=$!
 deadline=$((SECONDS + 30))

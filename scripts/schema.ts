@@ -1,4 +1,4 @@
-// npm run schema: regenerates what the configuration schema (lib/config.ts) produces besides validation:
+// npm run schema: regenerates what the configuration schema (lib/config/) produces besides validation:
 //   schema/stack-config.schema.json  the JSON Schema editors use for Pulumi.<stack>.yaml
 //   README.md                        the "Configuration reference" table, between its markers
 // tests/config.test.ts fails when either is stale.

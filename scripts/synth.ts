@@ -1,9 +1,9 @@
-// npm run synth: evaluates a stack file offline and writes what `pulumi up` would apply (tools/synth.ts).
+// npm run synth: evaluates a stack file offline and writes what `pulumi up` would apply (synth/index.ts).
 // Exit codes: 0 evaluated, no mandatory policy violation; 1 invalid configuration, stack file or program
 // failure; 2 usage; 3 mandatory policy violations. No user error prints a stack trace.
 import { parseArgs } from "util";
 import { FleetConfigError } from "../lib/config";
-import { StackFileError, stackFile, SynthUsageError, synthStack } from "../tools/synth";
+import { StackFileError, stackFile, SynthUsageError, synthStack } from "../synth";
 
 export const USAGE = `Usage: npm run synth -- [--stack <name>] [--file <path>] [--out <dir>]
 

@@ -28,31 +28,14 @@ import { environmentObjectName, sentinelDbUser } from "../lib/names";
 import { renderSentinelToml } from "../lib/toml";
 import { environmentProblems } from "../lib/validate";
 import { proposeIdentity, resolveReplicas, sentinelAddress } from "../providers/identity";
+import { TEST_IDENTITY, testWorkload } from "./support/workload";
 
-const identity = { workspaceId: "ws_1", projectId: "proj_1", appId: "app_1", environmentId: "env_1" };
+const identity = TEST_IDENTITY;
 const RFC1035 = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;
 const clone = (value: unknown): any => JSON.parse(JSON.stringify(value));
 
-function workload(overrides: Partial<SentinelWorkload> = {}): SentinelWorkload {
-  return {
-    name: "abcdefgh1234",
-    namespace: "sentinel",
-    labels: buildLabels(identity, "sentinel", "s_123"),
-    replicas: 3,
-    image: "ghcr.io/unkeyed/unkey:v2.0.31",
-    cpuMillicores: 256,
-    memoryMib: 256,
-    probes: { liveness: "/live", readiness: "/ready", startup: "/started" },
-    nodeClass: { key: "node-class", value: "sentinel" },
-    secrets: { environment: "env-secret" },
-    configToml: "x = 1\n",
-    regionName: "us-east-1",
-    regionId: "reg_use1",
-    address: "abcdefgh1234.sentinel.svc.cluster.local:8040",
-    pod: { ...POD_DEFAULTS },
-    ...overrides,
-  };
-}
+const workload = (overrides: Partial<SentinelWorkload> = {}): SentinelWorkload =>
+  testWorkload({ replicas: 3, ...overrides });
 
 describe("labels", () => {
   it("puts the spec's labels on sentinel objects and selects by sentinel id alone", () => {

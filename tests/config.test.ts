@@ -15,7 +15,7 @@ import {
 } from "../lib/config";
 import { DEFAULT_PROBE_PATH } from "../lib/constants";
 import { renderSentinelToml } from "../lib/toml";
-import { parseConnectionSettings } from "../providers/connection";
+import { parseConnectionSettings } from "../lib/config/connection";
 import { TABLE_END, TABLE_START } from "../scripts/schema";
 import { expandEnv } from "./support/expandEnv";
 import { exampleConfig, ROOT, runExample, TEST_SECRETS } from "./support/fixtures";

@@ -3,14 +3,21 @@
 // preview an image change, through Pulumi's dynamic-provider host against the real database and under mocks.
 import { strict as assert } from "assert";
 import * as path from "path";
-import { startDatabase, type TestDatabase } from "../tools/mariadb";
-import { DYNAMIC_TYPE, type ProgramRun } from "../tools/mockEngine";
-import { secret, startProviderHost, type Props, type ProviderHost } from "../tools/providerHost";
+import { startDatabase, type TestDatabase } from "./harness/mariadb";
+import { DYNAMIC_TYPE, type CapturedResource, type ProgramRun } from "../synth/mockEngine";
+import {
+  databaseConfig,
+  startConfiguredHost,
+  startProviderHost,
+  type Props,
+  type ProviderHost,
+} from "./harness/providerHost";
 import { proposeIdentity } from "../providers/identity";
 import { checkSentinelRecord, diffSentinelRecord, UNKNOWN } from "../providers/sentinelRecord";
 import { exampleConfig, runExample } from "./support/fixtures";
 import { withOverride } from "./support/overrides";
 import { refusedPort } from "./support/net";
+import { SAMPLE_SPEC } from "./support/sentinels";
 
 const OVERRIDDEN_PROGRAM = path.join(__dirname, "support", "overriddenProgram");
 const K8S_PROVIDER = "pulumi:providers:kubernetes";
@@ -63,6 +70,23 @@ describe("cutover: adopt a row, then preview an image change", function () {
   let db: TestDatabase;
   let host: ProviderHost;
   let news: Props;
+  /**
+   * The program's preview of NEW_IMAGE for the record's environment, the record's prior inputs `inputs` (the
+   * mock engine passes them to check): the Kubernetes objects of the record's sentinel.
+   */
+  const previewImageChange = async (inputs: Props): Promise<CapturedResource[]> => {
+    const { config } = exampleConfig();
+    const envs = (config["sentinel-fleet:environments"] as Props[]).map((e) =>
+      e.environmentId === news.spec.environmentId ? { ...e, image: NEW_IMAGE } : e,
+    );
+    const priorInputs = (name: string) => (name === RECORD_NAME ? inputs : undefined);
+    const preview = await runExample(true, { "sentinel-fleet:environments": envs }, { priorInputs });
+    const record = preview.resources.find((r) => r.type === DYNAMIC_TYPE && r.name === RECORD_NAME)!;
+    return preview.resources.filter((r) => r.parent === record.parent && r.type.startsWith("kubernetes:"));
+  };
+  /** What a preview's diff says against a record's state: checked news against its old outputs and inputs. */
+  const diffAgainst = (state: { id: string; inputs: Props; outputs: Props }, checkedNews: Props) =>
+    host.diff({ id: state.id, olds: state.outputs, news: checkedNews, oldInputs: state.inputs });
 
   before(async function () {
     const [database, run] = await Promise.all([startDatabase(), runExample(false)]);
@@ -70,13 +94,7 @@ describe("cutover: adopt a row, then preview an image change", function () {
     const record = run.resources.find((r) => r.type === DYNAMIC_TYPE && r.name === RECORD_NAME);
     assert.ok(record !== undefined, `the example stack declares ${RECORD_NAME}`);
     news = { ...record.inputs };
-    host = await startProviderHost();
-    await host.configure({
-      config: {
-        "sentinel-fleet:database": { host: db.host, port: db.port, user: db.user, name: db.database },
-        "sentinel-fleet:databasePassword": secret(db.password),
-      },
-    });
+    host = await startConfiguredHost(databaseConfig(db));
   });
   after(async function () {
     this.timeout(30_000);
@@ -128,24 +146,15 @@ describe("cutover: adopt a row, then preview an image change", function () {
       [next.sentinelId, next.k8sName, next.row.k8sName, next.row.image],
       [ORIGINAL.id, ORIGINAL.k8sName, ORIGINAL.k8sName, NEW_IMAGE],
     );
-    const diff = await host.diff({ id: state.id, olds: state.outputs, news: next, oldInputs: state.inputs });
+    const diff = await diffAgainst(state, next);
     assert.deepEqual([diff.changes, diff.replaces], ["some", []]);
     // Turning the opt-in off alone changes nothing.
     const off = (await host.check({ olds: state.inputs, news })).inputs;
-    const quiet = await host.diff({ id: state.id, olds: state.outputs, news: off, oldInputs: state.inputs });
+    const quiet = await diffAgainst(state, off);
     assert.equal(quiet.changes, "none");
 
     // The program's preview of that image change with this state: the objects keep the original names.
-    const { config } = exampleConfig();
-    const envs = (config["sentinel-fleet:environments"] as Props[]).map((e) =>
-      e.environmentId === news.spec.environmentId ? { ...e, image: NEW_IMAGE } : e,
-    );
-    const priorInputs = (name: string) => (name === RECORD_NAME ? state.inputs : undefined);
-    const preview = await runExample(true, { "sentinel-fleet:environments": envs }, { priorInputs });
-    const record = preview.resources.find((r) => r.type === DYNAMIC_TYPE && r.name === RECORD_NAME)!;
-    const objects = preview.resources.filter(
-      (r) => r.parent === record.parent && r.type.startsWith("kubernetes:"),
-    );
+    const objects = await previewImageChange(state.inputs);
     assert.equal(objects.length, 3);
     for (const o of objects) assert.equal(o.inputs.metadata.name, ORIGINAL.k8sName, o.type);
 
@@ -164,25 +173,20 @@ describe("cutover: adopt a row, then preview an image change", function () {
       () => null,
       (err: { details?: string }) => String(err.details),
     );
-    assert.match(clash ?? "", /differ byte for byte/);
+    assert.match(
+      clash ?? "",
+      /belongs to environment "ENV_STOREFRONT_PROD".*they differ in environment, .*byte for byte/,
+    );
   });
 
   it("with the cutover opt-in and the database out of reach, check fails naming the database", async () => {
-    const unreachable = await startProviderHost();
+    const unreachable = await startConfiguredHost(
+      databaseConfig(
+        { ...db, host: "127.0.0.1", port: await refusedPort() },
+        { connectTimeoutMs: 500, operationTimeoutMs: 3000 },
+      ),
+    );
     try {
-      await unreachable.configure({
-        config: {
-          "sentinel-fleet:database": {
-            host: "127.0.0.1",
-            port: await refusedPort(),
-            user: db.user,
-            name: db.database,
-            connectTimeoutMs: 500,
-            operationTimeoutMs: 3000,
-          },
-          "sentinel-fleet:databasePassword": secret(db.password),
-        },
-      });
       const cutover = { ...news, spec: { ...news.spec, adoptExisting: true } };
       await assert.rejects(unreachable.check({ olds: {}, news: cutover }), (err: { details?: string }) => {
         assert.match(
@@ -228,27 +232,19 @@ describe("cutover: adopt a row, then preview an image change", function () {
 
     // A preview with nothing changed: diff says no changes, the engine keeps the old outputs (the adopted names).
     const same = (await host.check({ olds: state.inputs, news })).inputs;
-    const sameDiff = await host.diff({
-      id: state.id,
-      olds: state.outputs,
-      news: same,
-      oldInputs: state.inputs,
-    });
+    const sameDiff = await diffAgainst(state, same);
     assert.equal(sameDiff.changes, "none");
 
     // A preview of an image change before any refresh: check only sees the old inputs (the proposed identity),
     // so the preview would show the proposed names as the outputs, a rename of every object. diff says so.
     const stale = (await host.check({ olds: state.inputs, news: changed })).inputs;
     assert.equal(stale.row.k8sName, proposed.k8sName, "what the preview would have shown");
-    await assert.rejects(
-      host.diff({ id: state.id, olds: state.outputs, news: stale, oldInputs: state.inputs }),
-      (err: { details?: string }) => {
-        assert.match(String(err.details), /adopted an existing row \(id s_orig0+1, k8s_name q7x2k9ab\)/);
-        assert.match(String(err.details), new RegExp(`proposed identity \\(id ${proposed.sentinelId}`));
-        assert.match(String(err.details), /Run `pulumi refresh` once \(or pass --refresh\)/);
-        return true;
-      },
-    );
+    await assert.rejects(diffAgainst(state, stale), (err: { details?: string }) => {
+      assert.match(String(err.details), /adopted an existing row \(id s_orig0+1, k8s_name q7x2k9ab\)/);
+      assert.match(String(err.details), new RegExp(`proposed identity \\(id ${proposed.sentinelId}`));
+      assert.match(String(err.details), /Run `pulumi refresh` once \(or pass --refresh\)/);
+      return true;
+    });
 
     // pulumi refresh (or up --refresh): read returns the row's identity as the inputs too.
     const read = await host.read({ id: state.id, properties: state.outputs, inputs: state.inputs });
@@ -261,17 +257,12 @@ describe("cutover: adopt a row, then preview an image change", function () {
     // inputs read returns are what check keeps, not a diff of their own).
     const refreshed = (await host.check({ olds: state.inputs, news })).inputs;
     assert.deepEqual(refreshed, state.inputs);
-    const quietAfterRefresh = await host.diff({
-      id: state.id,
-      olds: state.outputs,
-      news: refreshed,
-      oldInputs: state.inputs,
-    });
+    const quietAfterRefresh = await diffAgainst(state, refreshed);
     assert.equal(quietAfterRefresh.changes, "none");
 
     // The preview of the image change now: an in-place update whose outputs keep the adopted names.
     const next = (await host.check({ olds: state.inputs, news: changed })).inputs;
-    const diff = await host.diff({ id: state.id, olds: state.outputs, news: next, oldInputs: state.inputs });
+    const diff = await diffAgainst(state, next);
     assert.deepEqual([diff.changes, diff.replaces], ["some", []]);
     assert.deepEqual(
       [next.sentinelId, next.k8sName, next.k8sAddress, next.row.k8sName, next.row.image],
@@ -287,16 +278,7 @@ describe("cutover: adopt a row, then preview an image change", function () {
     // The program previewed with those inputs as the record's prior state (the mock engine passes them to
     // check, and shows the checked inputs as the outputs, as the engine does): the sentinel's objects keep
     // the original names and get the new image; nothing else is renamed.
-    const { config } = exampleConfig();
-    const envs = (config["sentinel-fleet:environments"] as Props[]).map((e) =>
-      e.environmentId === news.spec.environmentId ? { ...e, image: NEW_IMAGE } : e,
-    );
-    const priorInputs = (name: string) => (name === RECORD_NAME ? state.inputs : undefined);
-    const preview = await runExample(true, { "sentinel-fleet:environments": envs }, { priorInputs });
-    const record = preview.resources.find((r) => r.type === DYNAMIC_TYPE && r.name === RECORD_NAME)!;
-    const objects = preview.resources.filter(
-      (r) => r.parent === record.parent && r.type.startsWith("kubernetes:"),
-    );
+    const objects = await previewImageChange(state.inputs);
     assert.deepEqual(objects.map((o) => o.type).sort(), [
       "kubernetes:apps/v1:Deployment",
       "kubernetes:core/v1:Service",
@@ -332,15 +314,7 @@ describe("cutover: adopt a row, then preview an image change", function () {
 });
 
 describe("cutover: when diff refuses a stale adopted identity", () => {
-  const spec = {
-    workspaceId: "ws_1",
-    projectId: "proj_1",
-    environmentId: "env_1",
-    environmentSlug: "staging",
-    regionId: "reg_use1",
-    namespace: "sentinel",
-    image: "ghcr.io/unkeyed/unkey:v1",
-  };
+  const spec = { ...SAMPLE_SPEC, image: "ghcr.io/unkeyed/unkey:v1" };
   const checked = (changes: Props = {}) =>
     checkSentinelRecord({}, { spec: { ...spec, ...changes } }).inputs as Props;
   const adopted = {

@@ -4,12 +4,8 @@ import { strict as assert } from "assert";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import {
-  closeDatabasePools,
-  parseConnectionSettings,
-  withDatabase,
-  type ConnectionSettings,
-} from "../providers/connection";
+import { parseConnectionSettings, type ConnectionSettings } from "../lib/config/connection";
+import { closeDatabasePools, withDatabase } from "../providers/connection";
 import {
   checkSentinelRecord,
   SentinelRecordProvider,
@@ -24,7 +20,7 @@ import {
   TLS_MODES,
   type TlsMode,
 } from "../lib/databaseTls";
-import { startDatabase, type TestDatabase } from "../tools/mariadb";
+import { connectionSettings, startDatabase, type TestDatabase } from "./harness/mariadb";
 import { readStackFile, runExample, strings } from "./support/fixtures";
 
 describe("database.tls: what each mode means for each client", () => {
@@ -127,12 +123,7 @@ describe("database.tls against MariaDB with require_secure_transport=ON", functi
   let tmp: string;
 
   const settings = (mode: TlsMode, extra: Partial<ConnectionSettings["tls"]> = {}): ConnectionSettings => ({
-    host: db.host,
-    port: db.port,
-    user: db.user,
-    database: db.database,
-    connectTimeoutMs: 3_000,
-    operationTimeoutMs: 5_000,
+    ...connectionSettings(db),
     tls: { mode, caFile: null, ...extra },
   });
 

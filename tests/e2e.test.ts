@@ -1,7 +1,7 @@
 // What can be checked here of the end-to-end test (no Docker, kind or Pulumi CLI on this machine): the e2e
 // stack passes the program's own validation and synth, the script passes shellcheck and fails clearly without
 // its prerequisites, the stand-in image's entrypoint ignores the program's args, and the assertions of
-// tools/e2eCheck.ts accept what the program declares once converged and reject each kind of wrong state.
+// tests/e2e/check.ts accept what the program declares once converged and reject each kind of wrong state.
 import { HEALTH_HOOK_NAME } from "../components/healthHook";
 import { strict as assert } from "assert";
 import { spawn, spawnSync } from "child_process";
@@ -25,27 +25,28 @@ import {
   prewarmProblems,
   refreshProblems,
   regionsSql,
+  reinsertedProblems,
   rowProblems,
   versionProblems,
   type ClusterState,
   type ExpectedSentinel,
   type KubeObject,
   type SentinelRow,
-} from "../tools/e2eCheck";
-import { prewarmReceiver, type PrewarmCall } from "../tools/e2eReceiver";
+} from "./e2e/check";
+import { prewarmReceiver, type PrewarmCall } from "./e2e/receiver";
 import {
   DYNAMIC_TYPE,
   runProgram,
   unwrapSecrets,
   type CapturedResource,
   type ProgramRun,
-} from "../tools/mockEngine";
-import { synthStack } from "../tools/synth";
+} from "../synth/mockEngine";
+import { synthStack } from "../synth";
 import { ROOT, TEST_SECRETS } from "./support/fixtures";
 
 const STACK_FILE = path.join(ROOT, "Pulumi.e2e.yaml");
 const SCRIPT = path.join(ROOT, "scripts", "e2e.sh");
-const DOCKERFILE = path.join(ROOT, "e2e", "image", "Dockerfile");
+const DOCKERFILE = path.join(ROOT, "tests", "e2e", "image", "Dockerfile");
 const BASH = "/bin/bash";
 /** The tools scripts/e2e.sh needs on PATH. */
 const TOOLS = ["docker", "kind", "kubectl", "pulumi", "mysql", "node"];
@@ -496,20 +497,14 @@ describe("end-to-end test (what can be checked without Docker, kind or the Pulum
         rowProblems(expected, [{ ...rows[0], health: "unknown", available_replicas: 0 }, ...rows.slice(1)]),
         /row health is "unknown", expected healthy/,
       );
-      // A row inserted again by the `up` after a refresh: its Deployment did not change, so no write-back yet.
-      const reinserted = [
-        { ...rows[0], health: "unknown", available_replicas: 0, version: 9 },
-        ...rows.slice(1),
-      ];
-      assert.deepEqual(rowProblems(expected, reinserted, new Set([rows[0].id])), []);
-      someMatch(
-        rowProblems(expected, rows, new Set([rows[0].id])),
-        /row health is "healthy", expected unknown/,
-      );
-      someMatch(
-        rowProblems(expected, reinserted, new Set([rows[1].id])),
-        new RegExp(`${rows[0].k8s_name}.*row health is "unknown", expected healthy`),
-      );
+      // A row inserted again by the `up` after a refresh: above every version its region had before.
+      const inRegion = rows.filter((r) => r.region_id === rows[0].region_id);
+      const highest = Math.max(...inRegion.map((r) => r.version));
+      const again = (version: number) => [{ ...rows[0], version }, ...rows.slice(1)];
+      assert.deepEqual(reinsertedProblems(rows, again(highest + 1), rows[0].id), []);
+      someMatch(reinsertedProblems(rows, again(highest), rows[0].id), /expected above/);
+      someMatch(reinsertedProblems(rows, rows.slice(1), rows[0].id), /not inserted again/);
+      someMatch(reinsertedProblems(rows.slice(1), rows, rows[0].id), /not among the rows before/);
       someMatch(rowProblems(expected, [...rows, { ...rows[0], environment_id: "env_x" }]), /unexpected row/);
 
       const outputs = run.exports.sentinels;
@@ -664,9 +659,11 @@ describe("end-to-end test (what can be checked without Docker, kind or the Pulum
     });
   });
 
-  describe("the kind clusters (e2e/kind-cluster.yaml)", () => {
+  describe("the kind clusters (tests/e2e/kind-cluster.yaml)", () => {
     it("have a worker labelled and tainted as the stack's node class, and a plain worker", () => {
-      const cluster = YAML.parse(fs.readFileSync(path.join(ROOT, "e2e", "kind-cluster.yaml"), "utf8")) as {
+      const cluster = YAML.parse(
+        fs.readFileSync(path.join(ROOT, "tests", "e2e", "kind-cluster.yaml"), "utf8"),
+      ) as {
         kind: string;
         nodes: { role: string; labels?: Record<string, string>; kubeadmConfigPatches?: string[] }[];
       };
@@ -695,7 +692,7 @@ describe("end-to-end test (what can be checked without Docker, kind or the Pulum
     });
   });
 
-  describe("the stand-in image (e2e/image/Dockerfile)", () => {
+  describe("the stand-in image (tests/e2e/image/Dockerfile)", () => {
     const dockerfile = () => fs.readFileSync(DOCKERFILE, "utf8");
 
     it("serves every probe path of the e2e stack", () => {

@@ -4,7 +4,7 @@
 import { strict as assert } from "assert";
 import { parse as parseToml } from "smol-toml";
 import { FleetConfigError, parseFleetConfig } from "../lib/config";
-import { unwrapSecrets, type CapturedResource, type ProgramRun } from "../tools/mockEngine";
+import { unwrapSecrets, type CapturedResource, type ProgramRun } from "../synth/mockEngine";
 import { expandEnv } from "./support/expandEnv";
 import { exampleConfig, runExample } from "./support/fixtures";
 

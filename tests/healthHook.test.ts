@@ -12,14 +12,16 @@ import {
 import type { HookLogger } from "../components/prewarmHook";
 import { ANNOTATIONS, LABELS } from "../lib/constants";
 import { SecretValue } from "../lib/secret";
-import { closeDatabasePools, parseConnectionSettings } from "../providers/connection";
+import { parseConnectionSettings } from "../lib/config/connection";
+import { closeDatabasePools } from "../providers/connection";
 import {
   checkSentinelRecord,
   SentinelRecordProvider,
   type SentinelRecordCheckedInputs,
 } from "../providers/sentinelRecord";
 import { healthOf } from "../providers/sentinelSql";
-import { startDatabase, type TestDatabase } from "../tools/mariadb";
+import { DYNAMIC_RESOURCE_TYPE } from "../providers/stub";
+import { startDatabase, type TestDatabase } from "./harness/mariadb";
 import { runExample } from "./support/fixtures";
 
 const DEPLOYMENT = "kubernetes:apps/v1:Deployment";
@@ -53,7 +55,12 @@ function hookArgs(
     metadata: {
       name: row.k8sName,
       namespace: "sentinel",
-      labels: { [LABELS.sentinelId]: row.sentinelId, [LABELS.environmentId]: environmentId },
+      labels: {
+        [LABELS.sentinelId]: row.sentinelId,
+        [LABELS.environmentId]: environmentId,
+        [LABELS.workspaceId]: "ws_1",
+        [LABELS.projectId]: "proj_1",
+      },
       annotations: { [ANNOTATIONS.regionId]: "reg_use1", [ANNOTATIONS.region]: "us-east-1" },
     },
     spec: { replicas },
@@ -135,6 +142,8 @@ describe("row-health hook", function () {
         `metadata.labels["${LABELS.sentinelId}"]`,
         `metadata.labels["${LABELS.environmentId}"]`,
         `metadata.annotations["${ANNOTATIONS.regionId}"]`,
+        `metadata.labels["${LABELS.workspaceId}"]`,
+        `metadata.labels["${LABELS.projectId}"]`,
         "spec.replicas",
         "status",
       ],
@@ -203,7 +212,7 @@ describe("row-health hook", function () {
       assert.match(
         err.message,
         new RegExp(
-          `recording the rollout of sentinel ${outs.sentinelId} \\(env_down, reg_use1\\) \\(healthy, 1/1 available\\) ` +
+          `recording the rollout of sentinel "${outs.sentinelId}" \\("env_down", "reg_use1"\\) \\(healthy, 1/1 available\\) ` +
             `in its row failed: .*cannot connect to the platform database at 127\\.0\\.0\\.1:${refused}`,
         ),
       );
@@ -219,7 +228,7 @@ describe("row-health hook", function () {
         settingsFor(db),
         recordingLogger().logger,
       ),
-      /the database's collation treats them as equal/,
+      /belongs to environment "env_down", .* not to this sentinel .*they differ in environment, compared byte for byte/,
     );
     assert.equal((await row(outs.sentinelId)).health, "unknown");
   });
@@ -235,6 +244,108 @@ describe("row-health hook", function () {
       { level: "warn", message: "row health not recorded: the Deployment's outputs lack status" },
     ]);
     assert.equal((await row(outs.sentinelId)).health, "unknown");
+  });
+
+  it("records the health of a row inserted again after an out-of-band delete, on the `up` that inserts it", async () => {
+    const spec = {
+      workspaceId: "ws_1",
+      projectId: "proj_1",
+      environmentId: "env_again",
+      environmentSlug: "staging",
+      regionId: "reg_use1",
+      namespace: "sentinel",
+      image: "ghcr.io/unkeyed/unkey:v2.0.31",
+      replicas: 2,
+    };
+    const settings = settingsFor(db);
+    const { logger } = recordingLogger();
+    const converged = { replicas: 2, availableReplicas: 2, readyReplicas: 2 };
+    // First `up`: the record, then the Deployment's create and its hook.
+    const first = (await provider.check({}, { spec })).inputs as unknown as SentinelRecordCheckedInputs;
+    const created = (await provider.create(first)).outs;
+    await runHealthHook(hookArgs(created, "env_again", 2, converged), settings, logger);
+    const healthy = await row(created.sentinelId);
+    assert.deepEqual([healthy.health, healthy.available_replicas], ["healthy", 2]);
+
+    // The row is deleted out of band; `pulumi refresh` drops the record (read says it is gone).
+    await db.admin("DELETE FROM sentinels WHERE id = ?", [created.sentinelId]);
+    assert.equal((await provider.read(created.sentinelId, created)).id, "");
+
+    // The next `up` checks the record with no prior state and inserts the row again, saying `unknown`...
+    const again = (await provider.check({}, { spec })).inputs as unknown as SentinelRecordCheckedInputs;
+    const recreated = (await provider.create(again)).outs;
+    assert.equal(recreated.sentinelId, created.sentinelId, "the same id and name");
+    assert.equal((await row(created.sentinelId)).health, "unknown");
+    // ... with a new incarnation, which the Deployment carries: it changes, so the engine updates it (metadata
+    // only) once the record is created, and the hook runs after that update with the converged status.
+    assert.notEqual(recreated.row.incarnation, created.row.incarnation);
+    const written = await runHealthHook(hookArgs(recreated, "env_again", 2, converged), settings, logger);
+    assert.ok(written?.written);
+    const after = await row(created.sentinelId);
+    assert.deepEqual([after.health, after.available_replicas], ["healthy", 2]);
+    assert.ok(Number(after.version) > Number(healthy.version), "a new version, above the deleted row's");
+  });
+
+  it("changes a Deployment exactly when its record is created again, and no Deployment on an upgrade", async () => {
+    const deployments = (run: Awaited<ReturnType<typeof runExample>>) =>
+      new Map(run.resources.filter((r) => r.type === DEPLOYMENT).map((r) => [r.name, r.inputs]));
+    const records = (run: Awaited<ReturnType<typeof runExample>>) =>
+      new Map(run.resources.filter((r) => r.type === DYNAMIC_RESOURCE_TYPE).map((r) => [r.name, r.outputs]));
+    // A first deployment: every record is a create, and its Deployment carries the record's incarnation.
+    const first = await runExample(false);
+    const firstRecords = records(first);
+    const firstDeployments = deployments(first);
+    assert.ok(firstDeployments.size >= 2);
+    for (const [name, d] of firstDeployments) {
+      const incarnation = d.metadata.annotations[ANNOTATIONS.rowIncarnation];
+      assert.match(incarnation, /^\d{13}$/, name);
+      assert.equal(incarnation, firstRecords.get(name)?.row.incarnation, name);
+    }
+    // The next `up` (the engine passes each record's stored inputs to check): every Deployment as it was.
+    const next = await runExample(false, {}, { priorInputs: (name) => firstRecords.get(name) });
+    assert.deepEqual(deployments(next), firstDeployments);
+    // One record dropped by a refresh after its row was deleted out of band: only its Deployment differs,
+    // only in that annotation (no pod template change, so no pods restart).
+    const [dropped] = [...firstRecords.keys()];
+    const after = deployments(
+      await runExample(
+        false,
+        {},
+        { priorInputs: (name) => (name === dropped ? undefined : firstRecords.get(name)) },
+      ),
+    );
+    for (const [name, d] of firstDeployments) {
+      if (name !== dropped) {
+        assert.deepEqual(after.get(name), d, name);
+        continue;
+      }
+      const changed = after.get(name)!;
+      assert.notEqual(
+        changed.metadata.annotations[ANNOTATIONS.rowIncarnation],
+        d.metadata.annotations[ANNOTATIONS.rowIncarnation],
+      );
+      const without = (x: any) => ({
+        ...x,
+        metadata: {
+          ...x.metadata,
+          annotations: { ...x.metadata.annotations, [ANNOTATIONS.rowIncarnation]: "" },
+        },
+      });
+      assert.deepEqual(without(changed), without(d));
+    }
+    // Records stored by a release without incarnations: their Deployments get no new annotation, so an
+    // upgrade plans no Deployment change.
+    const older = (name: string) => {
+      const r = firstRecords.get(name);
+      return r === undefined ? undefined : { ...r, row: { ...r.row, incarnation: undefined } };
+    };
+    for (const [name, d] of deployments(await runExample(false, {}, { priorInputs: older }))) {
+      assert.ok(!(ANNOTATIONS.rowIncarnation in d.metadata.annotations), name);
+      assert.deepEqual(
+        Object.keys(d.metadata.annotations).sort(),
+        [ANNOTATIONS.address, ANNOTATIONS.region, ANNOTATIONS.regionId].sort(),
+      );
+    }
   });
 
   it("is one hook, never run in previews, failing the update when the write fails", () => {

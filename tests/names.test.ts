@@ -3,7 +3,7 @@
 import { strict as assert } from "assert";
 import { FleetConfigError, parseFleetConfig, type FleetConfig } from "../lib/config";
 import { declaredResources, nameCollisionProblems } from "../lib/names";
-import type { ProgramRun } from "../tools/mockEngine";
+import type { ProgramRun } from "../synth/mockEngine";
 import { exampleConfig, runExample } from "./support/fixtures";
 
 const K = (name: string) => `sentinel-fleet:${name}`;

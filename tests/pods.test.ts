@@ -5,7 +5,7 @@ import { Namespace } from "kubernetes-models/v1";
 import { Deployment } from "kubernetes-models/apps/v1";
 import { rolloutTimeoutSeconds } from "../lib/kube";
 import { evaluatePolicies, TYPES } from "../policy/policies";
-import { unwrapSecrets, type CapturedResource, type ProgramRun } from "../tools/mockEngine";
+import { unwrapSecrets, type CapturedResource, type ProgramRun } from "../synth/mockEngine";
 import { runExample } from "./support/fixtures";
 
 const deployments = (run: ProgramRun) => run.resources.filter((r) => r.type === TYPES.deployment);

@@ -36,12 +36,13 @@ import {
   UNKNOWN_VALUE,
   type PackConfig,
 } from "../policy/policies";
-import { SECRET_SIG, SECRET_SIG_KEY, type CapturedResource } from "../tools/mockEngine";
+import { SECRET_SIG, SECRET_SIG_KEY, type CapturedResource } from "../synth/mockEngine";
 import { readStackFile, runExample } from "./support/fixtures";
+import { TEST_IDENTITY, testWorkload } from "./support/workload";
 
 type Obj = Record<string, any>;
 
-const identity = { workspaceId: "ws_1", projectId: "proj_1", appId: "app_1", environmentId: "env_1" };
+const identity = TEST_IDENTITY;
 const sentinelLabels = buildLabels(identity, COMPONENTS.sentinel, "s_123");
 const environmentLabels = buildLabels(identity, COMPONENTS.sentinel);
 const gossipLabels = buildLabels(identity, COMPONENTS.gossip);
@@ -49,18 +50,8 @@ const gossipLabels = buildLabels(identity, COMPONENTS.gossip);
 const D = "Deployment sentinel/abcdefgh1234";
 const clone = (value: unknown): Obj => JSON.parse(JSON.stringify(value));
 
-function workload(overrides: Partial<SentinelWorkload> = {}): SentinelWorkload {
-  return {
-    name: "abcdefgh1234",
-    namespace: "sentinel",
-    labels: sentinelLabels,
-    replicas: 1,
-    image: "ghcr.io/unkeyed/unkey:v2.0.31",
-    cpuMillicores: 256,
-    memoryMib: 256,
-    probes: { liveness: "/live", readiness: "/ready", startup: "/started" },
-    nodeClass: { key: "node-class", value: "sentinel" },
-    secrets: { environment: "env-secret" },
+const workload = (overrides: Partial<SentinelWorkload> = {}): SentinelWorkload =>
+  testWorkload({
     configToml: renderSentinelToml({
       sentinelId: "s_123",
       workspaceId: identity.workspaceId,
@@ -69,13 +60,8 @@ function workload(overrides: Partial<SentinelWorkload> = {}): SentinelWorkload {
       region: "us-east-1",
       lanSeeds: ["sentinel-gossip-env-1.sentinel.svc.cluster.local"],
     }),
-    regionName: "us-east-1",
-    regionId: "reg_use1",
-    address: "abcdefgh1234.sentinel.svc.cluster.local:8040",
-    pod: { ...POD_DEFAULTS },
     ...overrides,
-  };
-}
+  });
 
 /** Resource inputs as the program passes them: the builder's manifest, as plain data. */
 const deployment = (overrides: Partial<SentinelWorkload> = {}): Obj =>

@@ -10,10 +10,10 @@ import {
   parseRetryAfter,
   prewarm,
   prewarmUrlProblem,
-  redactUrlCredentials,
   TRANSIENT_CODES,
   type PrewarmBody,
 } from "../lib/prewarm";
+import { redactUserinfo } from "../lib/redact";
 
 const BODY: PrewarmBody = {
   workspaceId: "ws_acme",
@@ -88,6 +88,19 @@ function reply(res: http.ServerResponse, status: number, headers: Record<string,
   res.end(`status ${status}`);
 }
 
+/** Closes every server a test started, its open connections first. */
+async function closeServers(): Promise<void> {
+  const closing = servers.splice(0).map(
+    (s) =>
+      new Promise<void>((resolve) => {
+        s.closeAllConnections();
+        if (!s.listening) resolve();
+        else s.close(() => resolve());
+      }),
+  );
+  await Promise.all(closing);
+}
+
 /** Milliseconds between consecutive requests, as the server saw them. */
 function gaps(received: readonly Received[]): number[] {
   return received.slice(1).map((r, i) => r.at - received[i].at);
@@ -96,17 +109,7 @@ function gaps(received: readonly Received[]): number[] {
 describe("prewarm against a real HTTP server", function () {
   this.timeout(10_000);
 
-  afterEach(async () => {
-    const closing = servers.splice(0).map(
-      (s) =>
-        new Promise<void>((resolve) => {
-          s.closeAllConnections();
-          if (!s.listening) resolve();
-          else s.close(() => resolve());
-        }),
-    );
-    await Promise.all(closing);
-  });
+  afterEach(closeServers);
 
   it("sends one POST with the JSON body, content type and bearer token, and reports success", async () => {
     const srv = await startServer((_n, _req, res) => reply(res, 200));
@@ -353,17 +356,7 @@ const MiB = 1024 * 1024;
 describe("prewarm against a misbehaving router", function () {
   this.timeout(20_000);
 
-  afterEach(async () => {
-    const closing = servers.splice(0).map(
-      (s) =>
-        new Promise<void>((resolve) => {
-          s.closeAllConnections();
-          if (!s.listening) resolve();
-          else s.close(() => resolve());
-        }),
-    );
-    await Promise.all(closing);
-  });
+  afterEach(closeServers);
 
   it("follows no redirect: a 3xx is a failure, reported with its Location redacted and not retried", async () => {
     const elsewhere = await startServer((_n, _req, res) => reply(res, 200));
@@ -379,7 +372,7 @@ describe("prewarm against a misbehaving router", function () {
       assert.deepEqual([result.ok, result.status, result.attempts, srv.received.length], [false, code, 1, 1]);
       assert.equal(
         result.error,
-        `HTTP ${code}: a redirect to ${elsewhere.url.replace("http://", "http://[redacted]@")}, not followed (not retried)`,
+        `HTTP ${code}: a redirect to "${elsewhere.url.replace("http://", "http://[redacted]@")}", not followed (not retried)`,
       );
       assert.ok(!String(result.error).includes("hunter2"));
     }
@@ -520,16 +513,16 @@ describe("classifyFailure", () => {
     const { reason } = classifyFailure(refused, TOKEN);
     assert.equal(
       reason,
-      "Request cannot be constructed from a URL that includes credentials: http://[redacted]@127.0.0.1:9/x",
+      '"Request cannot be constructed from a URL that includes credentials: http://[redacted]@127.0.0.1:9/x"',
     );
     assert.equal(
       classifyFailure(new TypeError(`bad header Bearer ${TOKEN}`), TOKEN).reason,
-      "bad header Bearer [redacted]",
+      '"bad header Bearer [redacted]"',
     );
   });
 });
 
-describe("redactUrlCredentials", () => {
+describe("redactUserinfo", () => {
   it("removes every URL's userinfo, whatever it holds, and leaves other text alone", () => {
     const cases: [string, string][] = [
       ["https://u:p@router.example/x", "https://[redacted]@router.example/x"],
@@ -542,63 +535,42 @@ describe("redactUrlCredentials", () => {
       ["https://router.example/x?user=a@b", "https://router.example/x?user=a@b"],
       ["mail me@example.com", "mail me@example.com"],
     ];
-    for (const [input, output] of cases) assert.equal(redactUrlCredentials(input), output, input);
+    for (const [input, output] of cases) assert.equal(redactUserinfo(input), output, input);
   });
 });
 
 describe("backoffMs", () => {
+  /** backoffMs with base 250 ms and cap 5000 ms, for each [attempt, fixed random value, expected ms]. */
+  const assertBackoffs = (cases: readonly [attempt: number, random: number, ms: number][]) => {
+    for (const [attempt, random, ms] of cases) {
+      assert.equal(
+        backoffMs(attempt, 250, 5000, () => random),
+        ms,
+        `attempt ${attempt}, random ${random}`,
+      );
+    }
+  };
+
   it("waits between half and all of base * 2^(attempt-1)", () => {
-    assert.equal(
-      backoffMs(1, 250, 5000, () => 0),
-      125,
-    );
-    assert.equal(
-      backoffMs(1, 250, 5000, () => 1),
-      250,
-    );
-    assert.equal(
-      backoffMs(2, 250, 5000, () => 0),
-      250,
-    );
-    assert.equal(
-      backoffMs(2, 250, 5000, () => 1),
-      500,
-    );
-    assert.equal(
-      backoffMs(4, 250, 5000, () => 0),
-      1000,
-    );
-    assert.equal(
-      backoffMs(4, 250, 5000, () => 1),
-      2000,
-    );
-    assert.equal(
-      backoffMs(3, 250, 5000, () => 0.5),
-      750,
-    );
+    assertBackoffs([
+      [1, 0, 125],
+      [1, 1, 250],
+      [2, 0, 250],
+      [2, 1, 500],
+      [4, 0, 1000],
+      [4, 1, 2000],
+      [3, 0.5, 750],
+    ]);
   });
 
   it("caps the ceiling at maxMs, however many attempts", () => {
-    assert.equal(
-      backoffMs(6, 250, 5000, () => 0),
-      2500,
-    );
-    assert.equal(
-      backoffMs(6, 250, 5000, () => 1),
-      5000,
-    );
-    assert.equal(
-      backoffMs(50, 250, 5000, () => 1),
-      5000,
-    );
-    assert.equal(
-      backoffMs(2000, 250, 5000, () => 1),
-      5000,
-    );
-    assert.equal(
-      backoffMs(2000, 250, 5000, () => 0),
-      2500,
-    );
+    assertBackoffs([
+      [6, 0, 2500],
+      [6, 1, 5000],
+      [50, 1, 5000],
+      [2000, 1, 5000],
+      [2000, 0, 2500],
+    ]);
   });
 
   it("stays within the bounds for real random values", () => {

@@ -9,7 +9,7 @@ import { HEALTH_HOOK_NAME } from "../components/healthHook";
 import { runPrewarmHook, type HookLogger, type PrewarmHookSettings } from "../components/prewarmHook";
 import { parseFleetConfig } from "../lib/config";
 import { ANNOTATIONS, LABELS, PREWARM } from "../lib/constants";
-import type { CapturedResource, ProgramRun } from "../tools/mockEngine";
+import type { CapturedResource, ProgramRun } from "../synth/mockEngine";
 import { exampleConfig, runExample, TEST_SECRETS } from "./support/fixtures";
 
 const DEPLOYMENT = "kubernetes:apps/v1:Deployment";
@@ -81,6 +81,18 @@ function hookArgs(
     newInputs: dep.inputs,
     newOutputs: outputs,
   };
+}
+
+/** Every sentinel's Deployment carries the prewarm hook after its create and after its update. */
+function assertPrewarmHookOnEach(deps: readonly CapturedResource[]): void {
+  assert.equal(deps.length, EXAMPLE_SENTINELS);
+  for (const dep of deps) {
+    assert.deepEqual(
+      dep.hooks,
+      { afterCreate: [PREWARM.hookName], afterUpdate: [PREWARM.hookName] },
+      dep.urn,
+    );
+  }
 }
 
 /** The request body a Deployment should produce, read from its labels and annotations. */
@@ -301,7 +313,7 @@ describe("router prewarm hook", function () {
       assert.equal(received.length, 0);
       assert.equal(lines.length, 1);
       assert.equal(lines[0].level, "warn");
-      assert.match(lines[0].message, /no prewarm URL for region eu-central-1/);
+      assert.match(lines[0].message, /no prewarm URL for region "eu-central-1"/);
 
       const done = await runPrewarmHook(hookArgs(use1), regional, logger);
       assert.ok(done !== null && done.ok);
@@ -357,7 +369,7 @@ describe("router prewarm hook", function () {
         assert.equal(lines.length, 1);
         assert.match(
           lines[0].message,
-          /HTTP 307: a redirect to http:\/\/\[redacted\]@127\.0\.0\.1:\d+\/elsewhere, not followed/,
+          /HTTP 307: a redirect to "http:\/\/\[redacted\]@127\.0\.0\.1:\d+\/elsewhere", not followed/,
         );
         assert.ok(!lines[0].message.includes("s3cret"));
         assertNoToken(lines.map((l) => l.message));
@@ -372,14 +384,7 @@ describe("router prewarm hook", function () {
     it("attaches the one registered hook to every Deployment as afterCreate and afterUpdate, not to other resources", async () => {
       const run = prewarmOnly(await runExample(false, prewarmConfig(3000)));
       const deps = deployments(run);
-      assert.equal(deps.length, EXAMPLE_SENTINELS);
-      for (const dep of deps) {
-        assert.deepEqual(
-          dep.hooks,
-          { afterCreate: [PREWARM.hookName], afterUpdate: [PREWARM.hookName] },
-          dep.urn,
-        );
-      }
+      assertPrewarmHookOnEach(deps);
       for (const other of run.resources.filter((r) => r.type !== DEPLOYMENT)) {
         assert.deepEqual(other.hooks, { afterCreate: [], afterUpdate: [] }, other.urn);
       }
@@ -395,14 +400,7 @@ describe("router prewarm hook", function () {
     it("keeps the hook attached in a preview but never fires it, even when the engine would fire hooks", async () => {
       const run = prewarmOnly(await runExample(true, prewarmConfig(3000), { fireHooks: true }));
       const deps = deployments(run);
-      assert.equal(deps.length, EXAMPLE_SENTINELS);
-      for (const dep of deps) {
-        assert.deepEqual(
-          dep.hooks,
-          { afterCreate: [PREWARM.hookName], afterUpdate: [PREWARM.hookName] },
-          dep.urn,
-        );
-      }
+      assertPrewarmHookOnEach(deps);
       assert.equal(run.hooks.length, 1);
       assert.deepEqual(run.firedHooks, []);
       assert.equal(received.length, 0);

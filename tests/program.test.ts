@@ -19,7 +19,7 @@ import {
   unwrapSecrets,
   type CapturedResource,
   type ProgramRun,
-} from "../tools/mockEngine";
+} from "../synth/mockEngine";
 import { exampleConfig, LEAK_MARKERS, runExample, strings, TEST_SECRETS } from "./support/fixtures";
 
 const T = {

@@ -4,16 +4,18 @@
 import * as assert from "assert";
 import * as net from "net";
 import * as grpc from "@grpc/grpc-js";
-import { startDatabase, type TestDatabase } from "../tools/mariadb";
+import { startDatabase, type TestDatabase } from "./harness/mariadb";
 import {
+  databaseConfig,
   DYNAMIC_TYPE,
   secret,
-  startProviderHost,
+  startConfiguredHost,
   type Props,
   type ProviderHost,
-} from "../tools/providerHost";
+} from "./harness/providerHost";
 import { LEAK_MARKERS, runExample, TEST_SECRETS } from "./support/fixtures";
 import { refusedPort } from "./support/net";
+import { SENTINEL_COLUMNS } from "./support/sentinelsTable";
 
 const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
 const DATABASE_KEY = "sentinel-fleet:database";
@@ -37,27 +39,6 @@ const OUTPUT_KEYS = [
   "spec",
   "updatedAt",
   "version",
-];
-
-const SENTINEL_COLUMNS = [
-  "pk",
-  "id",
-  "workspace_id",
-  "project_id",
-  "environment_id",
-  "k8s_name",
-  "k8s_address",
-  "region_id",
-  "image",
-  "desired_state",
-  "health",
-  "desired_replicas",
-  "available_replicas",
-  "cpu_millicores",
-  "memory_mib",
-  "version",
-  "created_at",
-  "updated_at",
 ];
 
 function withoutProvider(props: Props): Props {
@@ -110,21 +91,7 @@ describe("SentinelRecord through Pulumi's dynamic-provider host over gRPC", func
   const rows = async (where = "1 = 1", values: unknown[] = []): Promise<Props[]> =>
     (await db.admin(`SELECT * FROM sentinels WHERE ${where}`, values)) as Props[];
 
-  const configured = async (config: Props): Promise<ProviderHost> => {
-    const host = await startProviderHost();
-    try {
-      await host.configure({ config });
-    } catch (err) {
-      await host.stop();
-      throw err;
-    }
-    return host;
-  };
-
-  const testDatabaseConfig = (): Props => ({
-    [DATABASE_KEY]: { host: db.host, port: db.port, user: db.user, name: db.database },
-    [PASSWORD_KEY]: secret(db.password),
-  });
+  const testDatabaseConfig = (): Props => databaseConfig(db);
 
   before(async function () {
     this.timeout(60_000);
@@ -166,7 +133,7 @@ describe("SentinelRecord through Pulumi's dynamic-provider host over gRPC", func
     let host: ProviderHost;
 
     before(async () => {
-      host = await configured(testDatabaseConfig());
+      host = await startConfiguredHost(testDatabaseConfig());
     });
     after(async () => {
       await host?.stop();
@@ -203,9 +170,14 @@ describe("SentinelRecord through Pulumi's dynamic-provider host over gRPC", func
         [inputs.sentinelId, inputs.k8sName, inputs.k8sAddress, spec.image],
       );
 
-      // The identity is a function of (environment, region): stable across checks, distinct elsewhere.
+      // The identity is a function of (environment, region): stable across checks, distinct elsewhere. The
+      // incarnation is new for every create (no olds) and kept while the record is in the state.
       const again = await host.check({ olds: {}, news });
-      assert.deepStrictEqual(again.inputs, inputs);
+      const withoutIncarnation = (i: Props) => ({ ...i, row: { ...i.row, incarnation: "" } });
+      assert.deepStrictEqual(withoutIncarnation(again.inputs), withoutIncarnation(inputs));
+      assert.match(inputs.row.incarnation, /^\d{13}$/, "a create's incarnation: when it was checked, in ms");
+      const kept = await host.check({ olds: inputs, news });
+      assert.deepStrictEqual(kept.inputs, inputs);
       const elsewhere = await host.check({ olds: {}, news: withSpec({ regionId: "reg_euc1" }) });
       assert.notStrictEqual(elsewhere.inputs.sentinelId, inputs.sentinelId);
       assert.notStrictEqual(elsewhere.inputs.k8sName, inputs.k8sName);
@@ -492,7 +464,7 @@ describe("SentinelRecord through Pulumi's dynamic-provider host over gRPC", func
     before(async () => {
       port = await refusedPort();
       // As JSON text this time (the engine hands structured config over either way), the password in plaintext.
-      host = await configured({
+      host = await startConfiguredHost({
         [DATABASE_KEY]: JSON.stringify({
           host: "127.0.0.1",
           port,
@@ -548,7 +520,7 @@ describe("SentinelRecord through Pulumi's dynamic-provider host over gRPC", func
 
     before(async () => {
       server = await silentServer();
-      host = await configured({
+      host = await startConfiguredHost({
         [DATABASE_KEY]: {
           host: "127.0.0.1",
           port: server.port,
@@ -579,7 +551,7 @@ describe("SentinelRecord through Pulumi's dynamic-provider host over gRPC", func
     let host: ProviderHost;
 
     before(async () => {
-      host = await configured({});
+      host = await startConfiguredHost({});
     });
     after(async () => {
       await host?.stop();

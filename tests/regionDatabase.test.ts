@@ -6,8 +6,8 @@ import { loginSlotPlan, loginResourceName } from "../components/regionDatabase";
 import { ENV_VARS } from "../lib/constants";
 import { dsnAddress, joinHostPort, mysqlDsn, splitHostPort } from "../lib/dsn";
 import { sentinelDbLogin, sentinelDbUser } from "../lib/names";
-import { startDatabase, type TestDatabase } from "../tools/mariadb";
-import { unwrapSecrets, type CapturedResource, type ProgramRun } from "../tools/mockEngine";
+import { startDatabase, type TestDatabase } from "./harness/mariadb";
+import { unwrapSecrets, type CapturedResource, type ProgramRun } from "../synth/mockEngine";
 import { runExample } from "./support/fixtures";
 import { withOverride } from "./support/overrides";
 

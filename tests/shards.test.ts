@@ -14,7 +14,7 @@ import {
   unwrapSecrets,
   type CapturedResource,
   type ProgramRun,
-} from "../tools/mockEngine";
+} from "../synth/mockEngine";
 import { exampleConfig, LEAK_MARKERS, runExample, strings } from "./support/fixtures";
 
 const BASE = "acme/sentinel-fleet/sentinels-base";

@@ -1,7 +1,7 @@
-// The checkpoint model bench:state measures (tools/stateModel.ts), on the example stack's mock `pulumi up`.
+// The checkpoint model bench:state measures (tests/harness/stateModel.ts), on the example stack's mock `pulumi up`.
 import { strict as assert } from "assert";
-import { DYNAMIC_TYPE, SECRET_SIG_KEY, type ProgramRun } from "../tools/mockEngine";
-import { checkpointEntry, ENVIRONMENT_TYPE, measureState, stackEntry } from "../tools/stateModel";
+import { DYNAMIC_TYPE, SECRET_SIG_KEY, type ProgramRun } from "../synth/mockEngine";
+import { checkpointEntry, ENVIRONMENT_TYPE, measureState, stackEntry } from "./harness/stateModel";
 import { LEAK_MARKERS, runExample } from "./support/fixtures";
 
 describe("the state model of bench:state", () => {

@@ -10,9 +10,9 @@ import { Deployment } from "kubernetes-models/apps/v1";
 import { PodDisruptionBudget } from "kubernetes-models/policy/v1";
 import { rolloutTimeoutSeconds } from "../lib/kube";
 import { proposeIdentity } from "../providers/identity";
-import { syntheticConfig } from "../tools/syntheticFleet";
-import { programNodeArgs } from "../tools/pulumiProject";
-import { synthStack, type SynthResult } from "../tools/synth";
+import { syntheticConfig } from "./harness/syntheticFleet";
+import { programNodeArgs } from "../synth/pulumiProject";
+import { synthStack, type SynthResult } from "../synth";
 import { main as synthCli } from "../scripts/synth";
 import { ROOT, readStackFile } from "./support/fixtures";
 

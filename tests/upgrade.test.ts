@@ -13,9 +13,9 @@ import * as grpc from "@grpc/grpc-js";
 import { providerTextChanged, SentinelRecordHostProvider } from "../providers/entry";
 import { checkSentinelRecord, type SentinelRecordOutputs } from "../providers/sentinelRecord";
 import { DYNAMIC_RESOURCE_TYPE, PROVIDER_ENTRY, SENTINEL_RECORD_PROVIDER_STUB } from "../providers/stub";
-import { startDatabase, TEST_PASSWORD, type TestDatabase } from "../tools/mariadb";
-import { secret, startProviderHost, type Props, type ProviderHost } from "../tools/providerHost";
-import { PROJECT_ROOT } from "../tools/pulumiProject";
+import { startDatabase, TEST_PASSWORD, type TestDatabase } from "./harness/mariadb";
+import { startHostFor, startProviderHost, type Props, type ProviderHost } from "./harness/providerHost";
+import { PROJECT_ROOT } from "../synth/pulumiProject";
 import { LEAK_MARKERS, runExample, TEST_SECRETS } from "./support/fixtures";
 
 const FIXTURES = path.join(__dirname, "fixtures");
@@ -165,13 +165,7 @@ describe("upgrading SentinelRecords from release 0.1.0's inlined provider to the
     before(async () => {
       db = await startDatabase();
       // One host serves both texts, as the one host of a `pulumi up` does.
-      host = await startProviderHost();
-      await host.configure({
-        config: {
-          "sentinel-fleet:database": { host: db.host, port: db.port, user: db.user, name: db.database },
-          "sentinel-fleet:databasePassword": secret(db.password),
-        },
-      });
+      host = await startHostFor(db);
     });
     after(async function () {
       this.timeout(30_000);
@@ -187,7 +181,12 @@ describe("upgrading SentinelRecords from release 0.1.0's inlined provider to the
       assert.equal(Number(rowBefore.version), 1);
 
       const inputs = await checkWithNewRelease(old.inputs);
-      assert.deepEqual(withoutProvider(inputs), withoutProvider(old.inputs), "same identity and sizing");
+      // A record from before incarnations keeps none (null): its Deployment gets no new annotation.
+      assert.deepEqual(
+        withoutProvider(inputs),
+        withoutProvider({ ...old.inputs, row: { ...(old.inputs.row as Props), incarnation: null } }),
+        "same identity and sizing",
+      );
       const diff = await host.diff({ id: old.id, olds: old.state, news: inputs, oldInputs: old.inputs });
       assert.deepEqual(
         { changes: diff.changes, replaces: diff.replaces, deleteBeforeReplace: diff.deleteBeforeReplace },
@@ -216,7 +215,10 @@ describe("upgrading SentinelRecords from release 0.1.0's inlined provider to the
 
       // `pulumi refresh`, then `pulumi destroy`, with the state as the new release left it.
       const read = await host.read({ id: old.id, properties: updated.properties, inputs });
-      assert.deepEqual(read.properties, updated.properties);
+      assert.deepEqual(read.properties, {
+        ...updated.properties,
+        row: { ...(updated.properties.row as Props), incarnation: null },
+      });
       await host.delete({ id: old.id, properties: updated.properties, oldInputs: inputs });
       assert.equal(await row(old.id), undefined, "the row is gone");
     });

@@ -3,7 +3,7 @@ import { strict as assert } from "assert";
 import * as path from "path";
 import { FleetConfigError, type FleetConfig } from "../lib/config";
 import { orderByWave } from "../lib/waves";
-import type { ProgramRun } from "../tools/mockEngine";
+import type { ProgramRun } from "../synth/mockEngine";
 import { runExample } from "./support/fixtures";
 import { withOverride } from "./support/overrides";
 

@@ -3,7 +3,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import * as YAML from "yaml";
-import { runProgram, type ProgramRun, type RunOptions } from "../../tools/mockEngine";
+import { runProgram, type ProgramRun, type RunOptions } from "../../synth/mockEngine";
 
 export const ROOT = path.resolve(__dirname, "..", "..");
 

@@ -16,8 +16,8 @@ import {
   type CapturedResource,
   type ProgramRun,
   type SourceFrame,
-} from "./mockEngine";
-import { PROJECT_ROOT } from "./pulumiProject";
+} from "../../synth/mockEngine";
+import { PROJECT_ROOT } from "../../synth/pulumiProject";
 
 export const ENVIRONMENT_TYPE = "sentinel-fleet:index:SentinelEnvironment";
 const PROVIDER_KEY = "__provider";

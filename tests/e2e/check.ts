@@ -4,7 +4,7 @@
 // gathering runs kubectl, mysql and pulumi, each with a deadline. Secret values are read only to check their
 // shape and never printed: problems name objects and keys.
 //
-//   node -r ts-node/register/transpile-only tools/e2eCheck.ts <phase>
+//   node -r ts-node/register/transpile-only tests/e2e/check.ts <phase>
 //   phases: regions-sql | up | image | refresh | recreated | destroy
 //   env: E2E_WORK (snapshots, the receiver's log), E2E_MYSQL_DEFAULTS (a mysql --defaults-extra-file),
 //        E2E_STACK (default e2e), E2E_STACK_FILE (default Pulumi.e2e.yaml), E2E_DELETED_ID (refresh, recreated)
@@ -12,14 +12,15 @@ import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { format } from "mysql2";
-import { parseFleetConfig, type FleetConfig } from "../lib/config";
-import { ENV_VARS, LABELS, PORTS, PROJECT } from "../lib/constants";
-import { environmentObjectName, sentinelDbLogin, sentinelDbUser } from "../lib/names";
-import type { PrewarmBody } from "../lib/prewarm";
-import { proposeIdentity, resolveReplicas, sentinelAddress } from "../providers/identity";
-import { readCalls, type PrewarmCall } from "./e2eReceiver";
-import { PROJECT_ROOT } from "./pulumiProject";
-import { loadStackConfig } from "./synth";
+import { parseFleetConfig, type FleetConfig } from "../../lib/config";
+import { ENV_VARS, LABELS, PORTS, PROJECT } from "../../lib/constants";
+import { environmentObjectName, sentinelDbLogin, sentinelDbUser } from "../../lib/names";
+import type { PrewarmBody } from "../../lib/prewarm";
+import { proposeIdentity, resolveReplicas, sentinelAddress } from "../../providers/identity";
+import { SENTINEL_COLUMNS } from "../support/sentinelsTable";
+import { readCalls, type PrewarmCall } from "./receiver";
+import { PROJECT_ROOT } from "../../synth/pulumiProject";
+import { loadStackConfig, type PlannedRow } from "../../synth";
 
 /** One sentinel the stack file asks for, with the identity the program proposes for it. */
 export interface ExpectedSentinel {
@@ -39,24 +40,11 @@ export interface ExpectedSentinel {
   readonly memoryMib: number;
 }
 
-/** A `sentinels` row as the check query returns it. */
-export interface SentinelRow {
-  readonly id: string;
-  readonly workspace_id: string;
-  readonly project_id: string;
-  readonly environment_id: string;
-  readonly k8s_name: string;
-  readonly k8s_address: string;
-  readonly region_id: string;
-  readonly image: string;
-  readonly desired_replicas: number;
-  readonly cpu_millicores: number;
-  readonly memory_mib: number;
-  readonly version: number;
-  /** Written back by the health hook once the rollout converged (spec section 7). */
-  readonly available_replicas: number;
-  readonly health: string;
-}
+/**
+ * A `sentinels` row as the check query returns it: the row synth plans, with the version the database
+ * allocated; available_replicas and health are written back by the health hook once the rollout converged.
+ */
+export type SentinelRow = Omit<PlannedRow, "desired_state" | "version"> & { readonly version: number };
 
 /** The parts of a Kubernetes object the checks read. */
 export interface KubeObject {
@@ -84,22 +72,10 @@ export interface ClusterState {
   readonly nodes: readonly KubeObject[];
 }
 
-const SQL_COLUMNS = [
-  "id",
-  "workspace_id",
-  "project_id",
-  "environment_id",
-  "k8s_name",
-  "k8s_address",
-  "region_id",
-  "image",
-  "desired_replicas",
-  "cpu_millicores",
-  "memory_mib",
-  "version",
-  "available_replicas",
-  "health",
-] as const;
+/** The columns of a SentinelRow: the table's, but the key, the desired state and the timestamps. */
+const SQL_COLUMNS = SENTINEL_COLUMNS.filter(
+  (c) => !["pk", "desired_state", "created_at", "updated_at"].includes(c),
+);
 
 /** Every sentinel of the stack: environment × region, in the regions this stack deploys. */
 export function expectedSentinels(cfg: FleetConfig): ExpectedSentinel[] {
@@ -151,17 +127,11 @@ export function canonical(value: unknown): string {
 const where = (s: ExpectedSentinel) => `sentinel ${s.environmentId}/${s.regionName} (${s.k8sName})`;
 
 /**
- * The rows are exactly the expected sentinels, column by column. `unobserved`: ids of rows inserted while their
- * Deployment did not change (a row deleted out of band and inserted again by the next `up`): the health hook
- * fires only on a Deployment's create or update, so such a row still holds what the insert wrote (health
- * `unknown`, 0 available) until the Deployment next changes (README, "The row tells the truth about the
- * rollout").
+ * The rows are exactly the expected sentinels, column by column, each with its converged rollout written back
+ * by the health hook — a row inserted again after an out-of-band delete too: its new incarnation changed its
+ * Deployment, so the hook ran after that update.
  */
-export function rowProblems(
-  expected: readonly ExpectedSentinel[],
-  rows: readonly SentinelRow[],
-  unobserved: ReadonlySet<string> = new Set(),
-): string[] {
+export function rowProblems(expected: readonly ExpectedSentinel[], rows: readonly SentinelRow[]): string[] {
   const problems: string[] = [];
   const key = (env: string, region: string) => `${env}\0${region}`;
   const byKey = new Map<string, SentinelRow[]>();
@@ -187,9 +157,8 @@ export function rowProblems(
       cpu_millicores: s.cpuMillicores,
       memory_mib: s.memoryMib,
       // A converged rollout was written back into the row by the health hook.
-      ...(unobserved.has(s.sentinelId)
-        ? { available_replicas: 0, health: "unknown" }
-        : { available_replicas: s.replicas, health: s.replicas === 0 ? "paused" : "healthy" }),
+      available_replicas: s.replicas,
+      health: s.replicas === 0 ? "paused" : "healthy",
     };
     for (const [column, value] of Object.entries(want)) {
       const got = r[column as keyof SentinelRow];
@@ -204,6 +173,27 @@ export function rowProblems(
       problems.push(`unexpected row ${r.id} (${r.environment_id}/${r.region_id})`);
   }
   return problems;
+}
+
+/**
+ * The row deleted out of band and inserted again: a version above every version its region had before the
+ * delete (versions never go back, nor come back).
+ */
+export function reinsertedProblems(
+  before: readonly SentinelRow[],
+  after: readonly SentinelRow[],
+  id: string,
+): string[] {
+  const old = before.find((r) => r.id === id);
+  const now = after.find((r) => r.id === id);
+  if (old === undefined) return [`row ${id}: not among the rows before it was deleted`];
+  if (now === undefined) return [`row ${id}: not inserted again`];
+  const highest = Math.max(...before.filter((r) => r.region_id === old.region_id).map((r) => r.version));
+  return now.version > highest
+    ? []
+    : [
+        `row ${id}: version ${now.version} once inserted again, expected above ${highest} (its region's highest before)`,
+      ];
 }
 
 /** Every row's version went up (an update takes the region's next version), and nothing else changed identity. */
@@ -726,11 +716,16 @@ async function phase(name: string): Promise<string[]> {
     case "refresh":
       return refreshProblems(expected, stateSentinelIds(), env("E2E_DELETED_ID"));
     case "recreated": {
-      // The next `up` after the refresh inserts the row again, under the same deterministic id and name. Its
-      // Deployment is unchanged, so the health hook does not fire: the new row says `unknown` (rowProblems).
+      // The next `up` after the refresh inserts the row again, under the same deterministic id and name, and
+      // updates its Deployment (a new incarnation), so the health hook writes the rollout into the new row.
       const stack = JSON.parse(pulumi(["stack", "output", "sentinels", "--json"]));
-      const reinserted = new Set([env("E2E_DELETED_ID")]);
-      return [...rowProblems(expected, queryRows(cfg), reinserted), ...outputProblems(expected, stack)];
+      const rows = queryRows(cfg);
+      const before = JSON.parse(fs.readFileSync(path.join(work, "rows-image.json"), "utf8")) as SentinelRow[];
+      return [
+        ...rowProblems(expected, rows),
+        ...reinsertedProblems(before, rows, env("E2E_DELETED_ID")),
+        ...outputProblems(expected, stack),
+      ];
     }
     case "destroy":
       // Pods and ReplicaSets go by garbage collection, moments after destroy returns.

@@ -1,5 +1,5 @@
 // Counts of the SDK work a program causes, for `npm run bench:fleet`: figures that do not move with this
-// machine's load (its timings swing by ±30 % between identical runs). Installed before @pulumi/pulumi loads, it
+// machine's load (timings swing between identical runs; docs/performance.md). Installed before @pulumi/pulumi loads, it
 // adds one counter increment at the entry of a few SDK functions as their files are compiled:
 //   outputs      Output objects constructed (each holds promises and is awaited when serialized)
 //   promises     the SDK's debuggable promises (each captures a stack trace)

@@ -16,7 +16,7 @@ import { spawn, type ChildProcess } from "child_process";
 import * as path from "path";
 import * as grpc from "@grpc/grpc-js";
 import { Struct } from "google-protobuf/google/protobuf/struct_pb";
-import { PROJECT_ROOT } from "./pulumiProject";
+import { PROJECT_ROOT } from "../../synth/pulumiProject";
 
 /* eslint-disable @typescript-eslint/no-require-imports */
 const provproto = require("@pulumi/pulumi/proto/provider_pb");
@@ -189,6 +189,42 @@ const CHANGES: Record<number, DiffResponse["changes"]> = {
   [provproto.DiffResponse.DiffChanges.DIFF_SOME]: "some",
 };
 
+/**
+ * A request about one resource: its id (for the methods that take one), URN, name and the dynamic type, then
+ * each struct by its setter; the `optional` ones only when given.
+ */
+function resourceRequest(
+  Message: new () => any,
+  req: { readonly id?: string; readonly name?: string },
+  urn: (name?: string) => string,
+  structs: Record<string, Props | undefined>,
+  optional: Record<string, Props | undefined> = {},
+): any {
+  const msg = new Message();
+  if (req.id !== undefined) msg.setId(req.id);
+  msg.setUrn(urn(req.name));
+  msg.setName(req.name ?? "sentinel");
+  msg.setType(DYNAMIC_TYPE);
+  for (const [setter, value] of Object.entries(structs)) msg[setter](struct(value));
+  for (const [setter, value] of Object.entries(optional)) if (value !== undefined) msg[setter](struct(value));
+  return msg;
+}
+
+/** Diff and Update: the old outputs, the new inputs and, when given, the old inputs. */
+const oldsAndNews =
+  (Message: new () => any) =>
+  (
+    req: { id?: string; name?: string; olds: Props; news: Props; oldInputs?: Props },
+    urn: (name?: string) => string,
+  ) =>
+    resourceRequest(
+      Message,
+      req,
+      urn,
+      { setOlds: req.olds, setNews: req.news },
+      { setOldInputs: req.oldInputs },
+    );
+
 interface Codec<Req, Res> {
   /** The client's method name. */
   readonly rpc: string;
@@ -218,15 +254,8 @@ const CODECS: Codecs = {
   },
   check: {
     rpc: "check",
-    encode: (req, urn) => {
-      const msg = new provproto.CheckRequest();
-      msg.setUrn(urn(req.name));
-      msg.setName(req.name ?? "sentinel");
-      msg.setType(DYNAMIC_TYPE);
-      msg.setOlds(struct(req.olds));
-      msg.setNews(struct(req.news));
-      return msg;
-    },
+    encode: (req, urn) =>
+      resourceRequest(provproto.CheckRequest, req, urn, { setOlds: req.olds, setNews: req.news }),
     decode: (res) => ({
       inputs: plain(res.getInputs()),
       failures: res.getFailuresList().map((f: any) => ({ property: f.getProperty(), reason: f.getReason() })),
@@ -234,17 +263,7 @@ const CODECS: Codecs = {
   },
   diff: {
     rpc: "diff",
-    encode: (req, urn) => {
-      const msg = new provproto.DiffRequest();
-      msg.setId(req.id);
-      msg.setUrn(urn(req.name));
-      msg.setName(req.name ?? "sentinel");
-      msg.setType(DYNAMIC_TYPE);
-      msg.setOlds(struct(req.olds));
-      msg.setNews(struct(req.news));
-      if (req.oldInputs !== undefined) msg.setOldInputs(struct(req.oldInputs));
-      return msg;
-    },
+    encode: oldsAndNews(provproto.DiffRequest),
     decode: (res) => ({
       changes: CHANGES[res.getChanges()] ?? "unknown",
       replaces: res.getReplacesList(),
@@ -255,11 +274,7 @@ const CODECS: Codecs = {
   create: {
     rpc: "create",
     encode: (req, urn) => {
-      const msg = new provproto.CreateRequest();
-      msg.setUrn(urn(req.name));
-      msg.setName(req.name ?? "sentinel");
-      msg.setType(DYNAMIC_TYPE);
-      msg.setProperties(struct(req.properties));
+      const msg = resourceRequest(provproto.CreateRequest, req, urn, { setProperties: req.properties });
       msg.setPreview(req.preview ?? false);
       return msg;
     },
@@ -267,16 +282,14 @@ const CODECS: Codecs = {
   },
   read: {
     rpc: "read",
-    encode: (req, urn) => {
-      const msg = new provproto.ReadRequest();
-      msg.setId(req.id);
-      msg.setUrn(urn(req.name));
-      msg.setName(req.name ?? "sentinel");
-      msg.setType(DYNAMIC_TYPE);
-      msg.setProperties(struct(req.properties));
-      if (req.inputs !== undefined) msg.setInputs(struct(req.inputs));
-      return msg;
-    },
+    encode: (req, urn) =>
+      resourceRequest(
+        provproto.ReadRequest,
+        req,
+        urn,
+        { setProperties: req.properties },
+        { setInputs: req.inputs },
+      ),
     decode: (res) => ({
       id: res.getId(),
       properties: plain(res.getProperties()),
@@ -285,31 +298,19 @@ const CODECS: Codecs = {
   },
   update: {
     rpc: "update",
-    encode: (req, urn) => {
-      const msg = new provproto.UpdateRequest();
-      msg.setId(req.id);
-      msg.setUrn(urn(req.name));
-      msg.setName(req.name ?? "sentinel");
-      msg.setType(DYNAMIC_TYPE);
-      msg.setOlds(struct(req.olds));
-      msg.setNews(struct(req.news));
-      if (req.oldInputs !== undefined) msg.setOldInputs(struct(req.oldInputs));
-      return msg;
-    },
+    encode: oldsAndNews(provproto.UpdateRequest),
     decode: (res) => ({ properties: plain(res.getProperties()) }),
   },
   delete: {
     rpc: "delete",
-    encode: (req, urn) => {
-      const msg = new provproto.DeleteRequest();
-      msg.setId(req.id);
-      msg.setUrn(urn(req.name));
-      msg.setName(req.name ?? "sentinel");
-      msg.setType(DYNAMIC_TYPE);
-      msg.setProperties(struct(req.properties));
-      if (req.oldInputs !== undefined) msg.setOldInputs(struct(req.oldInputs));
-      return msg;
-    },
+    encode: (req, urn) =>
+      resourceRequest(
+        provproto.DeleteRequest,
+        req,
+        urn,
+        { setProperties: req.properties },
+        { setOldInputs: req.oldInputs },
+      ),
     decode: () => ({}),
   },
 };
@@ -432,4 +433,47 @@ export async function startProviderHost(options: HostOptions = {}): Promise<Prov
     stderr: () => errText,
     stop,
   };
+}
+
+/** Where the provider finds a database: its host, port, admin login and schema. */
+export interface DatabaseAddress {
+  readonly host: string;
+  readonly port: number;
+  readonly user: string;
+  readonly database: string;
+  readonly password: string;
+}
+
+/**
+ * The stack configuration the engine hands the provider for `db` (the password as a secret), `connection`'s
+ * settings added to `sentinel-fleet:database`.
+ */
+export function databaseConfig(db: DatabaseAddress, connection: Props = {}): Props {
+  return {
+    "sentinel-fleet:database": {
+      host: db.host,
+      port: db.port,
+      user: db.user,
+      name: db.database,
+      ...connection,
+    },
+    "sentinel-fleet:databasePassword": secret(db.password),
+  };
+}
+
+/** A host configured with `config`, stopped again when configure fails. */
+export async function startConfiguredHost(config: Props, options: HostOptions = {}): Promise<ProviderHost> {
+  const host = await startProviderHost(options);
+  try {
+    await host.configure({ config });
+  } catch (err) {
+    await host.stop();
+    throw err;
+  }
+  return host;
+}
+
+/** A host configured for the test database `db`. */
+export function startHostFor(db: DatabaseAddress): Promise<ProviderHost> {
+  return startConfiguredHost(databaseConfig(db));
 }

@@ -1,9 +1,9 @@
 // The end-to-end test's stand-in for the routers' prewarm endpoint. scripts/e2e.sh starts it on the runner's
 // loopback: the prewarm hook runs in the Pulumi program's process on the runner, so 127.0.0.1 is where it
-// calls. Each request becomes one JSON line in a log file that tools/e2eCheck.ts reads; the bearer token is
+// calls. Each request becomes one JSON line in a log file that tests/e2e/check.ts reads; the bearer token is
 // compared, never written down.
 //
-//   node -r ts-node/register/transpile-only tools/e2eReceiver.ts <port> <log file>   (token: E2E_PREWARM_TOKEN)
+//   node -r ts-node/register/transpile-only tests/e2e/receiver.ts <port> <log file>   (token: E2E_PREWARM_TOKEN)
 import { timingSafeEqual } from "crypto";
 import * as fs from "fs";
 import * as http from "http";

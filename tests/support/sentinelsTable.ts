@@ -1,0 +1,21 @@
+// The columns of the `sentinels` table (db/schema.sql), for tests that read whole rows.
+export const SENTINEL_COLUMNS = [
+  "pk",
+  "id",
+  "workspace_id",
+  "project_id",
+  "environment_id",
+  "k8s_name",
+  "k8s_address",
+  "region_id",
+  "image",
+  "desired_state",
+  "health",
+  "desired_replicas",
+  "available_replicas",
+  "cpu_millicores",
+  "memory_mib",
+  "version",
+  "created_at",
+  "updated_at",
+] as const;
