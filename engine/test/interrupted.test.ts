@@ -27,6 +27,45 @@ function cliChildren(command: string): number[] {
     });
 }
 
+/** Every process below `root` (its plugins), each with its command line, to tell a reused pid from it later. */
+function descendants(root: number): { pid: number; cmdline: string }[] {
+  const parents = new Map<number, number>();
+  for (const d of fs.readdirSync("/proc")) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const stat = fs.readFileSync(`/proc/${d}/stat`, "utf8");
+      parents.set(Number(d), Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]));
+    } catch {
+      // Gone since the listing.
+    }
+  }
+  const below: { pid: number; cmdline: string }[] = [];
+  const walk = (pid: number) => {
+    for (const [child, parent] of parents) {
+      if (parent !== pid) continue;
+      try {
+        below.push({ pid: child, cmdline: fs.readFileSync(`/proc/${child}/cmdline`, "utf8") });
+      } catch {
+        continue;
+      }
+      walk(child);
+    }
+  };
+  walk(root);
+  return below;
+}
+
+/** Kills what a killed CLI left running (its plugins, now orphans), by pid, where the pid is still theirs. */
+function stopOrphans(orphans: readonly { pid: number; cmdline: string }[]): void {
+  for (const { pid, cmdline } of orphans) {
+    try {
+      if (fs.readFileSync(`/proc/${pid}/cmdline`, "utf8") === cmdline) process.kill(pid, "SIGKILL");
+    } catch {
+      // Already gone.
+    }
+  }
+}
+
 describe("an up killed with SIGKILL on the real engine", function () {
   this.timeout(15 * 60_000);
   let tier: Tier;
@@ -43,6 +82,7 @@ describe("an up killed with SIGKILL on the real engine", function () {
 
   it("recovers: the operator's commands, then up converges with no duplicate row and no orphaned object", async () => {
     let killed: number[] = [];
+    let orphans: { pid: number; cmdline: string }[] = [];
     let timer: NodeJS.Timeout | undefined;
     const onEvent = (e: EngineEvent) => {
       const pre = e.resourcePreEvent?.metadata;
@@ -50,12 +90,16 @@ describe("an up killed with SIGKILL on the real engine", function () {
         // A second into the Deployment's create: applied, its rollout awaited, the step not yet recorded.
         timer = setTimeout(() => {
           killed = cliChildren(tier.pulumi.command);
+          orphans = killed.flatMap(descendants);
           for (const pid of killed) process.kill(pid, "SIGKILL");
         }, 1_000);
       }
     };
     await assert.rejects(fleet.stack.up({ onEvent }));
+    // A killed CLI cannot stop its plugins: they would outlive the test.
+    stopOrphans(orphans);
     assert.strictEqual(killed.length, 1, "the CLI was not found to kill");
+    assert.ok(orphans.length > 0, "the killed CLI's plugins were not found");
     // The killed CLI left its lock: the next up is refused until the operator clears it.
     await assert.rejects(fleet.stack.up(), (err: Error) => /currently locked/.test(err.message));
     await cli(tier, ["cancel", "--yes", "--stack", fleet.name]);
