@@ -14,7 +14,7 @@ import { sharedLabels } from "../lib/labels";
 import { nameCollisionProblems, stackEnvironments } from "../lib/names";
 import { createHealthHook } from "./healthHook";
 import { createPrewarmHook } from "./prewarmHook";
-import { regionDatabaseLogins } from "./regionDatabase";
+import { existingDatabaseLogins, regionDatabaseLogins, type RegionDatabaseLogins } from "./regionDatabase";
 import type { SentinelIdentity } from "./sentinel";
 import { SentinelEnvironment, type SentinelRegionTarget } from "./sentinelEnvironment";
 
@@ -54,7 +54,7 @@ interface RegionShared {
  * the namespace and the region's sentinel database login. The login block is one unit (password, user, grant,
  * DSNs) so it can be replaced as one.
  */
-function regionShared(region: RegionConfig, cfg: FleetConfig, platformDb: mysql.Provider): RegionShared {
+function regionShared(region: RegionConfig, cfg: FleetConfig, logins: RegionDatabaseLogins): RegionShared {
   const base = `region-${region.name}`;
   // The namespace is shared by every environment in the cluster, and by other stacks (environment shards), so
   // it is owned once per region here, never by an environment. upsertExistingObjects adopts a namespace that
@@ -73,7 +73,6 @@ function regionShared(region: RegionConfig, cfg: FleetConfig, platformDb: mysql.
     { provider: namespaceProvider, retainOnDelete: true },
   );
 
-  const logins = regionDatabaseLogins(region, cfg, platformDb);
   return {
     namespace: cfg.namespace,
     after: [namespace],
@@ -131,15 +130,18 @@ export function deployFleet(cfg: FleetConfig): Promise<FleetOutputs> {
   const deployed = cfg.regions.filter((r) => cfg.deployRegions.includes(r.name));
 
   const ownsShared = role !== "environmentShard";
-  const platformDb = ownsShared
-    ? new mysql.Provider("platform-db", {
-        endpoint: joinHostPort(cfg.database.host, cfg.database.port),
-        username: cfg.database.user,
-        password: cfg.database.password.toOutput(),
-        // "false" when TLS is off: the SDK's own default, so existing stacks see no provider diff.
-        tls: pulumiMysqlTls(cfg.database.tls.mode),
-      })
-    : undefined;
+  // With existing logins the program declares no login: no @pulumi/mysql resource, so no provider either.
+  const managedLogins = cfg.database.logins === "managed";
+  const platformDb =
+    ownsShared && managedLogins
+      ? new mysql.Provider("platform-db", {
+          endpoint: joinHostPort(cfg.database.host, cfg.database.port),
+          username: cfg.database.user,
+          password: cfg.database.password.toOutput(),
+          // "false" when TLS is off: the SDK's own default, so existing stacks see no provider diff.
+          tls: pulumiMysqlTls(cfg.database.tls.mode),
+        })
+      : undefined;
   const baseStack =
     !ownsShared && cfg.regionBaseStack !== null
       ? new pulumi.StackReference("region-base", { name: cfg.regionBaseStack })
@@ -152,9 +154,15 @@ export function deployFleet(cfg: FleetConfig): Promise<FleetOutputs> {
   for (const region of deployed) {
     shared.set(
       region.name,
-      platformDb !== undefined
-        ? regionShared(region, cfg, platformDb)
-        : regionFromBase(baseStack as pulumi.StackReference, region.name, cfg),
+      !ownsShared
+        ? regionFromBase(baseStack as pulumi.StackReference, region.name, cfg)
+        : regionShared(
+            region,
+            cfg,
+            platformDb !== undefined
+              ? regionDatabaseLogins(region, cfg, platformDb)
+              : existingDatabaseLogins(region, cfg),
+          ),
     );
   }
   // Plain objects whose DSNs are secret Outputs: the stack output keeps each DSN secret and the namespace plain.

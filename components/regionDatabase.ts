@@ -118,3 +118,16 @@ export function regionDatabaseLogins(
       );
   return { primaryDsn: dsn(db.primaryAddress), replicaDsn: dsn(db.replicaAddress) };
 }
+
+/**
+ * With `database.logins: existing`: the region's DSNs as the stack file brings them, secrets. Nothing is
+ * declared; rotating is setting a new value, which updates the region's Secrets in place (and Reloader rolls
+ * the pods, as for managed logins).
+ */
+export function existingDatabaseLogins(region: RegionConfig, cfg: FleetConfig): RegionDatabaseLogins {
+  const login = cfg.database.existingLogins?.[region.name];
+  if (login === undefined) {
+    throw new Error(`sentinel-fleet:databaseLogins has no DSNs for region ${JSON.stringify(region.name)}`);
+  }
+  return { primaryDsn: login.primary.toOutput(), replicaDsn: login.replica.toOutput() };
+}

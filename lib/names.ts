@@ -98,6 +98,8 @@ export interface NamingConfig {
   readonly ciliumNetworkPolicies: boolean;
   readonly otel: unknown;
   readonly stackRole: "fleet" | "regionBase" | "environmentShard";
+  /** Whose the sentinel logins are; only managed logins have names that can collide. Default: managed. */
+  readonly database?: { readonly logins: "managed" | "existing" };
   readonly shards: readonly string[];
   readonly shard: string | null;
 }
@@ -224,10 +226,10 @@ export function nameCollisionProblems(cfg: NamingConfig): NameProblem[] {
         "(Pulumi names join environment ids and region names with '-'); rename one of them",
     });
   }
-  // Not URNs, but the same kind of clash: two regions whose logins are one MySQL user would rotate each
-  // other's password. Every configured region counts, not only this shard's: shards share the database.
+  // Not URNs, but the same kind of clash: two regions whose managed logins are one MySQL user would rotate
+  // each other's password. Every configured region counts, not only this shard's: shards share the database.
   const logins = new Map<string, string>();
-  for (const [i, region] of cfg.regions.entries()) {
+  for (const [i, region] of (cfg.database?.logins ?? "managed") === "managed" ? cfg.regions.entries() : []) {
     for (const slot of ["a", "b"] as const) {
       const login = sentinelDbLogin(region.name, slot);
       const other = logins.get(login);

@@ -14,7 +14,7 @@ import * as path from "path";
 import * as YAML from "yaml";
 import { evaluatePolicies } from "../policy/policies";
 import { CONFIG_KEYS, ENCRYPTED, parseFleetConfig, type FleetConfig } from "../lib/config";
-import { DEFAULT_PROBE_PATH, ROWS } from "../lib/constants";
+import { DEFAULT_PROBE_PATH, PROJECT, ROWS } from "../lib/constants";
 import {
   DYNAMIC_TYPE,
   fillUnknowns,
@@ -122,6 +122,37 @@ export function stackFile(stack: string, file?: string): string {
   return candidate;
 }
 
+function isExistingLogins(database: unknown): boolean {
+  return (
+    typeof database === "object" &&
+    database !== null &&
+    (database as { logins?: unknown }).logins === "existing"
+  );
+}
+
+/**
+ * A map with `{ secure: ... }` leaves: the map with those leaves as ENCRYPTED, and whether every leaf was one.
+ * Null for anything else.
+ */
+function secureLeaves(value: unknown): { value: unknown; allSecure: boolean } | null {
+  let secure = 0;
+  let plain = 0;
+  const walk = (v: unknown): unknown => {
+    if (typeof v === "object" && v !== null && !Array.isArray(v)) {
+      if ("secure" in v) {
+        secure++;
+        return ENCRYPTED;
+      }
+      return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, walk(x)]));
+    }
+    plain++;
+    return v;
+  };
+  if (typeof value !== "object" || value === null || Array.isArray(value)) return null;
+  const mapped = walk(value);
+  return secure === 0 ? null : { value: mapped, allSecure: plain === 0 };
+}
+
 /** Reads a stack file's config; `secure:` values become placeholders, missing required secrets too. */
 export function loadStackConfig(file: string): {
   config: Record<string, unknown>;
@@ -167,11 +198,21 @@ export function loadStackConfig(file: string): {
   const placeholders: string[] = [];
   for (const [key, value] of Object.entries(raw as Record<string, unknown>)) {
     const secure = typeof value === "object" && value !== null && "secure" in value;
-    config[key] = secure ? ENCRYPTED : value;
-    if (secure) {
+    // A map of secrets (`pulumi config set --secret --path`): secret only when every leaf is.
+    const leaves = secure ? null : secureLeaves(value);
+    config[key] = secure ? ENCRYPTED : (leaves?.value ?? value);
+    if (secure || leaves?.allSecure === true) {
       secretKeys.push(key);
       placeholders.push(key);
     }
+  }
+  // Existing logins come from the stack's secrets, which synth cannot decrypt: stand in for them.
+  const database = config[`${PROJECT}:database`];
+  const logins = `${PROJECT}:databaseLogins`;
+  if (isExistingLogins(database) && !(logins in config)) {
+    config[logins] = ENCRYPTED;
+    secretKeys.push(logins);
+    placeholders.push(logins);
   }
   for (const key of REQUIRED_SECRETS) {
     if (!(key in config)) {

@@ -18,7 +18,7 @@ import { renderSentinelToml } from "../lib/toml";
 import { parseConnectionSettings } from "../lib/config/connection";
 import { TABLE_END, TABLE_START } from "../scripts/schema";
 import { expandEnv } from "./support/expandEnv";
-import { exampleConfig, ROOT, runExample, TEST_SECRETS } from "./support/fixtures";
+import { configProblems, exampleConfig, ROOT, runExample, TEST_SECRETS } from "./support/fixtures";
 
 const K = (name: string) => `sentinel-fleet:${name}`;
 
@@ -28,13 +28,7 @@ function parse(overrides: Record<string, unknown> = {}, secretKeys?: string[]): 
 }
 
 function problems(overrides: Record<string, unknown>, secretKeys?: string[]): string[] {
-  try {
-    parse(overrides, secretKeys);
-  } catch (err) {
-    assert.ok(err instanceof FleetConfigError, `expected FleetConfigError, got ${String(err)}`);
-    return err.problems.map((p) => `${p.path}: ${p.message}`);
-  }
-  assert.fail("the configuration was accepted");
+  return configProblems(() => parse(overrides, secretKeys));
 }
 
 const baseEnvs = () => exampleConfig().config[K("environments")] as Record<string, unknown>[];
@@ -230,7 +224,7 @@ describe("stack configuration", () => {
       const envs = baseEnvs();
       envs[0] = { ...envs[0], replica: 2 };
       assert.deepEqual(problems({ [K("enviroments")]: [], [K("environments")]: envs }), [
-        "sentinel-fleet:enviroments: unknown key (known: platform, image, namespace, namespacePodSecurity, pod, probes, nodeClass, ciliumNetworkPolicies, retainSentinelRows, prewarm, regions, deployRegions, waves, stackRole, regionBaseStack, shards, shard, environments, database, databasePassword, databaseCaCert, clickhouseUrl, redisUrl, otel, otelHeaders, prewarmToken)",
+        "sentinel-fleet:enviroments: unknown key (known: platform, image, namespace, namespacePodSecurity, pod, probes, nodeClass, ciliumNetworkPolicies, retainSentinelRows, prewarm, regions, deployRegions, waves, stackRole, regionBaseStack, shards, shard, environments, database, databasePassword, databaseLogins, databaseCaCert, clickhouseUrl, redisUrl, otel, otelHeaders, prewarmToken)",
         "sentinel-fleet:environments[0] (env_storefront_prod).replica: unknown key (known: environmentId, workspaceId, projectId, appId, slug, shard, regions, replicas, cpuMillicores, memoryMib, image)",
       ]);
     });

@@ -325,7 +325,7 @@ describe("synth", function () {
     assert.equal(r.status, 2);
     assert.match(
       r.stderr,
-      /there is no stack "prod": no Pulumi\.prod\.yaml in .* \(stacks: dev, e2e; or give the file with --file\)/,
+      /there is no stack "prod": no Pulumi\.prod\.yaml in .* \(stacks: dev, e2e, engine; or give the file with --file\)/,
     );
     assertNoStackTrace(r.stderr);
     const missing = await cli(["--file", "/nonexistent/Pulumi.x.yaml"]);

@@ -105,16 +105,17 @@ function loadWorkflow(file: string): Workflow {
 }
 
 /**
- * End-to-end stacks (`e2e`, `e2e-<name>`) run in throwaway kind clusters from .github/workflows/e2e.yml; they are
- * no deployment target, so no preview or deploy matrix lists them.
+ * Test stacks are no deployment target, so no preview or deploy matrix lists them: the end-to-end stacks (`e2e`,
+ * `e2e-<name>`) run in throwaway kind clusters from .github/workflows/e2e.yml, and `engine` is the engine test
+ * tier's (`npm run test:engine`).
  */
-function isE2eStack(stack: string): boolean {
-  return stack === "e2e" || stack.startsWith("e2e-");
+function isTestStack(stack: string): boolean {
+  return stack === "e2e" || stack.startsWith("e2e-") || stack === "engine";
 }
 
 /** The stacks the preview and deploy matrices must list: every stack file but the end-to-end ones. */
 function deployStacks(): string[] {
-  return stackFiles().filter((s) => !isE2eStack(s));
+  return stackFiles().filter((s) => !isTestStack(s));
 }
 
 /** The stacks this repository defines: Pulumi.<stack>.yaml in the root, Pulumi.yaml excluded. */
@@ -338,16 +339,16 @@ describe("GitHub Actions workflows", () => {
   });
 
   it("tells end-to-end stacks from deployment stacks by name", () => {
-    for (const s of ["e2e", "e2e-kind", "e2e-2"]) assert.ok(isE2eStack(s), `${s} is an e2e stack`);
+    for (const s of ["e2e", "e2e-kind", "e2e-2", "engine"]) assert.ok(isTestStack(s), `${s} is a test stack`);
     for (const s of ["dev", "prod", "e2eprod", "prod-e2e", "dev-e2e-x", "E2E"]) {
-      assert.ok(!isE2eStack(s), `${s} is a deployment stack`);
+      assert.ok(!isTestStack(s), `${s} is a deployment stack`);
     }
     assert.deepEqual(
-      stackFiles().filter(isE2eStack),
-      ["e2e"],
-      "the e2e stack is the only end-to-end stack file",
+      stackFiles().filter(isTestStack),
+      ["e2e", "engine"],
+      "the e2e and engine stacks are the only test stack files",
     );
-    assert.ok(!stacks.includes("e2e"));
+    assert.ok(!stacks.includes("e2e") && !stacks.includes("engine"));
   });
 
   describe("triggers", () => {
@@ -631,10 +632,10 @@ describe("GitHub Actions workflows", () => {
     });
 
     it("keeps the end-to-end stacks out of every preview and deploy matrix", () => {
-      const e2eStacks = stackFiles().filter(isE2eStack);
-      assert.ok(e2eStacks.length > 0);
+      const testStacks = stackFiles().filter(isTestStack);
+      assert.ok(testStacks.length > 0);
       for (const [where, j] of stackJobs()) {
-        for (const s of e2eStacks) {
+        for (const s of testStacks) {
           // A preview of it would dial kind contexts and a MySQL on 127.0.0.1 that only the e2e job has.
           assert.ok(!matrixStacks(j).includes(s), `${where}: ${s} is an end-to-end stack, not a deployment`);
         }

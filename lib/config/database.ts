@@ -3,7 +3,8 @@
 import { z } from "zod";
 import { DEFAULT_SENTINEL_DB_PRIVILEGES } from "../constants";
 import { connectionFields } from "./connection";
-import { address, err, list, matching, object, secret, show, orElse } from "./fields";
+import { address, type DocMeta, err, list, matching, object, oneOf, secret, show, orElse } from "./fields";
+import { LOGIN_MODES } from "./logins";
 
 const PRIVILEGE = /^[A-Z][A-Z ]*[A-Z]$/;
 
@@ -15,6 +16,14 @@ const databaseSchema = object(
       .optional()
       .meta(orElse("`host:port` (or `host`, `[IPv6]:port`) the pods dial for the primary", "`host:port`")),
     replicaAddress: address().optional().meta(orElse("what the pods dial for reads", "`primaryAddress`")),
+    logins: oneOf(LOGIN_MODES)
+      .default("managed")
+      .meta({
+        description:
+          "`managed`: the program creates two sentinel logins per region with `@pulumi/mysql` and rotates them; " +
+          "`existing`: the secret `databaseLogins` brings each region's DSNs and the program creates no login " +
+          "(PlanetScale, Vitess, operator-owned logins)",
+      }),
     // The MySQL provider writes it into CREATE USER '<user>'@'<host>' unescaped, over the admin login.
     sentinelUserHost: matching(
       /^[A-Za-z0-9.%_:/-]+$/,
@@ -54,6 +63,18 @@ const databaseSchema = object(
 export const databaseKeys = {
   database: databaseSchema.meta({ description: "the platform database" }),
   databasePassword: secret("password of `database.user`", "required"),
+  databaseLogins: z
+    .unknown()
+    .optional()
+    .meta({
+      description:
+        "with `database.logins: existing`: region name -> `{ primary, replica? }`, the sentinels' Go MySQL DSNs " +
+        "(`user:password@tcp(host:port)/<database.name>?parseTime=true&interpolateParams=true[&tls=...]`), " +
+        "each a secret; `replica` defaults to `primary`",
+      "x-secret": true,
+      "x-secret-map": true,
+      "x-default": "none (`existing` logins: every deployed region)",
+    } satisfies DocMeta),
   databaseCaCert: secret(
     "PEM text of the database's CA bundle (exclusive with `database.tls.caFile`; verify-ca or verify-identity only)",
   ),

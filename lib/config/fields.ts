@@ -33,6 +33,8 @@ export interface DocMeta {
   "x-default"?: string;
   /** A secret: set with `pulumi config set --secret`, stored as `{ secure: ... }`. */
   "x-secret"?: true;
+  /** A map of secrets (region name to `{ primary, replica? }`), each leaf stored as `{ secure: ... }`. */
+  "x-secret-map"?: true;
 }
 
 /** Metadata of an optional key whose default is a rule, not a value: the reference shows `fallback`. */

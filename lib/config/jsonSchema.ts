@@ -26,24 +26,43 @@ export function stackFileJsonSchema(): Json {
   const plain = inputJsonSchema();
   const props = plain.properties as Record<string, Json>;
   const config: Record<string, unknown> = {};
+  const secure = {
+    type: "object",
+    properties: { secure: { type: "string" } },
+    required: ["secure"],
+    additionalProperties: false,
+  };
   for (const [name, schema] of Object.entries(props)) {
     config[key(name)] =
-      schema["x-secret"] === true
+      schema["x-secret-map"] === true
         ? {
-            description: `${String(schema.description)} (a secret: \`pulumi config set --secret ${key(name)}\`)`,
-            type: "object",
-            properties: { secure: { type: "string" } },
-            required: ["secure"],
-            additionalProperties: false,
+            description: `${String(schema.description)} (each a secret: \`pulumi config set --secret --path\`)`,
+            anyOf: [
+              secure,
+              {
+                type: "object",
+                additionalProperties: {
+                  type: "object",
+                  properties: { primary: secure, replica: secure },
+                  required: ["primary"],
+                  additionalProperties: false,
+                },
+              },
+            ],
           }
-        : schema.type === "boolean"
-          ? // `pulumi config set` without `--type` writes "true"/"false" as strings; the program reads both.
-            withoutDocKeys({
-              ...schema,
-              type: undefined,
-              anyOf: [{ type: "boolean" }, { type: "string", enum: ["true", "false"] }],
-            })
-          : withoutDocKeys(schema);
+        : schema["x-secret"] === true
+          ? {
+              description: `${String(schema.description)} (a secret: \`pulumi config set --secret ${key(name)}\`)`,
+              ...secure,
+            }
+          : schema.type === "boolean"
+            ? // `pulumi config set` without `--type` writes "true"/"false" as strings; the program reads both.
+              withoutDocKeys({
+                ...schema,
+                type: undefined,
+                anyOf: [{ type: "boolean" }, { type: "string", enum: ["true", "false"] }],
+              })
+            : withoutDocKeys(schema);
   }
   return {
     $schema: "http://json-schema.org/draft-07/schema#",

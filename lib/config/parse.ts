@@ -18,15 +18,9 @@ import {
   type Found,
 } from "./problems";
 import { crossFieldRules } from "./rules";
-import {
-  ALL_KEYS,
-  plainSchema,
-  SECRET_KEYS,
-  type PlainConfig,
-  type RawConfig,
-  type SecretKey,
-} from "./schema";
-import { secretRules } from "./secrets";
+import { ALL_KEYS, plainSchema, SECRET_KEYS, type PlainConfig, type RawConfig } from "./schema";
+import type { ExistingLogin } from "./logins";
+import { secretRules, type StringSecretKey } from "./secrets";
 
 /** Readonly all the way down; secret values stay what they are. */
 type Frozen<T> = T extends SecretValue
@@ -73,11 +67,11 @@ export function parseFleetConfig(raw: RawConfig): FleetConfig {
   const parsed = plainSchema.safeParse(input, { error: fallbackMessage });
   if (!parsed.success) found.push(...fromIssues(parsed.error.issues));
   found.push(...crossFieldRules(input));
-  const { found: secretProblems, secrets } = secretRules(raw, input);
+  const { found: secretProblems, secrets, logins } = secretRules(raw, input);
   found.push(...secretProblems);
 
   if (found.length > 0 || !parsed.success) throw new FleetConfigError(sortedProblems(found, input));
-  return deepFreeze(build(parsed.data, secrets));
+  return deepFreeze(build(parsed.data, secrets, logins));
 }
 
 /** Keys of `database` that become the connection settings or an address below. */
@@ -99,7 +93,11 @@ function without<T extends object, K extends keyof T>(value: T, keys: readonly K
   ) as Omit<T, K>;
 }
 
-function build(c: PlainConfig, secrets: Record<SecretKey, SecretValue | null>) {
+function build(
+  c: PlainConfig,
+  secrets: Record<StringSecretKey, SecretValue | null>,
+  logins: Record<string, ExistingLogin> | null,
+) {
   const regionNames = c.regions.map((r) => r.name);
   // Subsets keep the order of `regions`: names derive from stable keys, never from list positions.
   const inOrder = (names: readonly string[] | undefined) =>
@@ -145,6 +143,8 @@ function build(c: PlainConfig, secrets: Record<SecretKey, SecretValue | null>) {
       ...settings,
       password: secrets.databasePassword as SecretValue,
       caCert: secrets.databaseCaCert,
+      /** With `logins: existing`: region name -> its DSNs (every deployed region); otherwise null. */
+      existingLogins: logins,
       primaryAddress,
       replicaAddress,
       ...without(c.database, CONNECTION_KEYS),

@@ -25,6 +25,7 @@ type Shape = typeof stackConfigSchema.shape;
 export const SECRET_KEYS = [
   "databasePassword",
   "databaseCaCert",
+  "databaseLogins",
   "clickhouseUrl",
   "redisUrl",
   "otelHeaders",

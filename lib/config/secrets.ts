@@ -6,15 +6,23 @@ import { DATABASE_CONFIG_KEY } from "./connection";
 import { ENCRYPTED, isRecord, key, parseUrl, show } from "./fields";
 import type { Found } from "./problems";
 import { records } from "./rules";
+import { loginRules, type ExistingLogin } from "./logins";
 import type { RawConfig, SecretKey } from "./schema";
+
+/** The secrets that are one string each. */
+export type StringSecretKey = Exclude<SecretKey, "databaseLogins">;
 
 export function secretRules(
   raw: RawConfig,
   v: Record<string, unknown>,
-): { found: Found[]; secrets: Record<SecretKey, SecretValue | null> } {
+): {
+  found: Found[];
+  secrets: Record<StringSecretKey, SecretValue | null>;
+  logins: Record<string, ExistingLogin> | null;
+} {
   const found: Found[] = [];
-  const add = (name: SecretKey, message: string) => found.push({ path: [name], message });
-  const read = (name: SecretKey, required: boolean): SecretValue | null => {
+  const add = (name: StringSecretKey, message: string) => found.push({ path: [name], message });
+  const read = (name: StringSecretKey, required: boolean): SecretValue | null => {
     const full = key(name);
     const value = raw.values[full];
     if (value === ENCRYPTED) return SecretValue.placeholderFor(full);
@@ -33,7 +41,7 @@ export function secretRules(
     return new SecretValue(full, value);
   };
   const checked = (s: SecretValue | null): string | null => (s === null || s.placeholder ? null : s.reveal());
-  const expandedIntoToml = (name: SecretKey, s: SecretValue | null) => {
+  const expandedIntoToml = (name: StringSecretKey, s: SecretValue | null) => {
     if (TOML_BREAKING.test(checked(s) ?? "")) {
       add(
         name,
@@ -42,7 +50,7 @@ export function secretRules(
       );
     }
   };
-  const url = (name: SecretKey, s: SecretValue | null, protocols: readonly string[]) => {
+  const url = (name: StringSecretKey, s: SecretValue | null, protocols: readonly string[]) => {
     const t = checked(s);
     if (t !== null && parseUrl(t, protocols) === null) {
       add(name, `[secret] is not a valid URL with one of the schemes ${protocols.join(", ")}`);
@@ -89,8 +97,15 @@ export function secretRules(
   if (!/^[\x21-\x7E]+$/.test(checked(prewarmToken) ?? "x")) {
     add("prewarmToken", "[secret] must be printable ASCII without spaces (it is sent as a bearer token)");
   }
+  const known = records(v.regions).flatMap((r) => (typeof r.name === "string" ? [r.name] : []));
+  const deployed = Array.isArray(v.deployRegions)
+    ? known.filter((n) => (v.deployRegions as unknown[]).includes(n))
+    : known;
+  const existing = loginRules(raw, v, v.stackRole === "environmentShard" ? null : deployed, known);
+  found.push(...existing.found);
   return {
     found,
+    logins: existing.logins,
     secrets: { databasePassword, databaseCaCert, clickhouseUrl, redisUrl, otelHeaders, prewarmToken },
   };
 }

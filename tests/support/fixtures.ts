@@ -1,8 +1,10 @@
 // The example stack (Pulumi.dev.yaml) plus the secrets a user would set with `pulumi config set --secret`,
 // for tests that run the real program under the mock engine.
+import { strict as assert } from "assert";
 import * as fs from "fs";
 import * as path from "path";
 import * as YAML from "yaml";
+import { FleetConfigError } from "../../lib/config";
 import { runProgram, type ProgramRun, type RunOptions } from "../../synth/mockEngine";
 
 export const ROOT = path.resolve(__dirname, "..", "..");
@@ -62,4 +64,15 @@ export function strings(value: unknown, at = "$"): { path: string; value: string
     return Object.entries(value).flatMap(([k, v]) => strings(v, `${at}.${k}`));
   }
   return [];
+}
+
+/** The problems a configuration parse reports, as `path: message` lines; fails when it accepts the input. */
+export function configProblems(parse: () => unknown): string[] {
+  try {
+    parse();
+  } catch (err) {
+    assert.ok(err instanceof FleetConfigError, `expected FleetConfigError, got ${String(err)}`);
+    return err.problems.map((p) => `${p.path}: ${p.message}`);
+  }
+  assert.fail("the configuration was accepted");
 }
