@@ -24,9 +24,11 @@ export async function engineCommand(stateDir: string): Promise<PulumiCommand> {
   if (!process.env.KUBECONFIG) throw new Error("KUBECONFIG is not set: run under engine/cluster.sh run");
   fs.mkdirSync(stateDir, { recursive: true });
   Object.assign(process.env, {
-    PATH: [path.join(ENGINE_DIR, "bin"), path.join(ROOT, "node_modules", "@pulumi", "pulumi"), process.env.PATH].join(
-      path.delimiter,
-    ),
+    PATH: [
+      path.join(ENGINE_DIR, "bin"),
+      path.join(ROOT, "node_modules", "@pulumi", "pulumi"),
+      process.env.PATH,
+    ].join(path.delimiter),
     PULUMI_HOME: path.join(ENGINE_DIR, "pulumi-home"),
     PULUMI_BACKEND_URL: `file://${stateDir}`,
     PULUMI_CONFIG_PASSPHRASE: process.env.PULUMI_CONFIG_PASSPHRASE ?? randomSecret(),
@@ -42,7 +44,7 @@ export async function engineCommand(stateDir: string): Promise<PulumiCommand> {
  * otherwise hand back the previous operation's resources.
  */
 export function projectProgram(): PulumiFn {
-  return async () => {
+  return () => {
     const own = (id: string) =>
       id.startsWith(ROOT + path.sep) &&
       !id.includes(`${path.sep}node_modules${path.sep}`) &&
@@ -50,7 +52,7 @@ export function projectProgram(): PulumiFn {
     for (const id of Object.keys(require.cache)) if (own(id)) delete require.cache[id];
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const program = require(path.join(ROOT, "index.ts")) as Record<string, unknown>;
-    return { ...program };
+    return Promise.resolve({ ...program });
   };
 }
 

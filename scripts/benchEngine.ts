@@ -22,7 +22,7 @@
 // Deployment: --target). The CLI's own environment passes through (PULUMI_SKIP_CHECKPOINTS...).
 import { execFileSync, spawnSync } from "child_process";
 import * as fs from "fs";
-import * as http from "http";
+import type { Server } from "http";
 import type { AddressInfo } from "net";
 import * as os from "os";
 import * as path from "path";
@@ -81,8 +81,9 @@ interface Region {
   readonly kubeContext: string;
 }
 
-const E2E = (YAML.parse(fs.readFileSync(path.join(ROOT, "Pulumi.e2e.yaml"), "utf8")) as { config: Record<string, any> })
-  .config;
+const E2E = (
+  YAML.parse(fs.readFileSync(path.join(ROOT, "Pulumi.e2e.yaml"), "utf8")) as { config: Record<string, any> }
+).config;
 const REGIONS = E2E["sentinel-fleet:regions"] as Region[];
 const PLATFORM = E2E["sentinel-fleet:platform"] as string;
 const NAMESPACE = E2E["sentinel-fleet:namespace"] as string;
@@ -158,7 +159,12 @@ function captureObjects(config: Record<string, unknown>, secretKeys: string[]): 
     const r = spawnSync(
       process.execPath,
       ["--stack-trace-limit=1", "-r", "ts-node/register/transpile-only", __filename, "--capture", file],
-      { cwd: ROOT, encoding: "utf8", maxBuffer: 1024 * 1024 * 1024, env: { ...process.env, BENCH_ENGINE_CAPTURE: "1" } },
+      {
+        cwd: ROOT,
+        encoding: "utf8",
+        maxBuffer: 1024 * 1024 * 1024,
+        env: { ...process.env, BENCH_ENGINE_CAPTURE: "1" },
+      },
     );
     if (r.status !== 0) throw new Error(`capturing the baseline's objects failed: ${r.stderr.slice(-3000)}`);
     return JSON.parse(fs.readFileSync(file, "utf8")) as CapturedResource[];
@@ -175,7 +181,9 @@ async function captureChild(file: string): Promise<void> {
   };
   // An update, as synth evaluates it: every value known.
   const run = await runProgram({ config, secretKeys, preview: false, fireHooks: false, stack: "bench" });
-  const kube = run.resources.filter((r) => r.type.startsWith("kubernetes:") || r.type === "pulumi:providers:kubernetes");
+  const kube = run.resources.filter(
+    (r) => r.type.startsWith("kubernetes:") || r.type === "pulumi:providers:kubernetes",
+  );
   fs.writeFileSync(file, JSON.stringify(kube));
 }
 
@@ -193,7 +201,9 @@ function programValue(value: unknown): any {
 const urnOfReference = (ref: string) => ref.slice(0, ref.lastIndexOf("::"));
 
 /** The @pulumi/kubernetes class of a type token (`kubernetes:apps/v1:Deployment`); none for custom resources. */
-function kubeClass(type: string): (new (name: string, args: any, opts: pulumi.CustomResourceOptions) => unknown) | null {
+function kubeClass(
+  type: string,
+): (new (name: string, args: any, opts: pulumi.CustomResourceOptions) => unknown) | null {
   const m = /^kubernetes:([^/]+)\/([^:]+):(.+)$/.exec(type);
   if (m === null) return null;
   const [, group, version, kind] = m;
@@ -202,7 +212,7 @@ function kubeClass(type: string): (new (name: string, args: any, opts: pulumi.Cu
 
 /** The baseline's program: `objects()` (the current capture) as plain resources at the top level. */
 function baselineProgram(objects: () => CapturedResource[]): PulumiFn {
-  return async () => {
+  return () => {
     const all = objects();
     const providers = new Map<string, pulumi.ProviderResource>();
     for (const p of all.filter((r) => r.type === "pulumi:providers:kubernetes")) {
@@ -218,7 +228,7 @@ function baselineProgram(objects: () => CapturedResource[]): PulumiFn {
       const ns = namespaces.get(clusterOf(r, all));
       declare(r, providers, ns === undefined ? [] : [ns]);
     }
-    return {};
+    return Promise.resolve({});
   };
 }
 
@@ -228,7 +238,13 @@ function providerArgs(inputs: Record<string, unknown>): Record<string, unknown> 
     Object.entries(inputs)
       .filter(([k]) => k !== "version")
       .map(([k, v]) => {
-        if (typeof v !== "string" || k === "context" || k === "namespace" || k === "kubeconfig" || k === "cluster")
+        if (
+          typeof v !== "string" ||
+          k === "context" ||
+          k === "namespace" ||
+          k === "kubeconfig" ||
+          k === "cluster"
+        )
           return [k, v];
         try {
           return [k, JSON.parse(v)];
@@ -289,7 +305,12 @@ function processes(): ProcStat[] {
     if (!/^\d+$/.test(d)) continue;
     const st = readStat(Number(d));
     if (st === null) continue;
-    out.push({ pid: Number(d), ppid: Number(st.fields[1]), comm: st.comm, rssMb: Number(st.fields[21]) * PAGE_MB });
+    out.push({
+      pid: Number(d),
+      ppid: Number(st.fields[1]),
+      comm: st.comm,
+      rssMb: Number(st.fields[21]) * PAGE_MB,
+    });
   }
   return out;
 }
@@ -317,7 +338,10 @@ function startSampler(): () => { cliRssMb: number; programRssMb: number; plugins
       }
     };
     clis.forEach((c) => walk(c.pid));
-    peak.cliRssMb = Math.max(peak.cliRssMb, clis.reduce((a, c) => a + c.rssMb, 0));
+    peak.cliRssMb = Math.max(
+      peak.cliRssMb,
+      clis.reduce((a, c) => a + c.rssMb, 0),
+    );
     peak.pluginsRssMb = Math.max(peak.pluginsRssMb, plugins);
     peak.programRssMb = Math.max(peak.programRssMb, process.memoryUsage.rss() / (1024 * 1024));
   };
@@ -359,7 +383,16 @@ function kubectl(args: string[]): void {
 /** Both clusters without the namespace (ours retains it on destroy; the baseline copies that). */
 function removeNamespaces(): void {
   for (const r of REGIONS) {
-    kubectl(["--context", r.kubeContext, "delete", "namespace", NAMESPACE, "--ignore-not-found", "--wait", "--timeout=170s"]);
+    kubectl([
+      "--context",
+      r.kubeContext,
+      "delete",
+      "namespace",
+      NAMESPACE,
+      "--ignore-not-found",
+      "--wait",
+      "--timeout=170s",
+    ]);
   }
 }
 
@@ -385,15 +418,24 @@ async function lifecycle(
       ...c.config,
       ...Object.fromEntries(secretKeys.map((k) => [k, c.secrets[k]])),
       "sentinel-fleet:databaseLogins": Object.fromEntries(
-        REGIONS.map((r) => [r.name, { primary: c.secrets[`sentinel-fleet:databaseLogins.${r.name}.primary`] }]),
+        REGIONS.map((r) => [
+          r.name,
+          { primary: c.secrets[`sentinel-fleet:databaseLogins.${r.name}.primary`] },
+        ]),
       ),
     });
     const keys = [...secretKeys, "sentinel-fleet:databaseLogins"];
     const captures = [captureObjects(withLogins(first), keys), captureObjects(withLogins(second), keys)];
     let current = captures[0];
-    stack = await createInlineStack(pulumiCmd, name, baselineProgram(() => current), {});
-    setImage = async () => {
+    stack = await createInlineStack(
+      pulumiCmd,
+      name,
+      baselineProgram(() => current),
+      {},
+    );
+    setImage = () => {
       current = captures[1];
+      return Promise.resolve();
     };
   }
   const parallel = PARALLEL === undefined ? {} : { parallel: PARALLEL };
@@ -448,7 +490,8 @@ function figures(l: Lifecycle): Map<string, number> {
     f.set(`${op} CPU s, CLI and plugins`, l.ops[op].engineCpuMs / 1000);
   }
   f.set("checkpoint bytes per sentinel", l.checkpointBytesPerSentinel);
-  const peak = (k: "cliRssMb" | "programRssMb" | "pluginsRssMb") => Math.max(...OPS.map((op) => l.ops[op][k]));
+  const peak = (k: "cliRssMb" | "programRssMb" | "pluginsRssMb") =>
+    Math.max(...OPS.map((op) => l.ops[op][k]));
   f.set("peak RSS MB, CLI", peak("cliRssMb"));
   f.set("peak RSS MB, program", peak("programRssMb"));
   f.set("peak RSS MB, plugins", peak("pluginsRssMb"));
@@ -463,7 +506,7 @@ async function main(): Promise<void> {
   const pulumiCmd = await engineCommand(stateDir);
   const db = await startDatabase();
   const prewarmToken = randomSecret();
-  const server: http.Server = prewarmReceiver(prewarmToken, () => undefined);
+  const server: Server = prewarmReceiver(prewarmToken, () => undefined);
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const services: Services = {
     db,
@@ -474,7 +517,10 @@ async function main(): Promise<void> {
   const cpus = os.cpus();
   console.log(
     `bench:engine: Pulumi CLI ${pulumiCmd.version?.toString() ?? "?"}, ${cpus.length} × ${cpus[0]?.model ?? "?"}, ` +
-      `load average ${os.loadavg().map((l) => l.toFixed(1)).join(" ")}; sizes ${SIZES.join(", ")} environments × ` +
+      `load average ${os
+        .loadavg()
+        .map((l) => l.toFixed(1))
+        .join(" ")}; sizes ${SIZES.join(", ")} environments × ` +
       `${REGIONS.length} regions; ${RUNS} run(s); parallel ${PARALLEL ?? "CLI default"}; ` +
       `PULUMI_SKIP_CHECKPOINTS=${process.env.PULUMI_SKIP_CHECKPOINTS ?? "unset"}` +
       (REFRESH_KINDS.length > 0 ? `; refresh --target ${REFRESH_KINDS.join(",")}` : ""),
@@ -504,9 +550,13 @@ async function main(): Promise<void> {
       const base = med("baseline");
       console.log(
         `\n${envs} environments × ${REGIONS.length} regions (${envs * REGIONS.length} sentinels), ` +
-          (runs === 1 ? "a single run (a lifecycle took over 5 minutes or BENCH_ENGINE_RUNS=1)" : `median of ${runs} runs`),
+          (runs === 1
+            ? "a single run (a lifecycle took over 5 minutes or BENCH_ENGINE_RUNS=1)"
+            : `median of ${runs} runs`),
       );
-      console.log(`${"figure".padEnd(36)} ${"ours".padStart(10)} ${"baseline".padStart(10)} ${"ours÷base".padStart(10)}`);
+      console.log(
+        `${"figure".padEnd(36)} ${"ours".padStart(10)} ${"baseline".padStart(10)} ${"ours÷base".padStart(10)}`,
+      );
       for (const k of new Set([...ours.keys(), ...base.keys()])) {
         const o = ours.get(k);
         const b = base.get(k);
@@ -515,7 +565,8 @@ async function main(): Promise<void> {
           `${k.padEnd(36)} ${(o === undefined ? "-" : fmt(o)).padStart(10)} ${(b === undefined ? "-" : fmt(b)).padStart(10)} ` +
             `${(ratio === undefined ? "-" : ratio.toFixed(2)).padStart(10)}`,
         );
-        if (ratio !== undefined) lines.push(`${k} at ${envs} environments: ours÷baseline ${ratio.toFixed(2)}`);
+        if (ratio !== undefined)
+          lines.push(`${k} at ${envs} environments: ours÷baseline ${ratio.toFixed(2)}`);
       }
     }
     console.log("");
