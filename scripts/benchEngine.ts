@@ -42,6 +42,7 @@ import {
 import { isSecretEnvelope, type CapturedResource } from "../synth/mockEngine";
 import { prewarmReceiver } from "../tests/e2e/receiver";
 import { startDatabase, type TestDatabase } from "../tests/harness/mariadb";
+import { syntheticConfig } from "../tests/harness/syntheticFleet";
 
 const SIZES = (process.env.BENCH_ENGINE_SIZES ?? "50,200").split(",").map(Number);
 const RUNS = Math.max(1, Number(process.env.BENCH_ENGINE_RUNS ?? 3));
@@ -105,17 +106,12 @@ function fleetConfig(
     "sentinel-fleet:image": image,
     // The clusters carry the CiliumNetworkPolicy CRD (engine/manifests/), so the fleet declares what production does.
     "sentinel-fleet:ciliumNetworkPolicies": true,
-    "sentinel-fleet:environments": Array.from({ length: envs }, (_, i) => ({
-      workspaceId: `ws_${Math.floor(i / 10)}`,
-      projectId: `proj_${Math.floor(i / 3)}`,
-      appId: `app_${Math.floor(i / 3)}`,
-      environmentId: `env_bench_${i}`,
-      slug: i % 10 === 0 ? "production" : "staging",
+    "sentinel-fleet:environments": (
+      syntheticConfig(envs).config["sentinel-fleet:environments"] as object[]
+    ).map(
       // One pod each: the kwok nodes hold 330 pods per region, and a rollout surges.
-      replicas: 1,
-      cpuMillicores: 50,
-      memoryMib: 32,
-    })),
+      (e) => ({ ...e, replicas: 1, cpuMillicores: 50, memoryMib: 32 }),
+    ),
     "sentinel-fleet:database": {
       // Less the privileges of managed logins: the operator's logins are not the program's to describe.
       ...Object.fromEntries(
