@@ -19,6 +19,12 @@ export const randomSecret = (): string => randomBytes(24).toString("base64url");
  * backend under `stateDir`, no update checks, no plugin downloads. Returns the CLI to run.
  */
 export async function engineCommand(stateDir: string): Promise<PulumiCommand> {
+  setEngineEnvironment(stateDir);
+  return PulumiCommand.get({ root: ENGINE_DIR, skipVersionCheck: false });
+}
+
+/** The environment `engineCommand` sets, for callers that also run the CLI themselves (the engine tier's checks). */
+export function setEngineEnvironment(stateDir: string): void {
   const pulumi = path.join(ENGINE_DIR, "bin", "pulumi");
   if (!fs.existsSync(pulumi)) throw new Error(`${pulumi} is missing: run engine/build.sh`);
   if (!process.env.KUBECONFIG) throw new Error("KUBECONFIG is not set: run under engine/cluster.sh run");
@@ -36,7 +42,6 @@ export async function engineCommand(stateDir: string): Promise<PulumiCommand> {
     PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
     PULUMI_NODEJS_TRANSPILE_ONLY: "true",
   });
-  return PulumiCommand.get({ root: ENGINE_DIR, skipVersionCheck: false });
 }
 
 /**

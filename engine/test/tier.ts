@@ -14,6 +14,7 @@ import * as YAML from "yaml";
 import { LocalWorkspace, PulumiCommand, type Stack } from "@pulumi/pulumi/automation";
 import { prewarmReceiver, type PrewarmCall } from "../../tests/e2e/receiver";
 import { startDatabase, type TestDatabase } from "../../tests/harness/mariadb";
+import { setEngineEnvironment } from "../driver";
 
 export const ROOT = path.resolve(__dirname, "..", "..");
 const ENGINE_DIR = process.env.ENGINE_DIR ?? path.join(ROOT, ".engine");
@@ -45,33 +46,10 @@ export interface Receiver {
 
 export const secret = () => randomBytes(24).toString("base64url");
 
-function need(file: string, hint: string): void {
-  if (!fs.existsSync(file)) throw new Error(`${file} is missing: ${hint}`);
-}
-
-/**
- * Sets this process's environment for the CLI and for check.ts's own `pulumi`, `kubectl` and `mysql` calls:
- * the tools of .engine first on PATH (the dynamic-provider plugin script is in @pulumi/pulumi), Pulumi's home
- * with the Kubernetes plugin installed from our build, no update checks, no plugin downloads.
- */
+/** The engine's environment (engine/driver.ts), and the folder check.ts's own `pulumi` calls keep their files in. */
 function setEnvironment(work: string): void {
-  need(path.join(ENGINE_DIR, "bin", "pulumi"), "run engine/build.sh");
-  if (!process.env.KUBECONFIG) throw new Error("KUBECONFIG is not set: run under engine/cluster.sh run");
-  Object.assign(process.env, {
-    PATH: [
-      path.join(ENGINE_DIR, "bin"),
-      path.join(ROOT, "node_modules", "@pulumi", "pulumi"),
-      process.env.PATH,
-    ].join(path.delimiter),
-    PULUMI_HOME: path.join(ENGINE_DIR, "pulumi-home"),
-    PULUMI_BACKEND_URL: `file://${path.join(work, "state")}`,
-    PULUMI_CONFIG_PASSPHRASE: secret(),
-    PULUMI_SKIP_UPDATE_CHECK: "true",
-    PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
-    PULUMI_NODEJS_TRANSPILE_ONLY: "true",
-    E2E_WORK: work,
-  });
-  fs.mkdirSync(path.join(work, "state"), { recursive: true });
+  setEngineEnvironment(path.join(work, "state"));
+  process.env.E2E_WORK = work;
 }
 
 async function startReceiver(work: string): Promise<{ receiver: Receiver; server: http.Server }> {
