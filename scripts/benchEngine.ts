@@ -159,6 +159,8 @@ function captureObjects(config: Record<string, unknown>, secretKeys: string[]): 
         cwd: ROOT,
         encoding: "utf8",
         maxBuffer: 1024 * 1024 * 1024,
+        // The mock evaluation of the largest default fleet takes well under a minute.
+        timeout: 10 * 60_000,
         env: { ...process.env, BENCH_ENGINE_CAPTURE: "1" },
       },
     );

@@ -124,10 +124,24 @@ describe("a cutover from the original agent on the real engine", function () {
     const region = cfg.regions.find((r) => r.name === REGION)!;
     const env = cfg.environments.find((e) => e.environmentId === ORIGINAL.environmentId)!;
     const context = region.kubeContext!;
-    execFileSync("kubectl", ["--context", context, "apply", "--field-manager", "original-agent", "-f", "-"], {
-      input: originalObjects(cfg.namespace, cfg.nodeClass),
-      stdio: ["pipe", "ignore", "inherit"],
-    });
+    execFileSync(
+      "kubectl",
+      [
+        "--context",
+        context,
+        "--request-timeout=30s",
+        "apply",
+        "--field-manager",
+        "original-agent",
+        "-f",
+        "-",
+      ],
+      {
+        input: originalObjects(cfg.namespace, cfg.nodeClass),
+        stdio: ["pipe", "ignore", "inherit"],
+        timeout: 60_000,
+      },
+    );
     await tier.db.admin(
       "INSERT INTO sentinels (id, workspace_id, project_id, environment_id, k8s_name, k8s_address, region_id, image, " +
         "desired_state, health, desired_replicas, available_replicas, cpu_millicores, memory_mib, version, created_at) " +
