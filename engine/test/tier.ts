@@ -4,7 +4,6 @@
 // receiver on 127.0.0.1. The assertions are tests/e2e/check.ts's, the kind workflow's own: they read the API
 // servers (kubectl), the database (mysql) and the checkpoint (pulumi stack export), never the program.
 import { execFile } from "child_process";
-import { randomBytes } from "crypto";
 import * as fs from "fs";
 import type * as http from "http";
 import type { AddressInfo } from "net";
@@ -14,7 +13,7 @@ import * as YAML from "yaml";
 import { LocalWorkspace, PulumiCommand, type Stack } from "@pulumi/pulumi/automation";
 import { prewarmReceiver, type PrewarmCall } from "../../tests/e2e/receiver";
 import { startDatabase, type TestDatabase } from "../../tests/harness/mariadb";
-import { setEngineEnvironment } from "../driver";
+import { randomSecret as secret, setEngineEnvironment } from "../driver";
 
 export const ROOT = path.resolve(__dirname, "..", "..");
 const ENGINE_DIR = process.env.ENGINE_DIR ?? path.join(ROOT, ".engine");
@@ -44,7 +43,7 @@ export interface Receiver {
   calls(): PrewarmCall[];
 }
 
-export const secret = () => randomBytes(24).toString("base64url");
+export { randomSecret as secret } from "../driver";
 
 /** The engine's environment (engine/driver.ts), and the folder check.ts's own `pulumi` calls keep their files in. */
 function setEnvironment(work: string): void {
