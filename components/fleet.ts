@@ -12,12 +12,13 @@ import { showValue } from "../lib/redact";
 import { exportable } from "../lib/exportable";
 import { namespaceManifest, podSecurityLabels } from "../lib/kube";
 import { sharedLabels } from "../lib/labels";
-import { nameCollisionProblems, stackEnvironments } from "../lib/names";
+import { nameCollisionProblems, RECORDS_PROVIDER_NAME, stackEnvironments } from "../lib/names";
 import { createHealthHook } from "./healthHook";
 import { createPrewarmHook } from "./prewarmHook";
 import { existingDatabaseLogins, regionDatabaseLogins, type RegionDatabaseLogins } from "./regionDatabase";
 import type { SentinelIdentity } from "./sentinel";
 import { SentinelEnvironment, type SentinelRegionTarget } from "./sentinelEnvironment";
+import { SentinelRecordsProvider } from "../providers/sentinelRecord";
 
 /** Environment id → region name → the sentinel's identity. No secrets. */
 export type SentinelsOutput = Record<string, Record<string, pulumi.Output<SentinelIdentity>>>;
@@ -259,6 +260,14 @@ export function deployFleet(cfg: FleetConfig): Promise<FleetOutputs> {
     );
   }
 
+  // The rows' provider, configured with the database connection alone: identical in every stack of the fleet
+  // that reaches that database, which is what lets `pulumi state move` carry an environment between shards.
+  const records = new SentinelRecordsProvider(RECORDS_PROVIDER_NAME, {
+    connection: cfg.database.providerConnection,
+    password: cfg.database.password.toOutput(),
+    caCert: cfg.database.caCert === null ? undefined : cfg.database.caCert.toOutput(),
+  });
+
   // One hook writes every converged rollout into its row (available_replicas, health, a new version).
   const healthHook = createHealthHook({
     database: cfg.database,
@@ -312,28 +321,32 @@ export function deployFleet(cfg: FleetConfig): Promise<FleetOutputs> {
         const regions = env.regions.flatMap((name) => targets.get(name) ?? []);
         // Declared inline, not in a helper: the SDK records the full call stack of every resource it registers
         // (source-mapped under ts-node, and stored in the state), so each frame here costs at fleet scale.
-        const environment = new SentinelEnvironment(env.environmentId, {
-          workspaceId: env.workspaceId,
-          projectId: env.projectId,
-          appId: env.appId,
-          environmentId: env.environmentId,
-          slug: env.slug,
-          regions,
-          platform: cfg.platform,
-          image: env.image ?? cfg.image,
-          replicas: env.replicas ?? undefined,
-          cpuMillicores: env.cpuMillicores ?? undefined,
-          memoryMib: env.memoryMib ?? undefined,
-          probes: cfg.probes,
-          nodeClass: cfg.nodeClass,
-          ciliumNetworkPolicies: cfg.ciliumNetworkPolicies,
-          clickhouseUrl,
-          redisUrl,
-          otel,
-          retainSentinelRows: cfg.retainSentinelRows,
-          pod: cfg.pod,
-          waves: cfg.waves ?? undefined,
-        });
+        const environment = new SentinelEnvironment(
+          env.environmentId,
+          {
+            workspaceId: env.workspaceId,
+            projectId: env.projectId,
+            appId: env.appId,
+            environmentId: env.environmentId,
+            slug: env.slug,
+            regions,
+            platform: cfg.platform,
+            image: env.image ?? cfg.image,
+            replicas: env.replicas ?? undefined,
+            cpuMillicores: env.cpuMillicores ?? undefined,
+            memoryMib: env.memoryMib ?? undefined,
+            probes: cfg.probes,
+            nodeClass: cfg.nodeClass,
+            ciliumNetworkPolicies: cfg.ciliumNetworkPolicies,
+            clickhouseUrl,
+            redisUrl,
+            otel,
+            retainSentinelRows: cfg.retainSentinelRows,
+            pod: cfg.pod,
+            waves: cfg.waves ?? undefined,
+          },
+          { providers: [records] },
+        );
         // One export per sentinel, not one per field: each is an Output the program keeps until it ends.
         sentinels[env.environmentId] = Object.fromEntries(
           Object.entries(environment.sentinels).map(([region, identity]) => [region, exportable(identity)]),

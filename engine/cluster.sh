@@ -83,7 +83,7 @@ start() { # RDIR NAME ARGS...
 
 # True while PID is alive and still runs BINARY (so a recycled pid is never signalled).
 ours() { # PID BINARY
-  [ -r "/proc/$1/cmdline" ] && [ "$(tr '\0' '\n' <"/proc/$1/cmdline" 2>/dev/null | head -n1)" = "$2" ]
+  [ -r "/proc/$1/cmdline" ] && [ "$({ tr '\0' '\n' <"/proc/$1/cmdline"; } 2>/dev/null | head -n1)" = "$2" ]
 }
 
 # Stops the processes recorded in the pids file whose binary is one of NAMES (all when none are named):

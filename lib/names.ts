@@ -72,9 +72,13 @@ export interface NameProblem {
 }
 
 /** Type tokens of what the program declares (components/), as they appear in URNs. */
+/** The Pulumi name of the rows' explicit provider (components/fleet.ts): one per stack that declares rows. */
+export const RECORDS_PROVIDER_NAME = "sentinel-records";
+
 export const RESOURCE_TYPES = {
   kubernetesProvider: "pulumi:providers:kubernetes",
   mysqlProvider: "pulumi:providers:mysql",
+  recordsProvider: "pulumi:providers:pulumi-nodejs",
   namespace: "kubernetes:core/v1:Namespace",
   password: "random:index/randomPassword:RandomPassword",
   user: "mysql:index/user:User",
@@ -139,6 +143,8 @@ export function declaredResources(cfg: NamingConfig): DeclaredResource[] {
     ? [{ qualifiedType: T.mysqlProvider, name: "platform-db", ...program }]
     : [{ qualifiedType: T.stackReference, name: "region-base", ...program }];
   const environments = stackEnvironments(cfg);
+  if (environments.length > 0)
+    out.push({ qualifiedType: T.recordsProvider, name: RECORDS_PROVIDER_NAME, ...program });
   const deployed = cfg.regions.filter((r) => cfg.deployRegions.includes(r.name));
   for (const region of deployed) {
     const origin = `region ${JSON.stringify(region.name)}`;

@@ -29,7 +29,7 @@ import {
   type RowOwner,
   type SentinelRow,
 } from "./sentinelSql";
-import { DYNAMIC_RESOURCE_TYPE, SENTINEL_RECORD_PROVIDER_STUB } from "./stub";
+import { DYNAMIC_PROVIDER_PACKAGE, DYNAMIC_RESOURCE_TYPE, SENTINEL_RECORD_PROVIDER_STUB } from "./stub";
 
 /** Pulumi's marker for a value not known yet (preview); check and diff must tolerate it anywhere. */
 export const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
@@ -594,5 +594,38 @@ export class SentinelRecord extends pulumi.CustomResource {
       },
       opts,
     );
+  }
+}
+
+/** What the rows' provider is configured with: the database connection and its secrets, nothing else. */
+export interface SentinelRecordsProviderArgs {
+  /** `DATABASE_CONFIG_KEY`'s connection part as JSON (`providerConnectionText`). */
+  readonly connection: string;
+  /** The admin login's password; stored as a secret. */
+  readonly password: pulumi.Input<string>;
+  /** PEM CA bundle (`databaseCaCert`); stored as a secret. Default: none (`tls.caFile` or Node's roots). */
+  readonly caCert?: pulumi.Input<string>;
+}
+
+/** The provider's inputs, keyed as stack config keys: `configure()` reads them as it reads the stack's config. */
+export function recordsProviderInputs(args: SentinelRecordsProviderArgs): pulumi.Inputs {
+  return {
+    [DATABASE_CONFIG_KEY]: args.connection,
+    [DATABASE_PASSWORD_CONFIG_KEY]: pulumi.secret(args.password),
+    ...(args.caCert === undefined ? {} : { [DATABASE_CA_CERT_CONFIG_KEY]: pulumi.secret(args.caCert) }),
+  };
+}
+
+/**
+ * An explicit instance of the dynamic-provider plugin for the rows, configured with the database connection
+ * only. The stack's default instance would take the whole stack configuration as its inputs, and those differ
+ * between two shards of a region (`shard` at least), so `pulumi state move` could not carry a row from one to
+ * the other: it reuses the destination's provider only when the inputs are identical. Rows registered under the
+ * default instance move to this one without a replacement (the plugin has no DiffConfig, so the engine diffs
+ * each row as usual).
+ */
+export class SentinelRecordsProvider extends pulumi.ProviderResource {
+  constructor(name: string, args: SentinelRecordsProviderArgs, opts?: pulumi.ResourceOptions) {
+    super(DYNAMIC_PROVIDER_PACKAGE, name, recordsProviderInputs(args), opts);
   }
 }

@@ -19,8 +19,11 @@
 /** The module the stub loads, relative to the project folder; it exports `provider`. */
 export const PROVIDER_ENTRY = "providers/entry.ts";
 
+/** The plugin (package) behind every dynamic resource: Pulumi's dynamic-provider host. */
+export const DYNAMIC_PROVIDER_PACKAGE = "pulumi-nodejs";
+
 /** The resource type Pulumi's dynamic-provider host serves (what `pulumi.dynamic.Resource` registers). */
-export const DYNAMIC_RESOURCE_TYPE = "pulumi-nodejs:dynamic:Resource";
+export const DYNAMIC_RESOURCE_TYPE = `${DYNAMIC_PROVIDER_PACKAGE}:dynamic:Resource`;
 
 /** The `__provider` input of every SentinelRecord. */
 export const SENTINEL_RECORD_PROVIDER_STUB = `// sentinel-fleet: the SentinelRecord provider is ${PROVIDER_ENTRY} of the project folder, the host's cwd

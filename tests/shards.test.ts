@@ -5,8 +5,9 @@ import { strict as assert } from "assert";
 import * as path from "path";
 import { regionBaseExportProblems } from "../components/fleet";
 import { loginResourceName } from "../components/regionDatabase";
-import { stackEnvironments } from "../lib/names";
+import { RECORDS_PROVIDER_NAME, RESOURCE_TYPES, stackEnvironments } from "../lib/names";
 import { parseFleetConfig } from "../lib/config";
+import { parseConnectionSettings } from "../lib/config/connection";
 import {
   DYNAMIC_TYPE,
   isSecretEnvelope,
@@ -139,6 +140,30 @@ describe("environment shards within a region", () => {
         .filter((r) => r.type === "pulumi:providers:kubernetes" && !r.name.endsWith("-namespace"))
         .map((r) => JSON.stringify([stackless(r.urn), r.inputs]));
     for (const shard of shards) assert.deepEqual(providers(shard), providers(fleet));
+  });
+
+  it("gives every row the explicit rows' provider, identical in every stack, so state move can reuse it", () => {
+    const recordsProviders = (run: ProgramRun) =>
+      run.resources.filter((r) => r.type === RESOURCE_TYPES.recordsProvider);
+    const view = (run: ProgramRun) =>
+      recordsProviders(run).map((r) => JSON.stringify([stackless(r.urn), unwrapSecrets(r.inputs)]));
+    assert.equal(recordsProviders(fleet).length, 1);
+    assert.equal(recordsProviders(fleet)[0].name, RECORDS_PROVIDER_NAME);
+    for (const shard of shards) assert.deepEqual(view(shard), view(fleet));
+    // The base declares no row, so no rows' provider either.
+    assert.deepEqual(recordsProviders(base), []);
+    for (const run of [fleet, ...shards]) {
+      const [provider] = recordsProviders(run);
+      // The password goes in as a secret; no other stack configuration goes in at all.
+      assert.ok(isSecretEnvelope(provider.inputs["sentinel-fleet:databasePassword"]));
+      assert.deepEqual(Object.keys(provider.inputs).sort(), [
+        "sentinel-fleet:database",
+        "sentinel-fleet:databasePassword",
+      ]);
+      const records = run.resources.filter((r) => r.type === DYNAMIC_TYPE);
+      assert.ok(records.length > 0);
+      for (const r of records) assert.equal(r.provider, `${provider.urn}::${provider.id}`, r.urn);
+    }
   });
 
   it("reads the base's DSNs through a StackReference, as secrets, into the shard's Secrets", () => {
@@ -339,5 +364,42 @@ describe("a credential rotation of a sharded region (README, Sharding)", () => {
     );
     // The shard declares no login of its own: the rotation is entirely the base's.
     assert.equal(after.resources.filter((r) => r.type === "mysql:index/user:User").length, 0);
+  });
+});
+
+describe("the rows' provider's configuration (providerConnectionText)", () => {
+  const database = (extra: Record<string, unknown>) => {
+    const raw = exampleConfig().config["sentinel-fleet:database"] as Record<string, unknown>;
+    const { config, secretKeys } = exampleConfig({ "sentinel-fleet:database": { ...raw, ...extra } });
+    return parseFleetConfig({ values: config, secretKeys }).database;
+  };
+
+  it("is what the provider reads back: the settings the program validated", () => {
+    for (const extra of [{}, { tls: { mode: "required" } }, { port: 3307, operationTimeoutMs: 9000 }]) {
+      const db = database(extra);
+      const read = parseConnectionSettings(db.providerConnection);
+      assert.deepEqual(read.problems, []);
+      const { host, port, user, connectTimeoutMs, operationTimeoutMs, tls } = db;
+      assert.deepEqual(read.settings, {
+        host,
+        port,
+        user,
+        database: db.database,
+        connectTimeoutMs,
+        operationTimeoutMs,
+        tls,
+      });
+    }
+  });
+
+  it("leaves out the keys the provider does not read, and changes with the ones it does", () => {
+    const plain = database({}).providerConnection;
+    assert.equal(
+      database({ credentialRotation: 4, sentinelPrivileges: ["SELECT", "INSERT"] }).providerConnection,
+      plain,
+    );
+    assert.equal(database({ replicaAddress: "replica.example:3306" }).providerConnection, plain);
+    assert.notEqual(database({ host: "db.example" }).providerConnection, plain);
+    assert.notEqual(database({ tls: { mode: "verify-identity" } }).providerConnection, plain);
   });
 });

@@ -78,6 +78,8 @@ export async function tierStack(
   name: string,
   logins: Record<string, { dsn: string; password: string }>,
   config: StackSpec["config"] = {},
+  /** Secret values to use instead of generated ones (stacks of one fleet share them), by key. */
+  shared: Record<string, string> = {},
 ): Promise<TierStack> {
   const c = (YAML.parse(fs.readFileSync(BASE_STACK_FILE, "utf8")) as { config: Record<string, unknown> })
     .config;
@@ -88,6 +90,7 @@ export async function tierStack(
     clickhouseUrl: `clickhouse://default:${secret()}@clickhouse.engine.invalid:9000/unkey`,
     redisUrl: `redis://:${secret()}@redis.engine.invalid:6379`,
     prewarmToken: tier.receiver.token,
+    ...shared,
   };
   const stack = await createStack(tier, {
     name,

@@ -187,6 +187,26 @@ export function toConnectionSettings(v: {
   };
 }
 
+/**
+ * The connection part as the rows' provider is configured with it (`DATABASE_CONFIG_KEY`): only the keys
+ * `connectionFields` reads, in a fixed order, as JSON. Keys the provider does not read (logins, rotation, the
+ * pods' addresses) stay out, so stacks that reach one database (a region's shards) configure identical
+ * providers, whatever else their `database` says.
+ */
+export function providerConnectionText(v: Parameters<typeof toConnectionSettings>[0]): string {
+  return JSON.stringify({
+    host: v.host,
+    port: v.port,
+    user: v.user,
+    name: v.name,
+    connectTimeoutMs: v.connectTimeoutMs,
+    operationTimeoutMs: v.operationTimeoutMs,
+    ...(v.tls === undefined
+      ? {}
+      : { tls: { mode: v.tls.mode, ...(v.tls.caFile === undefined ? {} : { caFile: v.tls.caFile }) } }),
+  });
+}
+
 /** Cross-field rules of the connection part: problems as (path below the database key, message). */
 export function connectionRules(v: {
   connectTimeoutMs?: unknown;

@@ -7,7 +7,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { PROJECT, PROVIDER_NAMESPACES } from "../constants";
 import { joinHostPort, normalizeAddress } from "../validate";
 import { SecretValue } from "../secret";
-import { toConnectionSettings } from "./connection";
+import { providerConnectionText, toConnectionSettings } from "./connection";
 import {
   FleetConfigError,
   fallbackMessage,
@@ -186,6 +186,8 @@ function build(
       ...settings,
       password: secrets.databasePassword as SecretValue,
       caCert: secrets.databaseCaCert,
+      /** The connection as the rows' provider reads it (providerConnectionText). */
+      providerConnection: providerConnectionText(c.database),
       /** `@pulumi/mysql`'s TLS mode (`tls.mysqlProvider.mode`, else `tls.mode`). */
       mysqlProviderTlsMode: c.database.tls?.mysqlProvider?.mode ?? settings.tls.mode,
       /** The pods' DSNs' TLS mode and their logins' `REQUIRE SSL` (`tls.pods.mode`, else `tls.mode`). */
