@@ -61,6 +61,25 @@ export function projectProgram(): PulumiFn {
   };
 }
 
+/**
+ * How long one operation (preview, up, refresh, destroy) may run before it is cancelled: the CLI gets SIGINT,
+ * starts no new step, and ends once the steps in flight end (each under its own provider timeout).
+ */
+export const OPERATION_DEADLINE_MS = Number(process.env.ENGINE_OPERATION_DEADLINE_MS ?? 20 * 60_000);
+
+type Operation = "preview" | "up" | "refresh" | "destroy";
+
+/** `stack` with every operation bounded by `ms` unless the caller passes its own `signal`. */
+export function withDeadlines(stack: Stack, ms = OPERATION_DEADLINE_MS): Stack {
+  for (const op of ["preview", "up", "refresh", "destroy"] as const satisfies readonly Operation[]) {
+    const run = stack[op].bind(stack) as (opts?: { signal?: AbortSignal }) => Promise<unknown>;
+    Object.assign(stack, {
+      [op]: (opts: { signal?: AbortSignal } = {}) => run({ signal: AbortSignal.timeout(ms), ...opts }),
+    });
+  }
+  return stack;
+}
+
 /** Where a stack's settings live: `Pulumi.<stack>.yaml` beside Pulumi.yaml (callers remove it when done). */
 export const stackFile = (stack: string): string => path.join(ROOT, `Pulumi.${stack}.yaml`);
 
@@ -83,7 +102,7 @@ export async function createInlineStack(
   for (const [key, value] of Object.entries(secrets)) {
     await created.setConfig(key, { value, secret: true }, key.includes("."));
   }
-  return created;
+  return withDeadlines(created);
 }
 
 /** The stack's checkpoint as the file backend stores it (the latest full snapshot). */

@@ -4,7 +4,8 @@
 // the checkpoint.
 import * as assert from "assert";
 import * as path from "path";
-import type { Stack } from "@pulumi/pulumi/automation";
+import { Stack } from "@pulumi/pulumi/automation";
+import { withDeadlines } from "../driver";
 import { clusters, phase, queryRows, stateSentinelIds } from "../../tests/e2e/check";
 import {
   checkedConfig,
@@ -60,6 +61,19 @@ describe("a fleet stack on the real engine", function () {
     const preview = await stack.preview({ expectNoChanges: true });
     const changed = Object.entries(preview.changeSummary).filter(([op, n]) => op !== "same" && (n ?? 0) > 0);
     assert.deepStrictEqual(changed, []);
+  });
+
+  it("an operation past its deadline is cancelled, and the stack is usable after it", async () => {
+    const bounded = withDeadlines(await Stack.select(stack.name, stack.workspace), 1_500);
+    const started = Date.now();
+    await assert.rejects(bounded.up(), /cancel|interrupt|signal/i);
+    // The CLI stops at the deadline (SIGINT), not when the update would have ended.
+    assert.ok(Date.now() - started < 60_000, `the cancelled up took ${Date.now() - started} ms`);
+    const preview = await stack.preview({ expectNoChanges: true });
+    assert.deepStrictEqual(
+      Object.entries(preview.changeSummary).filter(([op, n]) => op !== "same" && (n ?? 0) > 0),
+      [],
+    );
   });
 
   it("the checkpoint holds no secret in plaintext", () => {

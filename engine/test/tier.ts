@@ -12,6 +12,7 @@ import * as path from "path";
 import * as YAML from "yaml";
 import { LocalWorkspace, PulumiCommand, type Stack } from "@pulumi/pulumi/automation";
 import { prewarmReceiver, type PrewarmCall } from "../../tests/e2e/receiver";
+import { withDeadlines } from "../driver";
 import { startDatabase, type TestDatabase } from "../../tests/harness/mariadb";
 import { randomSecret as secret, setEngineEnvironment } from "../driver";
 
@@ -185,7 +186,8 @@ export async function createStack(tier: Tier, spec: StackSpec): Promise<Stack> {
   for (const [k, v] of Object.entries(spec.secrets)) {
     await stack.setConfig(`sentinel-fleet:${k}`, { value: v, secret: true });
   }
-  return stack;
+  // Below mocha's per-test timeout, so a stuck operation is cancelled (and reported) rather than abandoned.
+  return withDeadlines(stack, 10 * 60_000);
 }
 
 /** Runs the CLI directly (commands the Automation API does not wrap), in the project folder, with a deadline. */
