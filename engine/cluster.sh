@@ -17,7 +17,8 @@
 # Environment: ENGINE_STACK_FILE (the stack file whose regions to serve, default Pulumi.e2e.yaml),
 # ENGINE_DIR (default .engine), ENGINE_CLUSTER_DIR (default $ENGINE_DIR/clusters),
 # ENGINE_CLUSTER_PORT_BASE (default 31000: region i uses base+10i .. base+10i+5), ENGINE_CLUSTER_TIMEOUT
-# (seconds each wait may take, default 90).
+# (seconds each wait may take, default 90), ENGINE_CLUSTER_NODE_PODS (pods each fake node holds, default 250:
+# bench:engine's 200 environments put 200 pods in a region, and an image change surges one more each).
 set -euo pipefail
 
 src="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -27,6 +28,7 @@ dir="${ENGINE_CLUSTER_DIR:-$engine/clusters}"
 bin="$engine/bin"
 port_base="${ENGINE_CLUSTER_PORT_BASE:-31000}"
 timeout="${ENGINE_CLUSTER_TIMEOUT:-90}"
+node_pods="${ENGINE_CLUSTER_NODE_PODS:-250}"
 kubeconfig="$dir/kubeconfig"
 # The stack whose regions, contexts and nodeClass the clusters serve (ENGINE_STACK_FILE).
 stack_file="${ENGINE_STACK_FILE:-$root/Pulumi.e2e.yaml}"
@@ -293,8 +295,8 @@ spec:
       value: $node_class_value
       effect: NoSchedule
 status:
-  allocatable: { cpu: "32", memory: 128Gi, pods: "110" }
-  capacity: { cpu: "32", memory: 128Gi, pods: "110" }
+  allocatable: { cpu: "32", memory: 128Gi, pods: "$node_pods" }
+  capacity: { cpu: "32", memory: 128Gi, pods: "$node_pods" }
 EOF
 }
 

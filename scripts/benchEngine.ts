@@ -17,9 +17,12 @@
 // Both run in this process, on the same CLI and clusters, alternating. A figure is the median of
 // BENCH_ENGINE_RUNS runs (default 3); a size whose first lifecycle takes over 5 minutes runs once.
 //
-// Settings: BENCH_ENGINE_PARALLEL (--parallel of every operation; default the CLI's), BENCH_ENGINE_VARIANTS
-// (ours,baseline), BENCH_ENGINE_REFRESH_KINDS (refresh only the resources of these Kubernetes kinds, e.g.
-// Deployment: --target). The CLI's own environment passes through (PULUMI_SKIP_CHECKPOINTS...).
+// Settings: BENCH_ENGINE_PARALLEL (--parallel of every operation; default 1000, more than the 400 Deployments of
+// the largest default fleet, each of which waits for its rollout: the CLI's default, 4 × the cores, queues those
+// waits in batches), BENCH_ENGINE_VARIANTS (ours,baseline), BENCH_ENGINE_REFRESH_KINDS (refresh only the resources of these
+// Kubernetes kinds, e.g. Deployment: --target). The CLI's own environment passes through; PULUMI_SKIP_CHECKPOINTS
+// defaults to true here (set it to false to measure the checkpoints): the file backend rewrites the whole
+// snapshot twice per changed resource, which at 200 environments alone would take hours (docs/performance.md).
 import { execFileSync, spawnSync } from "child_process";
 import * as fs from "fs";
 import type { Server } from "http";
@@ -46,7 +49,7 @@ import { syntheticConfig } from "../tests/harness/syntheticFleet";
 
 const SIZES = (process.env.BENCH_ENGINE_SIZES ?? "50,200").split(",").map(Number);
 const RUNS = Math.max(1, Number(process.env.BENCH_ENGINE_RUNS ?? 3));
-const PARALLEL = process.env.BENCH_ENGINE_PARALLEL ? Number(process.env.BENCH_ENGINE_PARALLEL) : undefined;
+const PARALLEL = Number(process.env.BENCH_ENGINE_PARALLEL ?? 1000);
 const VARIANTS = (process.env.BENCH_ENGINE_VARIANTS ?? "ours,baseline").split(",") as Variant[];
 const REFRESH_KINDS = (process.env.BENCH_ENGINE_REFRESH_KINDS ?? "").split(",").filter((k) => k !== "");
 const SINGLE_RUN_MS = 5 * 60_000;
@@ -109,7 +112,8 @@ function fleetConfig(
     "sentinel-fleet:environments": (
       syntheticConfig(envs).config["sentinel-fleet:environments"] as object[]
     ).map(
-      // One pod each: the kwok nodes hold 330 pods per region, and a rollout surges.
+      // One pod each: an image change surges one more per Deployment, within the kwok nodes' capacity
+      // (engine/cluster.sh: 3 × ENGINE_CLUSTER_NODE_PODS per region).
       (e) => ({ ...e, replicas: 1, cpuMillicores: 50, memoryMib: 32 }),
     ),
     "sentinel-fleet:database": {
@@ -436,7 +440,7 @@ async function lifecycle(
       return Promise.resolve();
     };
   }
-  const parallel = PARALLEL === undefined ? {} : { parallel: PARALLEL };
+  const parallel = { parallel: PARALLEL };
   const started = performance.now();
   const ops = {} as Record<Op, OpFigures>;
   try {
@@ -499,6 +503,7 @@ function figures(l: Lifecycle): Map<string, number> {
 const fmt = (v: number) => (v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v.toFixed(2));
 
 async function main(): Promise<void> {
+  process.env.PULUMI_SKIP_CHECKPOINTS ??= "true";
   const work = fs.mkdtempSync(path.join(os.tmpdir(), "bench-engine-"));
   const stateDir = path.join(work, "state");
   const pulumiCmd = await engineCommand(stateDir);
@@ -519,8 +524,9 @@ async function main(): Promise<void> {
         .loadavg()
         .map((l) => l.toFixed(1))
         .join(" ")}; sizes ${SIZES.join(", ")} environments × ` +
-      `${REGIONS.length} regions; ${RUNS} run(s); parallel ${PARALLEL ?? "CLI default"}; ` +
-      `PULUMI_SKIP_CHECKPOINTS=${process.env.PULUMI_SKIP_CHECKPOINTS ?? "unset"}` +
+      `${REGIONS.length} regions; ${RUNS} run(s); parallel ${PARALLEL}; ` +
+      `PULUMI_SKIP_CHECKPOINTS=${process.env.PULUMI_SKIP_CHECKPOINTS}` +
+      (process.env.PULUMI_PARALLEL_DIFF ? `; PULUMI_PARALLEL_DIFF=${process.env.PULUMI_PARALLEL_DIFF}` : "") +
       (REFRESH_KINDS.length > 0 ? `; refresh --target ${REFRESH_KINDS.join(",")}` : ""),
   );
   try {
