@@ -22,7 +22,7 @@ import {
 } from "../../tests/e2e/check";
 import { readStackConfig } from "../../lib/config";
 import { LABELS, PROJECT } from "../../lib/constants";
-import { RESOURCE_TYPES } from "../../lib/names";
+import { RECORDS_PROVIDER_NAME, RESOURCE_TYPES } from "../../lib/names";
 import { SentinelRecord, SentinelRecordsProvider } from "../../providers/sentinelRecord";
 import { checkedConfig, checkStack, prepareDatabase, tierStack, type TierStack } from "./stacks";
 import { ENGINE_PHASE, noProblems } from "./assertions";
@@ -79,7 +79,7 @@ function oneRecord(explicit: boolean): PulumiFn {
     const cfg = readStackConfig();
     const region = cfg.regions[0];
     const provider = explicit
-      ? new SentinelRecordsProvider("sentinel-records", {
+      ? new SentinelRecordsProvider(RECORDS_PROVIDER_NAME, {
           connection: cfg.database.providerConnection,
           password: cfg.database.password.toOutput(),
         })
@@ -187,7 +187,7 @@ describe("a region base stack and two environment shards on the real engine", fu
       assert.deepStrictEqual(
         ops,
         {
-          [`${RESOURCE_TYPES.recordsProvider}::sentinel-records`]: "create",
+          [`${RESOURCE_TYPES.recordsProvider}::${RECORDS_PROVIDER_NAME}`]: "create",
           [`${RESOURCE_TYPES.record}::env_engine_upgrade-us-east-1`]: "same",
           [`${RESOURCE_TYPES.recordsProvider}::default`]: "delete",
           "pulumi:pulumi:Stack::sentinel-fleet-engine-t-rows-upgrade": "same",
