@@ -70,6 +70,10 @@ export const ROLLOUT = {
   maxUnavailable: 0,
   maxSurge: 1,
   minReadySeconds: 30,
+  // Every ReplicaSet kept is read again by each Deployment's refresh: the Kubernetes provider lists all of the
+  // namespace's ReplicaSets for every Deployment it reads (docs/performance.md). Kubernetes keeps 10; a rollback
+  // goes through the stack's image anyway, so three old ones are enough for `kubectl rollout undo`.
+  revisionHistoryLimit: 3,
   topologyKey: "topology.kubernetes.io/zone",
   maxSkew: 1,
   whenUnsatisfiable: "ScheduleAnyway",

@@ -156,6 +156,7 @@ export function deploymentManifest(w: SentinelWorkload): Manifest<k8s.types.inpu
         rollingUpdate: { maxUnavailable: ROLLOUT.maxUnavailable, maxSurge: ROLLOUT.maxSurge },
       },
       minReadySeconds: ROLLOUT.minReadySeconds,
+      revisionHistoryLimit: ROLLOUT.revisionHistoryLimit,
       template: {
         metadata: {
           labels: { ...w.labels.pod },

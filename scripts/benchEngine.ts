@@ -7,15 +7,19 @@
 // contexts), it runs a stack's whole lifecycle: preview of the empty stack, up from empty, a no-op up, an up
 // after a one-line change (the image), refresh, destroy. Per operation: wall time, CPU time (the program's
 // process, and the CLI with the plugins it started, from the children's rusage), engine steps (the engine's
-// resource events), peak RSS of the CLI, the program and the plugins (the process tree sampled from /proc);
-// after the first up, the checkpoint's bytes per sentinel.
+// resource events), peak RSS of the CLI, the program and the plugins (the process tree sampled from /proc), the
+// reads both API servers answered and their bytes (their metrics); after the first up, the checkpoint's bytes
+// per sentinel.
 //   ours      index.ts as an inline program: components, the dynamic provider's rows (a throwaway MariaDB),
 //             the hooks (a prewarm receiver on 127.0.0.1), existing database logins
 //   baseline  the same Kubernetes objects (the program evaluated under the mock runtime, as `npm run synth`
 //             writes them), declared as plain @pulumi/kubernetes resources with the same providers and options,
 //             at the top level: no components, rows or hooks
 // Both run in this process, on the same CLI and clusters, alternating. A figure is the median of
-// BENCH_ENGINE_RUNS runs (default 3); a size whose first lifecycle takes over 5 minutes runs once.
+// BENCH_ENGINE_RUNS runs (default 3); a size whose lifecycle takes over 5 minutes (predicted from the previous size,
+// or found in its first run) runs once, and when that is known before it starts, or BENCH_ENGINE_RUNS=1, its
+// preview and no-op up run BENCH_ENGINE_QUICK_REPEAT times (default 3) within the run, their median counting.
+// Also per operation: the reads (GET, LIST) both API servers answered and the bytes they sent.
 //
 // Settings: BENCH_ENGINE_PARALLEL (--parallel of every operation; default 1000, more than the 400 Deployments of
 // the largest default fleet, each of which waits for its rollout: the CLI's default, 4 × the cores, queues those
@@ -55,6 +59,7 @@ const REFRESH_PARALLEL = Number(process.env.BENCH_ENGINE_REFRESH_PARALLEL ?? 50)
 const VARIANTS = (process.env.BENCH_ENGINE_VARIANTS ?? "ours,baseline").split(",") as Variant[];
 const REFRESH_KINDS = (process.env.BENCH_ENGINE_REFRESH_KINDS ?? "").split(",").filter((k) => k !== "");
 const SINGLE_RUN_MS = 5 * 60_000;
+const QUICK_REPEAT = Math.max(1, Number(process.env.BENCH_ENGINE_QUICK_REPEAT ?? 3));
 const SAMPLE_MS = 250;
 const IMAGES = ["ghcr.io/unkeyed/unkey:v2.0.31", "ghcr.io/unkeyed/unkey:v2.0.32"];
 const CLOCK_TICK_MS = 1000 / Number(execFileSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).trim());
@@ -71,6 +76,8 @@ interface OpFigures {
   cliRssMb: number;
   programRssMb: number;
   pluginsRssMb: number;
+  apiReads: number;
+  apiReadBytes: number;
 }
 
 interface Lifecycle {
@@ -358,11 +365,43 @@ function startSampler(): () => { cliRssMb: number; programRssMb: number; plugins
   };
 }
 
+/**
+ * Reads (GET and LIST of API resources) both API servers have answered since they started, and the bytes of
+ * their responses, from each server's own metrics. During an operation these are mostly the Kubernetes plugins'
+ * reads: the controllers and kwok watch rather than read (steady in a refresh, a preview or a no-op up).
+ */
+function apiReadCounters(): { reads: number; bytes: number } {
+  let reads = 0;
+  let bytes = 0;
+  const resourceRead = /[{,]resource="[^"]+"/;
+  const readVerb = /[{,]verb="(GET|LIST)"/;
+  for (const r of REGIONS) {
+    const text = execFileSync("kubectl", ["--context", r.kubeContext, "get", "--raw", "/metrics"], {
+      encoding: "utf8",
+      maxBuffer: 256 * 1024 * 1024,
+      timeout: 60_000,
+    });
+    for (const line of text.split("\n")) {
+      const counter = line.startsWith("apiserver_request_total{")
+        ? "reads"
+        : line.startsWith("apiserver_response_sizes_sum{")
+          ? "bytes"
+          : null;
+      if (counter === null || !resourceRead.test(line) || !readVerb.test(line)) continue;
+      const value = Number(line.slice(line.lastIndexOf(" ") + 1));
+      if (counter === "reads") reads += value;
+      else bytes += value;
+    }
+  }
+  return { reads, bytes };
+}
+
 async function measure(run: (onEvent: (e: EngineEvent) => void) => Promise<unknown>): Promise<OpFigures> {
   let steps = 0;
   const onEvent = (e: EngineEvent) => {
     if (e.resourcePreEvent !== undefined) steps++;
   };
+  const api0 = apiReadCounters();
   const stop = startSampler();
   const cpu0 = process.cpuUsage();
   const children0 = childrenCpuMs();
@@ -371,12 +410,15 @@ async function measure(run: (onEvent: (e: EngineEvent) => void) => Promise<unkno
   const wallMs = performance.now() - t0;
   const cpu = process.cpuUsage(cpu0);
   const rss = stop();
+  const api = apiReadCounters();
   return {
     wallMs,
     programCpuMs: (cpu.user + cpu.system) / 1000,
     engineCpuMs: childrenCpuMs() - children0,
     steps,
     ...rss,
+    apiReads: api.reads - api0.reads,
+    apiReadBytes: api.bytes - api0.bytes,
   };
 }
 
@@ -407,6 +449,7 @@ async function lifecycle(
   s: Services,
   pulumiCmd: Awaited<ReturnType<typeof engineCommand>>,
   stateDir: string,
+  repeat: number,
 ): Promise<Lifecycle> {
   const name = `bench-${variant}-${envs}-${run}`;
   const [first, second] = IMAGES.map((image) => fleetConfig(envs, image, s));
@@ -446,10 +489,10 @@ async function lifecycle(
   const started = performance.now();
   const ops = {} as Record<Op, OpFigures>;
   try {
-    ops.preview = await measure((onEvent) => stack.preview({ onEvent, ...parallel }));
+    ops.preview = await medianOf(repeat, () => measure((onEvent) => stack.preview({ onEvent, ...parallel })));
     ops.up = await measure((onEvent) => stack.up({ onEvent, ...parallel }));
     const checkpointBytes = fs.statSync(checkpointFile(stateDir, name)).size;
-    ops["no-op up"] = await measure((onEvent) => stack.up({ onEvent, ...parallel }));
+    ops["no-op up"] = await medianOf(repeat, () => measure((onEvent) => stack.up({ onEvent, ...parallel })));
     await setImage();
     ops["image up"] = await measure((onEvent) => stack.up({ onEvent, ...parallel }));
     const target = REFRESH_KINDS.length === 0 ? {} : { target: await urnsOfKinds(stack, REFRESH_KINDS) };
@@ -467,6 +510,13 @@ async function lifecycle(
     fs.rmSync(stackFile(name), { force: true });
     removeNamespaces();
   }
+}
+
+/** The repetition with the median wall time, of `n` that change nothing (preview, no-op up). */
+async function medianOf(n: number, op: () => Promise<OpFigures>): Promise<OpFigures> {
+  const all: OpFigures[] = [];
+  for (let i = 0; i < n; i++) all.push(await op());
+  return [...all].sort((a, b) => a.wallMs - b.wallMs)[(n - 1) >> 1];
 }
 
 async function urnsOfKinds(stack: Stack, kinds: string[]): Promise<string[]> {
@@ -491,6 +541,8 @@ function figures(l: Lifecycle): Map<string, number> {
     f.set(`${op} CPU s`, (o.programCpuMs + o.engineCpuMs) / 1000);
   }
   for (const op of OPS) f.set(`${op} engine steps`, l.ops[op].steps);
+  for (const op of OPS) f.set(`${op} API reads`, l.ops[op].apiReads);
+  for (const op of OPS) f.set(`${op} API read MB`, l.ops[op].apiReadBytes / (1024 * 1024));
   for (const op of OPS) {
     f.set(`${op} CPU s, program`, l.ops[op].programCpuMs / 1000);
     f.set(`${op} CPU s, CLI and plugins`, l.ops[op].engineCpuMs / 1000);
@@ -535,13 +587,22 @@ async function main(): Promise<void> {
   );
   try {
     removeNamespaces();
+    // The longest lifecycle of the last size run.
+    let previousEnvs = 0;
+    let previousMs = 0;
     for (const envs of SIZES) {
       const results: Record<Variant, Lifecycle[]> = { ours: [], baseline: [] };
-      let runs = RUNS;
+      // A size run once (BENCH_ENGINE_RUNS=1, or a lifecycle the previous size predicts, linearly, to take over 5
+      // minutes) repeats its quick operations (preview, no-op up) QUICK_REPEAT times, so they still have a median.
+      const predictedSingle = previousEnvs > 0 && (previousMs * envs) / previousEnvs > SINGLE_RUN_MS;
+      let runs = predictedSingle ? 1 : RUNS;
+      const repeat = runs === 1 ? QUICK_REPEAT : 1;
       for (let run = 0; run < runs; run++) {
         for (const variant of run % 2 === 0 ? VARIANTS : [...VARIANTS].reverse()) {
-          const l = await lifecycle(variant, envs, run, services, pulumiCmd, stateDir);
+          const l = await lifecycle(variant, envs, run, services, pulumiCmd, stateDir, repeat);
           results[variant].push(l);
+          previousMs = previousEnvs === envs ? Math.max(previousMs, l.totalMs) : l.totalMs;
+          previousEnvs = envs;
           console.log(
             `  ${envs} environments, run ${run + 1}, ${variant}: ` +
               OPS.map((op) => `${op} ${fmt(l.ops[op].wallMs / 1000)} s`).join(", ") +
@@ -559,7 +620,8 @@ async function main(): Promise<void> {
       console.log(
         `\n${envs} environments × ${REGIONS.length} regions (${envs * REGIONS.length} sentinels), ` +
           (runs === 1
-            ? "a single run (a lifecycle took over 5 minutes or BENCH_ENGINE_RUNS=1)"
+            ? "a single run (a lifecycle took over 5 minutes or BENCH_ENGINE_RUNS=1)" +
+              (repeat > 1 ? `; preview and no-op up: the median of ${repeat} within it` : "")
             : `median of ${runs} runs`),
       );
       console.log(

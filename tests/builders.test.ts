@@ -205,6 +205,7 @@ describe("Deployment", () => {
       rollingUpdate: { maxUnavailable: 0, maxSurge: 1 },
     });
     assert.equal(d.spec.minReadySeconds, 30);
+    assert.equal(d.spec.revisionHistoryLimit, 3);
     assert.equal(d.spec.replicas, 3);
     assert.deepEqual(d.spec.selector, { matchLabels: { "unkey.com/sentinel.id": "s_123" } });
   });
