@@ -17,9 +17,10 @@
 //             at the top level: no components, rows or hooks
 // Both run in this process, on the same CLI and clusters, alternating. A figure is the median of
 // BENCH_ENGINE_RUNS runs (default 3); a size whose lifecycle takes over 5 minutes (predicted from the previous size,
-// or found in its first run) runs once, and when that is known before it starts, or BENCH_ENGINE_RUNS=1, its
-// preview and no-op up run BENCH_ENGINE_QUICK_REPEAT times (default 3) within the run, their median counting.
-// Also per operation: the reads (GET, LIST) both API servers answered and the bytes they sent.
+// or found in its first run) runs once. When that is known before it starts, or BENCH_ENGINE_RUNS=1, its preview
+// and no-op up run BENCH_ENGINE_QUICK_REPEAT times within the run (default 1; 3 gives them a median of three at
+// about 4 more minutes at 200 environments). Also per operation: the reads (GET, LIST) both API servers answered
+// and the bytes they sent.
 //
 // Settings: BENCH_ENGINE_PARALLEL (--parallel of every operation; default 1000, more than the 400 Deployments of
 // the largest default fleet, each of which waits for its rollout: the CLI's default, 4 × the cores, queues those
@@ -59,7 +60,7 @@ const REFRESH_PARALLEL = Number(process.env.BENCH_ENGINE_REFRESH_PARALLEL ?? 50)
 const VARIANTS = (process.env.BENCH_ENGINE_VARIANTS ?? "ours,baseline").split(",") as Variant[];
 const REFRESH_KINDS = (process.env.BENCH_ENGINE_REFRESH_KINDS ?? "").split(",").filter((k) => k !== "");
 const SINGLE_RUN_MS = 5 * 60_000;
-const QUICK_REPEAT = Math.max(1, Number(process.env.BENCH_ENGINE_QUICK_REPEAT ?? 3));
+const QUICK_REPEAT = Math.max(1, Number(process.env.BENCH_ENGINE_QUICK_REPEAT ?? 1));
 const SAMPLE_MS = 250;
 const IMAGES = ["ghcr.io/unkeyed/unkey:v2.0.31", "ghcr.io/unkeyed/unkey:v2.0.32"];
 const CLOCK_TICK_MS = 1000 / Number(execFileSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).trim());
