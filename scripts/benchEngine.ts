@@ -25,7 +25,8 @@
 // Settings: BENCH_ENGINE_PARALLEL (--parallel of every operation; default 1000, more than the 400 Deployments of
 // the largest default fleet, each of which waits for its rollout: the CLI's default, 4 × the cores, queues those
 // waits in batches), BENCH_ENGINE_REFRESH_PARALLEL (--parallel of refresh, default 50: a refresh waits for no
-// rollout, and 1000 reads in flight took each Kubernetes plugin past 9 GB at 200 environments), BENCH_ENGINE_VARIANTS (ours,baseline), BENCH_ENGINE_REFRESH_KINDS (refresh only the resources of these
+// rollout, and 1000 reads in flight took each Kubernetes plugin past 9 GB at 200 environments),
+// BENCH_ENGINE_VARIANTS (ours,baseline), BENCH_ENGINE_REFRESH_KINDS (refresh only the resources of these
 // Kubernetes kinds, e.g. Deployment: --target). The CLI's own environment passes through; PULUMI_SKIP_CHECKPOINTS
 // defaults to true here (set it to false to measure the checkpoints): the file backend rewrites the whole
 // snapshot twice per changed resource, which at 200 environments alone would take hours (docs/performance.md).
@@ -377,11 +378,7 @@ function apiReadCounters(): { reads: number; bytes: number } {
   const resourceRead = /[{,]resource="[^"]+"/;
   const readVerb = /[{,]verb="(GET|LIST)"/;
   for (const r of REGIONS) {
-    const text = execFileSync("kubectl", ["--context", r.kubeContext, "get", "--raw", "/metrics"], {
-      encoding: "utf8",
-      maxBuffer: 256 * 1024 * 1024,
-      timeout: 60_000,
-    });
+    const text = kubectl(["--context", r.kubeContext, "get", "--raw", "/metrics"]);
     for (const line of text.split("\n")) {
       const counter = line.startsWith("apiserver_request_total{")
         ? "reads"
@@ -423,8 +420,14 @@ async function measure(run: (onEvent: (e: EngineEvent) => void) => Promise<unkno
   };
 }
 
-function kubectl(args: string[]): void {
-  execFileSync("kubectl", args, { stdio: ["ignore", "ignore", "pipe"], timeout: 180_000 });
+/** kubectl's output; its errors reach the caller's error. */
+function kubectl(args: string[]): string {
+  return execFileSync("kubectl", args, {
+    encoding: "utf8",
+    stdio: ["ignore", "pipe", "pipe"],
+    maxBuffer: 256 * 1024 * 1024,
+    timeout: 180_000,
+  });
 }
 
 /** Both clusters without the namespace (ours retains it on destroy; the baseline copies that). */
